@@ -1,0 +1,153 @@
+//! The backend trait every compute stack implements, in process or behind a plugin.
+
+use crate::{Dtype, Metrics, ModelSpec};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// How the decode route lays out its KV cache (see `kv_aligned` in DESIGN.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KvLayout {
+    /// `kv_aligned = 1`: step `t` attends over exactly the `t + 1` cached keys.
+    Aligned,
+    /// `kv_aligned = 0`: a preallocated buffer of `round_up(span, block)` slots; every step
+    /// attends over the whole capacity with the unused tail masked.
+    Padded {
+        /// Block size the capacity is rounded up to.
+        block: usize,
+    },
+}
+
+impl KvLayout {
+    /// The `kv_aligned` flag value of this layout.
+    pub fn kv_aligned(self) -> u8 {
+        match self {
+            KvLayout::Aligned => 1,
+            KvLayout::Padded { .. } => 0,
+        }
+    }
+}
+
+/// One device a backend can run on, as its probe reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceInfo {
+    /// Device or adapter name (e.g. `NVIDIA H100`, `llvmpipe`, `cpu`).
+    pub name: String,
+    /// Kind: `cpu`, `discrete`, `integrated`, `virtual`, `software`, ...
+    pub kind: String,
+    /// Driver name and version, where known.
+    #[serde(default)]
+    pub driver: Option<String>,
+    /// Dtypes this device can compute in.
+    pub dtypes: Vec<Dtype>,
+    /// Dtypes this device cannot compute in, each with the reason.
+    #[serde(default)]
+    pub unsupported: Vec<(Dtype, String)>,
+    /// Free-form details (compute capability, memory, threads...).
+    #[serde(default)]
+    pub details: Vec<(String, String)>,
+}
+
+/// What a backend's probe says, without side effects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Probe {
+    /// Backend name (`flex`, `wgpu`, `cuda`, ...).
+    pub backend: String,
+    /// Version of the backend implementation (the plugin crate).
+    pub version: String,
+    /// Version of the burn stack it was built with, if any.
+    #[serde(default)]
+    pub burn_version: Option<String>,
+    /// `None` when available; otherwise why not (`no CUDA driver`).
+    #[serde(default)]
+    pub unavailable: Option<String>,
+    /// Devices found.
+    pub devices: Vec<DeviceInfo>,
+}
+
+impl Probe {
+    /// Why `dtype` cannot run on the first device, or `None` when it can.
+    pub fn dtype_unavailable(&self, dtype: Dtype) -> Option<String> {
+        if let Some(why) = &self.unavailable {
+            return Some(format!("{}: {why}", self.backend));
+        }
+        let Some(dev) = self.devices.first() else {
+            return Some(format!("{}: no device", self.backend));
+        };
+        if dev.dtypes.contains(&dtype) {
+            return None;
+        }
+        let why = dev
+            .unsupported
+            .iter()
+            .find(|(d, _)| *d == dtype)
+            .map(|(_, w)| w.clone())
+            .unwrap_or_else(|| format!("{} has no {dtype}", dev.name));
+        Some(format!("{}: {why}", self.backend))
+    }
+}
+
+/// What a session says about the model it loaded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// Vocabulary size: the width of a logits row.
+    pub vocab: usize,
+    /// Longest prompt the session accepts (context length).
+    pub max_span: usize,
+    /// Device the session runs on.
+    pub device: String,
+    /// Human-readable model description (architecture, parameter count).
+    pub model: String,
+}
+
+/// Errors a backend or session reports.
+#[derive(Debug, Clone, Error, PartialEq)]
+pub enum BackendError {
+    /// The backend, device or dtype is not available here (becomes `SKIPPED`).
+    #[error("not available: {0}")]
+    Unavailable(String),
+    /// The request itself is invalid (span too long, token out of range...).
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    /// Loading the model failed.
+    #[error("model load failed: {0}")]
+    Load(String),
+    /// The computation failed.
+    #[error("run failed: {0}")]
+    Run(String),
+    /// The backend panicked; its session is poisoned.
+    #[error("backend panicked: {0}")]
+    Panic(String),
+}
+
+/// One compute stack. Implemented in process by backend crates and by the plugin host's
+/// wrapper around a loaded plugin.
+pub trait Backend: Send {
+    /// Backend name (`flex`, `wgpu`, `cuda`, ...).
+    fn name(&self) -> &str;
+    /// List devices and dtypes without side effects (no tensor is ever created).
+    fn probe(&self) -> Probe;
+    /// Load `model` in `dtype`; weights are converted and uploaded once per session.
+    fn open(&self, model: &ModelSpec, dtype: Dtype) -> Result<Box<dyn Session>, BackendError>;
+}
+
+/// A model loaded on one backend in one dtype.
+pub trait Session: Send {
+    /// What was loaded.
+    fn info(&self) -> SessionInfo;
+    /// Prefill route: all tokens in one forward with a causal mask; writes the logits of
+    /// every position into `out` (`tokens.len() * vocab` values, row-major).
+    fn prefill(&mut self, tokens: &[u32], out: &mut [f32]) -> Result<(), BackendError>;
+    /// Decode route: one token per step through a fresh KV cache laid out as `layout`;
+    /// writes the logits of every step into `out` (`tokens.len() * vocab`).
+    fn decode(
+        &mut self,
+        tokens: &[u32],
+        layout: KvLayout,
+        out: &mut [f32],
+    ) -> Result<(), BackendError>;
+    /// Compare two logits matrices of width `vocab`. The host default runs on the CPU;
+    /// a backend may do it on its device.
+    fn compare(&self, prefill: &[f32], decode: &[f32], vocab: usize) -> Metrics {
+        crate::metrics::compare(prefill, decode, vocab)
+    }
+}

@@ -1,0 +1,21 @@
+//! driftbench core: the [`Backend`] trait, the sweep config and its grid, metrics,
+//! verdicts, the results journal and the report. No burn, no libloading.
+
+pub mod backend;
+pub mod config;
+pub mod dtype;
+pub mod errors;
+pub mod float_serde;
+pub mod grid;
+pub mod metrics;
+pub mod model_spec;
+pub mod records;
+pub mod report;
+pub mod rng;
+pub mod verdict;
+
+pub use backend::{Backend, BackendError, DeviceInfo, KvLayout, Probe, Session, SessionInfo};
+pub use dtype::Dtype;
+pub use metrics::Metrics;
+pub use model_spec::{ModelSpec, SyntheticModel};
+pub use verdict::{DtypeTolerance, Envelope, GlobalVerdict, Verdict};

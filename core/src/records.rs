@@ -1,0 +1,186 @@
+//! Machine-readable records: one JSON object per line in `results.jsonl`, appended as each
+//! session, run and pair finishes. Kept small and stable; `report` re-renders from them.
+
+use crate::{BackendError, Dtype, DtypeTolerance, Envelope, Metrics, Probe, Verdict};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Version of the `results.jsonl` and `report.json` schema. Bump on a breaking change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A route: how the logits of a prompt are produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Route {
+    /// All tokens in one forward with a causal mask.
+    Prefill,
+    /// One token per step through the KV cache.
+    Decode,
+}
+
+impl Route {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Route::Prefill => "prefill",
+            Route::Decode => "decode",
+        }
+    }
+}
+
+/// Identity of a pair: (backend, span, dtype, kv_aligned, seed).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PairKey {
+    /// Backend name.
+    pub backend: String,
+    /// Prompt length in tokens.
+    pub span: usize,
+    /// Compute dtype.
+    pub dtype: Dtype,
+    /// 1: aligned KV cache; 0: block-padded cache.
+    pub kv_aligned: u8,
+    /// Prompt (and synthetic weight) seed.
+    pub seed: u64,
+}
+
+/// Outcome of one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// Logits produced.
+    Ok,
+    /// The run failed, crashed or timed out.
+    Failed,
+    /// Not run: the backend, device or dtype is not available.
+    Skipped,
+}
+
+/// Host machine and build, for the report's Environment section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Environment {
+    /// driftbench version.
+    pub driftbench_version: String,
+    /// Git commit the binary was built from, when known.
+    pub commit: Option<String>,
+    /// Operating system and architecture.
+    pub os: String,
+    /// CPU model name.
+    pub cpu: String,
+    /// Logical CPUs available to the process.
+    pub threads: usize,
+    /// Extra key/value facts (thread-pool settings...).
+    #[serde(default)]
+    pub extra: BTreeMap<String, String>,
+}
+
+/// First line of a journal: what the sweep is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepHeader {
+    /// [`SCHEMA_VERSION`] at writing time.
+    pub schema_version: u32,
+    /// Sweep name (from the config).
+    pub name: String,
+    /// Config file as given on the command line.
+    pub config_path: String,
+    /// Start time, seconds since the Unix epoch (UTC).
+    pub started_unix: u64,
+    /// Model description.
+    pub model: String,
+    /// KV block size of kv_aligned=0 runs.
+    pub block_size: usize,
+    /// Tolerances in force, per dtype.
+    pub tolerances: BTreeMap<Dtype, DtypeTolerance>,
+    /// Number of pairs in the grid (all backends).
+    pub pairs_planned: usize,
+    /// Host and build.
+    pub environment: Environment,
+    /// Probe of every backend in the sweep (plugin path, device, driver, versions).
+    pub backends: Vec<BackendEntry>,
+}
+
+/// A backend as the sweep saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackendEntry {
+    /// Backend name.
+    pub name: String,
+    /// Where it came from: `plugin <file name>`, `embedded`...
+    pub source: String,
+    /// Its probe; `None` when loading failed (then `error` says why).
+    pub probe: Option<Probe>,
+    /// Why the backend could not be loaded.
+    pub error: Option<String>,
+}
+
+/// A model loaded on one backend in one dtype (once per (backend, dtype)).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    /// Backend name.
+    pub backend: String,
+    /// Dtype.
+    pub dtype: Dtype,
+    /// Seconds the load (parse, dequantize, convert, upload) took; apart from run wall time.
+    pub load_s: Option<f64>,
+    /// Device the session ran on.
+    pub device: Option<String>,
+    /// Model description from the backend.
+    pub model: Option<String>,
+    /// Why the session could not be opened.
+    pub error: Option<String>,
+}
+
+/// One run (one route of one pair).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// The pair this run belongs to.
+    #[serde(flatten)]
+    pub key: PairKey,
+    /// Prefill or decode.
+    pub route: Route,
+    /// Outcome.
+    pub status: RunStatus,
+    /// Wall time of the run in seconds (measured runs only; excludes model load and warm-up).
+    pub wall_s: Option<f64>,
+    /// Bytes of logits produced (positions × vocab × 4, widened to f32).
+    pub logits_bytes: Option<u64>,
+    /// Why the run failed or was skipped.
+    pub reason: Option<String>,
+}
+
+/// One classified pair.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairRecord {
+    /// Identity.
+    #[serde(flatten)]
+    pub key: PairKey,
+    /// Verdict.
+    pub verdict: Verdict,
+    /// Why (for SKIPPED, INCOMPLETE, FAIL_*).
+    pub reason: Option<String>,
+    /// Metrics, when both runs produced logits.
+    pub metrics: Option<Metrics>,
+    /// The envelope the verdict was judged against.
+    pub envelope: Option<Envelope>,
+}
+
+/// One line of `results.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Record {
+    /// The sweep header (first line).
+    Sweep(Box<SweepHeader>),
+    /// A model load.
+    Session(SessionRecord),
+    /// A finished run.
+    Run(RunRecord),
+    /// A classified pair.
+    Pair(PairRecord),
+}
+
+impl From<&BackendError> for RunStatus {
+    fn from(e: &BackendError) -> Self {
+        match e {
+            BackendError::Unavailable(_) => RunStatus::Skipped,
+            _ => RunStatus::Failed,
+        }
+    }
+}
