@@ -1,1 +1,37 @@
-fn main() {}
+//! The `driftbench` binary: a thin shell over `driftbench-core` and the plugin host.
+
+mod args;
+mod backends;
+mod environment;
+mod npy;
+mod plugins_cmd;
+mod progress;
+mod report_cmd;
+mod run_cmd;
+mod sweep_cmd;
+
+use args::{Cli, Command};
+use clap::Parser;
+
+/// Exit code for bad input and other errors (0 PASS, 1 FAIL, 3 INCOMPLETE).
+const EXIT_ERROR: i32 = 2;
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Sweep { config, out, backends, plugins } => {
+            sweep_cmd::run(config, out.clone(), backends, plugins)
+        }
+        Command::Run(a) => run_cmd::run(a),
+        Command::Plugins { plugins } => plugins_cmd::run(plugins),
+        Command::Report { results, out } => report_cmd::run(results, out.clone()),
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            // One line: the whole error chain, no backtrace.
+            eprintln!("error: {e:#}");
+            std::process::exit(EXIT_ERROR);
+        }
+    }
+}

@@ -7,11 +7,13 @@ pub mod dtype;
 pub mod errors;
 pub mod float_serde;
 pub mod grid;
+pub mod journal;
 pub mod metrics;
 pub mod model_spec;
 pub mod records;
 pub mod report;
 pub mod rng;
+pub mod runner;
 pub mod verdict;
 
 pub use backend::{Backend, BackendError, DeviceInfo, KvLayout, Probe, Session, SessionInfo};

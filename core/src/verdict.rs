@@ -108,3 +108,136 @@ impl DtypeTolerance {
         }
     }
 }
+
+impl GlobalVerdict {
+    /// Name as printed in reports: `"PASS"`, `"FAIL"`, `"INCOMPLETE"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GlobalVerdict::Pass => "PASS",
+            GlobalVerdict::Fail => "FAIL",
+            GlobalVerdict::Incomplete => "INCOMPLETE",
+        }
+    }
+
+    /// Process exit code of the CLI: PASS 0, FAIL 1, INCOMPLETE 3
+    /// (2 is reserved for usage and input errors).
+    pub fn exit_code(self) -> i32 {
+        match self {
+            GlobalVerdict::Pass => 0,
+            GlobalVerdict::Fail => 1,
+            GlobalVerdict::Incomplete => 3,
+        }
+    }
+}
+
+impl fmt::Display for GlobalVerdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Classify one pair from its metrics.
+///
+/// `kv_aligned = 1` uses the equivalence tolerance `tol.equiv`: [`Verdict::PassEquiv`] iff
+/// all values are finite, `max_abs_diff <= max_abs` and `top1_agreement >= min_top1`, else
+/// [`Verdict::FailEquiv`]. `kv_aligned = 0` uses the drift envelope `tol.drift`:
+/// [`Verdict::ExpectedDrift`] under the same conditions (zero drift included), else
+/// [`Verdict::FailDrift`]. Any non-zero `kv_aligned` is treated as aligned (the stricter
+/// envelope).
+///
+/// Both bounds are inclusive; `max_abs = 0` means bitwise: a diff of `0.0` passes, any
+/// positive diff fails. A NaN metric never satisfies a bound, and non-finite logits fail
+/// the pair whatever the tolerance (infinite bounds included).
+///
+/// Returns the reason of a FAIL, naming every broken bound with its numbers, joined by
+/// `"; "` (e.g. `"max_abs_diff 0.31 > 0.25 (f16 equiv)"`, `"top1_agreement 0.42 < 0.95
+/// (f16 drift)"`, `"3 non-finite values in decode logits (NaN/Inf)"`); `None` on a pass.
+pub fn classify(
+    kv_aligned: u8,
+    dtype: Dtype,
+    m: &Metrics,
+    tol: &DtypeTolerance,
+) -> (Verdict, Option<String>) {
+    let aligned = kv_aligned != 0;
+    let (env, kind, pass, fail) = if aligned {
+        (&tol.equiv, "equiv", Verdict::PassEquiv, Verdict::FailEquiv)
+    } else {
+        (
+            &tol.drift,
+            "drift",
+            Verdict::ExpectedDrift,
+            Verdict::FailDrift,
+        )
+    };
+    let mut reasons: Vec<String> = Vec::new();
+    for (count, side) in [
+        (m.nonfinite_prefill, "prefill"),
+        (m.nonfinite_decode, "decode"),
+    ] {
+        if count > 0 {
+            let noun = if count == 1 { "value" } else { "values" };
+            reasons.push(format!(
+                "{count} non-finite {noun} in {side} logits (NaN/Inf)"
+            ));
+        }
+    }
+    let bitwise = if env.max_abs == 0.0 { ", bitwise" } else { "" };
+    // Comparisons are false for NaN, so a NaN metric is never within its bound.
+    let within_max = m.max_abs_diff <= env.max_abs;
+    let within_top1 = m.top1_agreement >= env.min_top1;
+    if !within_max {
+        if m.max_abs_diff.is_nan() {
+            reasons.push(format!(
+                "max_abs_diff is NaN (bound {}, {dtype} {kind}{bitwise})",
+                env.max_abs
+            ));
+        } else {
+            reasons.push(format!(
+                "max_abs_diff {} > {} ({dtype} {kind}{bitwise})",
+                m.max_abs_diff, env.max_abs
+            ));
+        }
+    }
+    if !within_top1 {
+        reasons.push(format!(
+            "top1_agreement {} < {} ({dtype} {kind})",
+            m.top1_agreement, env.min_top1
+        ));
+    }
+    if reasons.is_empty() {
+        (pass, None)
+    } else {
+        (fail, Some(reasons.join("; ")))
+    }
+}
+
+/// Global verdict of a sweep: [`GlobalVerdict::Fail`] if any verdict is FAIL_EQUIV or
+/// FAIL_DRIFT, else [`GlobalVerdict::Incomplete`] if any is INCOMPLETE, else
+/// [`GlobalVerdict::Pass`] (SKIPPED pairs and an empty list are PASS).
+pub fn global_verdict<I: IntoIterator<Item = Verdict>>(verdicts: I) -> GlobalVerdict {
+    let mut incomplete = false;
+    for v in verdicts {
+        match v {
+            Verdict::FailEquiv | Verdict::FailDrift => return GlobalVerdict::Fail,
+            Verdict::Incomplete => incomplete = true,
+            Verdict::PassEquiv | Verdict::ExpectedDrift | Verdict::Skipped => {}
+        }
+    }
+    if incomplete {
+        GlobalVerdict::Incomplete
+    } else {
+        GlobalVerdict::Pass
+    }
+}
+
+/// Count of each verdict: every [`Verdict`] is listed (zero counts included), in
+/// [`Verdict::ALL`] order.
+pub fn count(verdicts: impl IntoIterator<Item = Verdict>) -> Vec<(Verdict, usize)> {
+    let mut counts: Vec<(Verdict, usize)> = Verdict::ALL.iter().map(|&v| (v, 0)).collect();
+    for v in verdicts {
+        if let Some(slot) = counts.iter_mut().find(|(w, _)| *w == v) {
+            slot.1 += 1;
+        }
+    }
+    counts
+}

@@ -1,1 +1,79 @@
-//! stub
+//! The `flex` backend: burn-flex on the CPU, exported as a driftbench plugin.
+//!
+//! f32, f16 (native) and bf16; bf16 weight products are widened to f32 (see
+//! `driftbench_model::LinearMode::WidenBf16`) because burn-flex converts a whole bf16 weight
+//! to f32 on every product, which makes one-row decode steps crawl. f64 is offered as a
+//! reference dtype.
+
+use burn_flex::{Flex, FlexDevice};
+use driftbench_core::{Backend, BackendError, DeviceInfo, Dtype, ModelSpec, Probe, Session};
+use driftbench_model::{BurnSession, LinearMode, Precision};
+
+/// burn version this plugin is built against.
+pub const BURN_VERSION: &str = "0.21.0";
+
+/// The burn-flex backend.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FlexBackend;
+
+fn cpu_name() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
+fn threads() -> usize {
+    // burn-flex runs on rayon's global pool, which honours RAYON_NUM_THREADS.
+    std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+impl Backend for FlexBackend {
+    fn name(&self) -> &str {
+        "flex"
+    }
+
+    fn probe(&self) -> Probe {
+        Probe {
+            backend: "flex".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            burn_version: Some(BURN_VERSION.into()),
+            unavailable: None,
+            devices: vec![DeviceInfo {
+                name: format!("cpu ({})", cpu_name()),
+                kind: "cpu".into(),
+                driver: None,
+                dtypes: vec![Dtype::F32, Dtype::F16, Dtype::Bf16, Dtype::F64],
+                unsupported: vec![],
+                details: vec![
+                    ("threads".into(), threads().to_string()),
+                    (
+                        "bf16 products".into(),
+                        "weights rounded to bf16, product in f32, result rounded to bf16".into(),
+                    ),
+                ],
+            }],
+        }
+    }
+
+    fn open(&self, model: &ModelSpec, dtype: Dtype) -> Result<Box<dyn Session>, BackendError> {
+        let prec = Precision {
+            dtype,
+            linear: LinearMode::WidenBf16,
+        };
+        let device = FlexDevice;
+        let name = format!("cpu ({}), {} threads", cpu_name(), threads());
+        Ok(Box::new(BurnSession::<Flex>::open(model, prec, &device, &name)?))
+    }
+}
+
+driftbench_plugin_abi::export_plugin!(FlexBackend);

@@ -1,1 +1,19 @@
-//! stub
+//! The driftbench plugin C ABI, version 1.
+//!
+//! A plugin is a `cdylib` exporting one symbol, [`ENTRY_SYMBOL`] (`driftbench_plugin_v1`),
+//! that returns a pointer to a static [`PluginV1`] table of `extern "C"` functions. Only C types
+//! cross the boundary: integers, raw pointers, `#[repr(C)]` structs. The host allocates every
+//! buffer it hands over (text via [`DbBuf`], logits as `f32` arrays) and frees it; the plugin
+//! allocates and frees its sessions. A breaking change gets a new symbol (`..._v2`).
+//!
+//! Plugin authors write plain Rust: implement `driftbench_core::Backend` for a `Default` type
+//! and call [`export_plugin!`]. Every exported function runs inside `catch_unwind`; a panic in a
+//! session poisons it (later calls answer [`status::POISONED`]).
+
+mod buf;
+mod export;
+mod types;
+
+pub use buf::DbBuf;
+pub use export::{__export, BackendFactory};
+pub use types::{status, PluginHeader, PluginV1, ABI_MAJOR, ABI_MINOR, ENTRY_SYMBOL, MAGIC};

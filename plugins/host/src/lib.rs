@@ -1,1 +1,15 @@
-//! stub
+//! Host side of the driftbench plugin ABI: find plugin libraries, load them with libloading,
+//! check the handshake, and wrap each one as a `driftbench_core::Backend`.
+//!
+//! Libraries are never unloaded: unloading a library whose threads or thread-locals are still
+//! alive (rayon pools, GPU runtimes) crashes at exit.
+
+pub mod discovery;
+pub mod errors;
+pub mod loader;
+pub mod plugin_backend;
+
+pub use discovery::{discover, PluginCandidate, PLUGIN_PATH_ENV};
+pub use errors::LoadError;
+pub use loader::LoadedPlugin;
+pub use plugin_backend::PluginBackend;

@@ -1,0 +1,95 @@
+//! Find, load and select backend plugins.
+
+use anyhow::{bail, Context, Result};
+use driftbench_core::records::BackendEntry;
+use driftbench_core::runner::PlannedBackend;
+use driftbench_core::Backend;
+use driftbench_plugin_host::{discover, LoadError, LoadedPlugin, PluginBackend};
+use std::path::PathBuf;
+
+/// Everything found on the plugin search path.
+pub struct Found {
+    /// Loaded plugins, first one per backend name wins.
+    pub loaded: Vec<(PluginBackend, &'static str)>,
+    /// Libraries that looked like plugins but failed to load (not fatal unless selected).
+    pub failed: Vec<(Option<String>, PathBuf, LoadError)>,
+    /// Folders searched.
+    pub searched: Vec<PathBuf>,
+}
+
+/// Discover and load plugins. An explicit `--plugin` that fails is an error.
+pub fn find(explicit: &[PathBuf]) -> Result<Found> {
+    let (candidates, searched) = discover(explicit);
+    let mut found = Found {
+        loaded: Vec::new(),
+        failed: Vec::new(),
+        searched,
+    };
+    for c in candidates {
+        match LoadedPlugin::load(&c.path) {
+            Ok(p) => {
+                if found.loaded.iter().all(|(b, _)| b.name() != p.name) {
+                    found.loaded.push((PluginBackend::new(p), c.origin));
+                }
+            }
+            Err(e) if c.origin == "--plugin" => return Err(e.into()),
+            Err(e) => found.failed.push((c.name_hint, c.path, e)),
+        }
+    }
+    Ok(found)
+}
+
+/// The backends to run: `names` if given, else every loaded plugin.
+pub fn select(found: Found, names: &[String]) -> Result<Vec<PlannedBackend>> {
+    let mut planned = Vec::new();
+    let wanted: Vec<String> = if names.is_empty() {
+        found.loaded.iter().map(|(b, _)| b.name().to_string()).collect()
+    } else {
+        names.to_vec()
+    };
+    if wanted.is_empty() {
+        bail!(LoadError::NotFound {
+            name: "(any)".into(),
+            searched: searched_text(&found.searched),
+        });
+    }
+    for name in wanted {
+        if planned.iter().any(|p: &PlannedBackend| p.entry.name == name) {
+            continue;
+        }
+        if let Some((b, origin)) = found.loaded.iter().find(|(b, _)| b.name() == name) {
+            let probe = b.probe();
+            let file = b
+                .plugin()
+                .path
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            planned.push(PlannedBackend {
+                entry: BackendEntry {
+                    name: name.clone(),
+                    source: format!("plugin {file} (ABI v{}, {origin})", b.plugin().abi),
+                    probe: Some(probe),
+                    error: None,
+                },
+                backend: Box::new(b.clone()),
+            });
+        } else if let Some((_, _, e)) = found.failed.iter().find(|(n, _, _)| n.as_deref() == Some(&name)) {
+            return Err(anyhow::anyhow!("{e}")).with_context(|| format!("backend `{name}`"));
+        } else {
+            bail!(LoadError::NotFound {
+                name,
+                searched: searched_text(&found.searched),
+            });
+        }
+    }
+    Ok(planned)
+}
+
+fn searched_text(dirs: &[PathBuf]) -> String {
+    if dirs.is_empty() {
+        "no folders".into()
+    } else {
+        dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+    }
+}

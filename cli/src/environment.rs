@@ -1,0 +1,41 @@
+//! Facts about the host for the report's Environment section.
+
+use driftbench_core::records::Environment;
+use std::collections::BTreeMap;
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Collect the environment of this process.
+pub fn collect() -> Environment {
+    let mut extra = BTreeMap::new();
+    for var in ["RAYON_NUM_THREADS", "DRIFTBENCH_PLUGIN_PATH"] {
+        if let Ok(v) = std::env::var(var) {
+            extra.insert(var.to_string(), v);
+        }
+    }
+    if let Some(rustc) = option_env!("DRIFTBENCH_RUSTC") {
+        extra.insert("rustc".into(), rustc.to_string());
+    }
+    extra.insert(
+        "build profile".into(),
+        if cfg!(debug_assertions) { "debug" } else { "release" }.into(),
+    );
+    Environment {
+        driftbench_version: env!("CARGO_PKG_VERSION").to_string(),
+        commit: option_env!("DRIFTBENCH_COMMIT").map(str::to_string),
+        os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+        cpu: cpu_model(),
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        extra,
+    }
+}

@@ -1,0 +1,46 @@
+//! A progress bar on stderr (hidden when stderr is not a terminal).
+
+use driftbench_core::runner::Progress;
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// indicatif-backed [`Progress`].
+pub struct Bar {
+    bar: ProgressBar,
+}
+
+impl Bar {
+    /// A bar with no length yet.
+    pub fn new() -> Self {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} runs  {msg}")
+                .expect("static template")
+                .progress_chars("=> "),
+        );
+        Bar { bar }
+    }
+
+    /// Remove the bar.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl Progress for Bar {
+    fn start(&self, total_runs: u64) {
+        self.bar.set_length(total_runs);
+    }
+    fn message(&self, msg: &str) {
+        self.bar.set_message(msg.to_string());
+    }
+    fn advance(&self, n: u64) {
+        self.bar.inc(n);
+    }
+    fn println(&self, line: &str) {
+        if self.bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            self.bar.println(line);
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! `driftbench report`: re-render the report from a journal.
+
+use anyhow::{Context, Result};
+use driftbench_core::journal;
+use driftbench_core::report::{summary_table, write_reports, Report};
+use std::path::{Path, PathBuf};
+
+/// Re-render; returns the exit code of the journal's global verdict.
+pub fn run(results: &Path, out: Option<PathBuf>) -> Result<i32> {
+    let (records, warnings) = journal::read(results)?;
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    let out_dir = out.unwrap_or_else(|| {
+        results
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."))
+    });
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("cannot create output folder {}", out_dir.display()))?;
+    let report = Report::from_records(&records);
+    write_reports(&out_dir, &report)
+        .with_context(|| format!("writing the report into {}", out_dir.display()))?;
+    println!("{}", summary_table(&report));
+    println!(
+        "global verdict: {}; report: {}",
+        report.global().as_str(),
+        out_dir.join("report.md").display()
+    );
+    Ok(report.global().exit_code())
+}

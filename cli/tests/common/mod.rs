@@ -1,0 +1,45 @@
+//! Helpers shared by the CLI tests: the built binary and plugin libraries.
+
+// Each test binary uses a different subset of these.
+#![allow(dead_code)]
+
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// The folder cargo put the binary and the plugin libraries in (`target/debug`).
+pub fn artifacts() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_driftbench"))
+        .parent()
+        .expect("binary folder")
+        .to_path_buf()
+}
+
+/// A built cdylib of this workspace, e.g. `driftbench_backend_flex`.
+pub fn library(stem: &str) -> PathBuf {
+    let file = format!("{}{stem}{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
+    let p = artifacts().join(&file);
+    assert!(
+        p.is_file(),
+        "{} not built: run `cargo build --workspace` before the tests (scripts/test.sh does)",
+        p.display()
+    );
+    p
+}
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// `driftbench ARGS` with a clean plugin environment.
+pub fn driftbench(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_driftbench"));
+    c.args(args).env_remove("DRIFTBENCH_PLUGIN_PATH").env_remove("DRIFTBENCH_TEST_PLUGIN_MODE");
+    c
+}
+
+/// stdout + stderr as text.
+pub fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}

@@ -1,0 +1,127 @@
+//! The results journal, `results.jsonl`: one [`Record`] per line, appended as each session,
+//! run and pair finishes, so a crash loses at most the line being written.
+
+use crate::records::{Record, SCHEMA_VERSION};
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Errors reading a journal. Every variant names the file; parse errors name the line.
+#[derive(Debug, Error)]
+pub enum JournalError {
+    /// The file could not be read.
+    #[error("cannot read journal {}: {source}", path.display())]
+    Io {
+        /// The journal.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// A line that is not the last one is not a valid record.
+    #[error("{}:{line}: invalid record: {source}", path.display())]
+    Parse {
+        /// The journal.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What serde_json said.
+        source: serde_json::Error,
+    },
+}
+
+/// Append-only writer of `results.jsonl`: one [`Record`] per line, flushed (and fsync'd via
+/// [`File::sync_data`]) after each line, so nothing computed is lost if the process dies.
+#[derive(Debug)]
+pub struct Journal {
+    file: File,
+    path: PathBuf,
+}
+
+impl Journal {
+    /// Create (or truncate) the journal at `path`.
+    pub fn create(path: &Path) -> io::Result<Journal> {
+        let file = File::create(path)?;
+        Ok(Journal {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Where this journal is written.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Append one record as one line, then flush it to disk.
+    pub fn append(&mut self, rec: &Record) -> io::Result<()> {
+        let mut line = serde_json::to_vec(rec).map_err(io::Error::other)?;
+        line.push(b'\n');
+        // One write of the whole line: a crash can only leave a truncated *last* line,
+        // which `read` tolerates.
+        self.file.write_all(&line)?;
+        self.file.flush()?;
+        self.file.sync_data()
+    }
+}
+
+/// Read a `results.jsonl`. Errors name the file and the line number. A truncated last line
+/// (the process died mid-write) is ignored with a warning returned alongside the records;
+/// an invalid line anywhere else is an error. Blank lines are skipped.
+pub fn read(path: &Path) -> Result<(Vec<Record>, Vec<String>), JournalError> {
+    let bytes = std::fs::read(path).map_err(|source| JournalError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(path, &bytes)
+}
+
+fn parse(path: &Path, bytes: &[u8]) -> Result<(Vec<Record>, Vec<String>), JournalError> {
+    let mut records = Vec::new();
+    let mut warnings = Vec::new();
+    let ends_with_newline = bytes.last() == Some(&b'\n');
+    let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+    // Index of the last line holding anything: only that one may be a torn write.
+    let last = lines.iter().rposition(|l| !is_blank(l));
+    for (i, line) in lines.iter().enumerate() {
+        if is_blank(line) {
+            continue;
+        }
+        let lineno = i + 1;
+        match serde_json::from_slice::<Record>(line) {
+            Ok(rec) => {
+                if let Record::Sweep(h) = &rec {
+                    if h.schema_version != SCHEMA_VERSION {
+                        warnings.push(format!(
+                            "{}:{lineno}: written with schema version {}, this driftbench reads {}",
+                            path.display(),
+                            h.schema_version,
+                            SCHEMA_VERSION
+                        ));
+                    }
+                }
+                records.push(rec);
+            }
+            // A torn write has no final newline, or stops inside the JSON value.
+            Err(e) if Some(i) == last && (!ends_with_newline || e.is_eof()) => {
+                warnings.push(format!(
+                    "{}:{lineno}: ignoring truncated last line ({} bytes): {e}",
+                    path.display(),
+                    line.len()
+                ));
+            }
+            Err(source) => {
+                return Err(JournalError::Parse {
+                    path: path.to_path_buf(),
+                    line: lineno,
+                    source,
+                })
+            }
+        }
+    }
+    Ok((records, warnings))
+}
+
+fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(|b| b.is_ascii_whitespace())
+}

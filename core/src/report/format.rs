@@ -1,0 +1,119 @@
+//! Number and cell formatting shared by the markdown and terminal renderers.
+
+/// Placeholder for a metric that does not exist (SKIPPED, INCOMPLETE).
+pub const NONE: &str = "—";
+
+/// Non-finite values by name, so NaN/Inf are never printed as something else.
+fn nonfinite(x: f64) -> Option<&'static str> {
+    if x.is_nan() {
+        Some("NaN")
+    } else if x == f64::INFINITY {
+        Some("inf")
+    } else if x == f64::NEG_INFINITY {
+        Some("-inf")
+    } else {
+        None
+    }
+}
+
+/// A diff metric: 6 decimals, as the reference report.
+pub fn diff(x: f64) -> String {
+    fixed(x, 6)
+}
+
+/// A top-1 agreement: 4 decimals.
+pub fn top1(x: f64) -> String {
+    fixed(x, 4)
+}
+
+/// `x` with `decimals` decimals, or its non-finite name.
+pub fn fixed(x: f64, decimals: usize) -> String {
+    match nonfinite(x) {
+        Some(s) => s.to_string(),
+        None => format!("{x:.decimals$}"),
+    }
+}
+
+/// A duration: `55.67s` from one second up (as the reference), milliseconds below.
+pub fn secs(x: f64) -> String {
+    if let Some(s) = nonfinite(x) {
+        return s.to_string();
+    }
+    if x.abs() >= 1.0 {
+        format!("{x:.2}s")
+    } else if x.abs() >= 1e-3 {
+        format!("{:.2}ms", x * 1e3)
+    } else {
+        format!("{:.2}µs", x * 1e6)
+    }
+}
+
+/// An optional duration, `—` when absent.
+pub fn opt_secs(x: Option<f64>) -> String {
+    x.map_or_else(|| NONE.to_string(), secs)
+}
+
+/// A ratio such as `×1.25`.
+pub fn ratio(x: f64) -> String {
+    format!("×{}", fixed(x, 2))
+}
+
+/// A count rounded to an integer with thousands separators: `19,726,091`.
+pub fn thousands(x: f64) -> String {
+    if let Some(s) = nonfinite(x) {
+        return s.to_string();
+    }
+    let n = x.round().abs() as u128;
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if x.round() < 0.0 {
+        out.insert(0, '-');
+    }
+    out
+}
+
+/// A tolerance bound: `0 (bitwise)` for zero, scientific when tiny, plain otherwise.
+pub fn bound(x: f64) -> String {
+    if let Some(s) = nonfinite(x) {
+        s.to_string()
+    } else if x == 0.0 {
+        "0 (bitwise)".to_string()
+    } else if x.abs() < 1e-3 {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
+
+/// Text made safe for one markdown table cell (no pipe, no line break).
+pub fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace(['\r', '\n'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        assert_eq!(diff(0.0), "0.000000");
+        assert_eq!(diff(f64::NAN), "NaN");
+        assert_eq!(diff(f64::INFINITY), "inf");
+        assert_eq!(top1(1.0), "1.0000");
+        assert_eq!(thousands(19_726_091.0), "19,726,091");
+        assert_eq!(thousands(999.0), "999");
+        assert_eq!(thousands(1000.0), "1,000");
+        assert_eq!(secs(55.666), "55.67s");
+        assert_eq!(secs(0.0125), "12.50ms");
+        assert_eq!(bound(0.0), "0 (bitwise)");
+        assert_eq!(bound(1e-9), "1e-9");
+        assert_eq!(bound(0.25), "0.25");
+        assert_eq!(cell("a|b\nc"), "a\\|b c");
+    }
+}

@@ -1,0 +1,322 @@
+//! Building a [`Report`] from the records of a journal.
+
+use super::date::format_utc;
+use super::model::*;
+use super::observations;
+use super::stats::{max_nan, mean, min_nan, percentile_nearest_rank};
+use crate::records::{
+    PairKey, PairRecord, Record, Route, RunRecord, RunStatus, SessionRecord, SweepHeader,
+    SCHEMA_VERSION,
+};
+use crate::verdict::{count, global_verdict};
+use crate::{Dtype, Verdict};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Placeholder where the journal does not say (no sweep header).
+const UNKNOWN: &str = "unknown";
+
+impl Report {
+    /// Build the report of a sweep from its journal records, in journal order.
+    ///
+    /// When several pair records share a key, the last one wins (a re-run replaces a
+    /// verdict). A journal without a sweep header still renders, with "unknown" placeholders.
+    pub fn from_records(records: &[Record]) -> Report {
+        let mut header: Option<&SweepHeader> = None;
+        let mut order: Vec<String> = Vec::new();
+        let mut sessions: Vec<&SessionRecord> = Vec::new();
+        let mut runs: Vec<&RunRecord> = Vec::new();
+        let mut pairs: BTreeMap<&PairKey, &PairRecord> = BTreeMap::new();
+        let seen = |name: &str, order: &mut Vec<String>| {
+            if !order.iter().any(|n| n == name) {
+                order.push(name.to_string());
+            }
+        };
+        for rec in records {
+            match rec {
+                Record::Sweep(h) => {
+                    header = Some(h);
+                    for b in &h.backends {
+                        seen(&b.name, &mut order);
+                    }
+                }
+                Record::Session(s) => {
+                    seen(&s.backend, &mut order);
+                    sessions.push(s);
+                }
+                Record::Run(r) => {
+                    seen(&r.key.backend, &mut order);
+                    runs.push(r);
+                }
+                Record::Pair(p) => {
+                    seen(&p.key.backend, &mut order);
+                    pairs.insert(&p.key, p);
+                }
+            }
+        }
+
+        let backends: Vec<BackendReport> = order
+            .iter()
+            .map(|name| {
+                // BTreeMap order is (backend, span, dtype, kv_aligned, seed): spans numeric.
+                let bp: Vec<&PairRecord> = pairs
+                    .values()
+                    .filter(|p| &p.key.backend == name)
+                    .copied()
+                    .collect();
+                let br: Vec<&RunRecord> = runs
+                    .iter()
+                    .filter(|r| &r.key.backend == name)
+                    .copied()
+                    .collect();
+                let bs: Vec<&SessionRecord> = sessions
+                    .iter()
+                    .filter(|s| &s.backend == name)
+                    .copied()
+                    .collect();
+                backend_report(name, header, &bp, &br, &bs)
+            })
+            .collect();
+
+        let all: Vec<Verdict> = pairs.values().map(|p| p.verdict).collect();
+        let cross = cross_backend(&backends);
+        let sweep = SweepInfo {
+            name: header.map_or_else(|| UNKNOWN.to_string(), |h| h.name.clone()),
+            date_utc: header.map_or_else(|| UNKNOWN.to_string(), |h| format_utc(h.started_unix)),
+            started_unix: header.map(|h| h.started_unix),
+            mode: mode(pairs.keys().copied(), backends.len()),
+            pairs_planned: header.map(|h| h.pairs_planned),
+            pairs_classified: pairs.len(),
+        };
+        Report {
+            schema_version: SCHEMA_VERSION,
+            sweep,
+            global: global_verdict(all.iter().copied()),
+            counts: to_counts(all),
+            backends,
+            cross,
+            header: header.cloned(),
+        }
+    }
+}
+
+fn to_counts(verdicts: Vec<Verdict>) -> Vec<VerdictCount> {
+    count(verdicts)
+        .into_iter()
+        .map(|(verdict, count)| VerdictCount { verdict, count })
+        .collect()
+}
+
+/// What the grid varies, named as the reference report does.
+fn mode<'a>(keys: impl Iterator<Item = &'a PairKey>, n_backends: usize) -> String {
+    let mut spans = BTreeSet::new();
+    let mut dtypes = BTreeSet::new();
+    let mut kv0 = false;
+    for k in keys {
+        spans.insert(k.span);
+        dtypes.insert(k.dtype);
+        kv0 |= k.kv_aligned == 0;
+    }
+    let mut parts = Vec::new();
+    if spans.len() > 1 {
+        parts.push("Span Escalation");
+    }
+    if dtypes.len() > 1 {
+        parts.push("Dtype Sweep");
+    }
+    if kv0 {
+        parts.push("Drift Characterization");
+    }
+    if n_backends > 1 {
+        parts.push("Cross-Backend Comparison");
+    }
+    if parts.is_empty() {
+        "Single Configuration".to_string()
+    } else {
+        parts.join(" + ")
+    }
+}
+
+fn backend_report(
+    name: &str,
+    header: Option<&SweepHeader>,
+    pairs: &[&PairRecord],
+    runs: &[&RunRecord],
+    sessions: &[&SessionRecord],
+) -> BackendReport {
+    let verdicts: Vec<Verdict> = pairs.iter().map(|p| p.verdict).collect();
+    let mut rc = RunCounts::default();
+    for r in runs {
+        rc.total += 1;
+        match r.status {
+            RunStatus::Ok => rc.ok += 1,
+            RunStatus::Failed => rc.failed += 1,
+            RunStatus::Skipped => rc.skipped += 1,
+        }
+    }
+    let comparisons = pairs
+        .iter()
+        .map(|p| ComparisonRow {
+            span: p.key.span,
+            dtype: p.key.dtype,
+            kv_aligned: p.key.kv_aligned,
+            seed: p.key.seed,
+            verdict: p.verdict,
+            reason: p.reason.clone(),
+            metrics: p.metrics.clone(),
+        })
+        .collect();
+    let performance = performance(runs);
+    let route_ratios = route_ratios(&performance);
+    let mut model_loads: Vec<ModelLoad> = sessions
+        .iter()
+        .map(|s| ModelLoad {
+            dtype: s.dtype,
+            load_s: s.load_s,
+            device: s.device.clone(),
+            model: s.model.clone(),
+            error: s.error.clone(),
+        })
+        .collect();
+    model_loads.sort_by_key(|m| m.dtype); // stable: repeated loads keep journal order
+    let entry = header.and_then(|h| h.backends.iter().find(|b| b.name == name));
+    BackendReport {
+        name: name.to_string(),
+        global: global_verdict(verdicts.iter().copied()),
+        counts: to_counts(verdicts),
+        runs: rc,
+        pairs: pairs.len(),
+        observations: observations::generate(pairs, entry, header.map(|h| h.block_size)),
+        comparisons,
+        drift: drift(pairs),
+        performance,
+        route_ratios,
+        model_loads,
+    }
+}
+
+fn drift(pairs: &[&PairRecord]) -> Vec<DriftRow> {
+    let mut groups: BTreeMap<(usize, Dtype), Vec<&crate::Metrics>> = BTreeMap::new();
+    for p in pairs.iter().filter(|p| p.key.kv_aligned == 0) {
+        if let Some(m) = &p.metrics {
+            groups.entry((p.key.span, p.key.dtype)).or_default().push(m);
+        }
+    }
+    groups
+        .into_iter()
+        .map(|((span, dtype), ms)| {
+            let col = |f: fn(&crate::Metrics) -> f64| ms.iter().map(|m| f(m)).collect::<Vec<_>>();
+            let max_abs = col(|m| m.max_abs_diff);
+            let p99 = col(|m| m.p99_abs_diff);
+            let top1 = col(|m| m.top1_agreement);
+            DriftRow {
+                span,
+                dtype,
+                max_abs_max: max_nan(&max_abs),
+                max_abs_mean: mean(&max_abs),
+                p99_max: max_nan(&p99),
+                p99_mean: mean(&p99),
+                top1_min: min_nan(&top1),
+                top1_mean: mean(&top1),
+                samples: ms.len(),
+            }
+        })
+        .collect()
+}
+
+fn performance(runs: &[&RunRecord]) -> Vec<PerfRow> {
+    let mut groups: BTreeMap<(usize, Dtype, Route), Vec<&RunRecord>> = BTreeMap::new();
+    for r in runs {
+        // Only measured, successful runs say anything about speed.
+        if r.status == RunStatus::Ok && r.wall_s.is_some() {
+            groups
+                .entry((r.key.span, r.key.dtype, r.route))
+                .or_default()
+                .push(r);
+        }
+    }
+    groups
+        .into_iter()
+        .map(|((span, dtype, route), rs)| {
+            let wall: Vec<f64> = rs.iter().filter_map(|r| r.wall_s).collect();
+            let tokens = span.max(1) as f64;
+            let per_token: Vec<f64> = wall.iter().map(|w| w / tokens).collect();
+            let tps: Vec<f64> = wall.iter().map(|w| tokens / w).collect();
+            let bytes: Vec<f64> = rs
+                .iter()
+                .filter_map(|r| r.logits_bytes.map(|b| b as f64))
+                .collect();
+            PerfRow {
+                span,
+                dtype,
+                route,
+                wall_mean_s: mean(&wall),
+                wall_p95_s: percentile_nearest_rank(&wall, 95.0),
+                per_token_mean_s: mean(&per_token),
+                tokens_per_s_mean: mean(&tps),
+                logits_bytes_mean: (!bytes.is_empty()).then(|| mean(&bytes)),
+                samples: wall.len(),
+            }
+        })
+        .collect()
+}
+
+fn route_ratios(perf: &[PerfRow]) -> Vec<RouteRatio> {
+    let find = |span, dtype, route| {
+        perf.iter()
+            .find(|p| p.span == span && p.dtype == dtype && p.route == route)
+            .map(|p| p.wall_mean_s)
+    };
+    let keys: BTreeSet<(usize, Dtype)> = perf.iter().map(|p| (p.span, p.dtype)).collect();
+    keys.into_iter()
+        .filter_map(|(span, dtype)| {
+            let prefill = find(span, dtype, Route::Prefill)?;
+            let decode = find(span, dtype, Route::Decode)?;
+            Some(RouteRatio {
+                span,
+                dtype,
+                prefill_mean_s: prefill,
+                decode_mean_s: decode,
+                ratio: decode / prefill,
+            })
+        })
+        .collect()
+}
+
+fn cross_backend(backends: &[BackendReport]) -> CrossBackend {
+    let keys: BTreeSet<(usize, Dtype, Route)> = backends
+        .iter()
+        .flat_map(|b| b.performance.iter().map(|p| (p.span, p.dtype, p.route)))
+        .collect();
+    let mean_of = |b: &BackendReport, (span, dtype, route): (usize, Dtype, Route)| {
+        b.performance
+            .iter()
+            .find(|p| p.span == span && p.dtype == dtype && p.route == route)
+            .map(|p| p.wall_mean_s)
+    };
+    let performance = keys
+        .into_iter()
+        .map(|k| {
+            let first = backends.first().and_then(|b| mean_of(b, k));
+            let mean_wall_s = backends
+                .iter()
+                .map(|b| {
+                    let m = mean_of(b, k);
+                    Cell {
+                        mean_s: m,
+                        ratio_to_first: m.zip(first).map(|(m, f)| m / f),
+                    }
+                })
+                .collect();
+            CrossPerfRow {
+                span: k.0,
+                dtype: k.1,
+                route: k.2,
+                mean_wall_s,
+            }
+        })
+        .collect();
+    CrossBackend {
+        backends: backends.iter().map(|b| b.name.clone()).collect(),
+        performance,
+    }
+}

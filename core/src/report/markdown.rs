@@ -1,0 +1,517 @@
+//! `report.md`: the reference report's sections, once per backend, then the cross-backend
+//! summary, the environment and the configuration.
+
+use super::format::{bound, cell, diff, fixed, opt_secs, ratio, secs, thousands, top1, NONE};
+use super::model::*;
+use crate::records::{BackendEntry, SweepHeader};
+use crate::Verdict;
+use std::fmt::Write as _;
+
+/// Render the whole report as markdown.
+pub fn render_markdown(r: &Report) -> String {
+    let mut md = Md::default();
+    md.line(&format!("# Sweep Report: {}", r.sweep.name));
+    md.blank();
+    md.line(&format!("**Date:** {}", r.sweep.date_utc));
+    md.blank();
+    md.line(&format!("**Mode:** {}", r.sweep.mode));
+    md.blank();
+    let names: Vec<&str> = r.backends.iter().map(|b| b.name.as_str()).collect();
+    md.line(&format!(
+        "**Backends:** {}",
+        if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join(", ")
+        }
+    ));
+    md.blank();
+
+    md.heading(2, "Global Verdict");
+    verdict_block(&mut md, r.global.as_str(), &r.counts);
+    md.line(&format!(
+        "Over every backend: {} pair(s) classified. Exit code {}.",
+        r.sweep.pairs_classified,
+        r.global.exit_code()
+    ));
+    md.blank();
+
+    for b in &r.backends {
+        backend_section(&mut md, b);
+    }
+    cross_section(&mut md, r);
+    environment_section(&mut md, r.header.as_ref());
+    configuration_section(&mut md, r);
+    md.0
+}
+
+#[derive(Default)]
+struct Md(String);
+
+impl Md {
+    fn line(&mut self, s: &str) {
+        self.0.push_str(s);
+        self.0.push('\n');
+    }
+    fn blank(&mut self) {
+        self.0.push('\n');
+    }
+    fn heading(&mut self, level: usize, title: &str) {
+        self.line(&format!("{} {title}", "#".repeat(level)));
+        self.blank();
+    }
+    /// A table: header row, separator, rows; then a blank line.
+    fn table(&mut self, header: &[&str], rows: &[Vec<String>]) {
+        self.line(&format!("| {} |", header.join(" | ")));
+        let sep: Vec<String> = header
+            .iter()
+            .map(|h| "-".repeat(h.chars().count().max(3)))
+            .collect();
+        self.line(&format!("|{}|", sep.join("|")));
+        for r in rows {
+            let cells: Vec<String> = r.iter().map(|c| cell(c)).collect();
+            self.line(&format!("| {} |", cells.join(" | ")));
+        }
+        self.blank();
+    }
+}
+
+fn verdict_block(md: &mut Md, global: &str, counts: &[VerdictCount]) {
+    md.line(&format!("**{global}**"));
+    md.blank();
+    for c in counts {
+        md.line(&format!("- {}: {}", c.verdict, c.count));
+    }
+    md.blank();
+}
+
+fn backend_section(md: &mut Md, b: &BackendReport) {
+    md.heading(2, &format!("Backend: {}", b.name));
+
+    md.heading(3, "Global Verdict");
+    verdict_block(md, b.global.as_str(), &b.counts);
+
+    md.heading(3, "Counting Semantics: Runs vs Pairs");
+    md.line("- A **run** = one execution (prefill OR decode) for a single config");
+    md.line(
+        "- A **pair** = (prefill, decode) for the same (backend, span, dtype, kv_aligned, seed)",
+    );
+    let rc = b.runs;
+    md.line(&format!(
+        "- **Total runs:** {} (ok {}, failed {}, skipped {})",
+        rc.total, rc.ok, rc.failed, rc.skipped
+    ));
+    if rc.total == 2 * b.pairs {
+        md.line(&format!("- **Total pairs:** {} (runs / 2)", b.pairs));
+    } else {
+        md.line(&format!(
+            "- **Total pairs:** {} (not runs / 2: a pair skipped or cut short records fewer \
+             than two runs, a repeated run counts each time)",
+            b.pairs
+        ));
+    }
+    md.line("- Verdict counts (PASS_EQUIV, EXPECTED_DRIFT, etc.) are **per pair**, not per run");
+    md.blank();
+
+    md.heading(3, "Observations");
+    if b.observations.is_empty() {
+        md.line("_No observations._");
+        md.blank();
+    }
+    for o in &b.observations {
+        md.heading(4, &format!("Observation: {}", o.title));
+        md.line(&o.body);
+        md.blank();
+    }
+
+    md.heading(3, "Comparison Results");
+    comparison_table(md, &b.comparisons);
+
+    md.heading(3, "Drift Characterization (kv_aligned=0)");
+    drift_table(md, &b.drift);
+
+    md.heading(3, "Performance Profiling");
+    perf_tables(md, b);
+}
+
+fn comparison_table(md: &mut Md, rows: &[ComparisonRow]) {
+    if rows.is_empty() {
+        md.line("_No pairs._");
+        md.blank();
+        return;
+    }
+    let header = [
+        "span",
+        "dtype",
+        "kv_aligned",
+        "seed",
+        "max_abs_diff",
+        "p99_abs_diff",
+        "mean_abs_diff",
+        "top1_agreement",
+        "nonfinite (prefill/decode)",
+        "verdict",
+        "reason",
+    ];
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|c| {
+            let mut row = vec![
+                c.span.to_string(),
+                c.dtype.to_string(),
+                c.kv_aligned.to_string(),
+                c.seed.to_string(),
+            ];
+            match &c.metrics {
+                Some(m) => row.extend([
+                    diff(m.max_abs_diff),
+                    diff(m.p99_abs_diff),
+                    diff(m.mean_abs_diff),
+                    top1(m.top1_agreement),
+                    format!("{}/{}", m.nonfinite_prefill, m.nonfinite_decode),
+                ]),
+                None => row.extend(std::iter::repeat_n(NONE.to_string(), 5)),
+            }
+            row.push(c.verdict.to_string());
+            let pass = matches!(c.verdict, Verdict::PassEquiv | Verdict::ExpectedDrift);
+            row.push(match (&c.reason, pass) {
+                (Some(r), _) => r.clone(),
+                (None, true) => String::new(),
+                (None, false) => "(no reason recorded)".to_string(),
+            });
+            row
+        })
+        .collect();
+    md.table(&header, &body);
+}
+
+fn drift_table(md: &mut Md, rows: &[DriftRow]) {
+    if rows.is_empty() {
+        md.line("_No kv_aligned=0 pair produced metrics._");
+        md.blank();
+        return;
+    }
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|d| {
+            vec![
+                d.span.to_string(),
+                d.dtype.to_string(),
+                format!("{} / {}", diff(d.max_abs_max), diff(d.max_abs_mean)),
+                format!("{} / {}", diff(d.p99_max), diff(d.p99_mean)),
+                format!("{} / {}", top1(d.top1_min), top1(d.top1_mean)),
+                d.samples.to_string(),
+            ]
+        })
+        .collect();
+    md.table(
+        &[
+            "span",
+            "dtype",
+            "max_abs_diff (max/mean)",
+            "p99_abs_diff (max/mean)",
+            "top1_agreement (min/mean)",
+            "samples",
+        ],
+        &body,
+    );
+}
+
+fn perf_tables(md: &mut Md, b: &BackendReport) {
+    if b.performance.is_empty() {
+        md.line("_No successful run with a wall time._");
+        md.blank();
+    } else {
+        let body: Vec<Vec<String>> = b
+            .performance
+            .iter()
+            .map(|p| {
+                vec![
+                    p.span.to_string(),
+                    p.dtype.to_string(),
+                    p.route.as_str().to_string(),
+                    format!("{} / {}", secs(p.wall_mean_s), secs(p.wall_p95_s)),
+                    secs(p.per_token_mean_s),
+                    fixed(p.tokens_per_s_mean, 1),
+                    p.logits_bytes_mean
+                        .map_or_else(|| NONE.to_string(), thousands),
+                    p.samples.to_string(),
+                ]
+            })
+            .collect();
+        md.line(
+            "Successful runs only; wall time excludes model load and warm-up; p95 by nearest rank.",
+        );
+        md.blank();
+        md.table(
+            &[
+                "span",
+                "dtype",
+                "route",
+                "wall_time (mean/p95)",
+                "per-token (mean)",
+                "tokens/s (mean)",
+                "logits_bytes (mean)",
+                "samples",
+            ],
+            &body,
+        );
+    }
+
+    md.heading(4, "Decode/Prefill Wall-time Ratio");
+    if b.route_ratios.is_empty() {
+        md.line("_No (span, dtype) with successful runs of both routes._");
+        md.blank();
+    } else {
+        let body: Vec<Vec<String>> = b
+            .route_ratios
+            .iter()
+            .map(|r| {
+                vec![
+                    r.span.to_string(),
+                    r.dtype.to_string(),
+                    secs(r.prefill_mean_s),
+                    secs(r.decode_mean_s),
+                    ratio(r.ratio),
+                ]
+            })
+            .collect();
+        md.table(
+            &[
+                "span",
+                "dtype",
+                "prefill (mean)",
+                "decode (mean)",
+                "decode/prefill",
+            ],
+            &body,
+        );
+    }
+
+    md.heading(4, "Model Load");
+    if b.model_loads.is_empty() {
+        md.line("_No session recorded._");
+        md.blank();
+    } else {
+        md.line(
+            "Measured once per session (backend, dtype); not part of any run's wall time above.",
+        );
+        md.blank();
+        let body: Vec<Vec<String>> = b
+            .model_loads
+            .iter()
+            .map(|l| {
+                vec![
+                    l.dtype.to_string(),
+                    opt_secs(l.load_s),
+                    l.device.clone().unwrap_or_else(|| NONE.to_string()),
+                    l.model.clone().unwrap_or_else(|| NONE.to_string()),
+                    l.error.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        md.table(&["dtype", "load_s", "device", "model", "error"], &body);
+    }
+}
+
+fn cross_section(md: &mut Md, r: &Report) {
+    md.heading(2, "Cross-backend Summary");
+    let names = &r.cross.backends;
+    if names.is_empty() {
+        md.line("_No backend._");
+        md.blank();
+        return;
+    }
+
+    md.heading(3, "Verdicts per Backend");
+    let mut header: Vec<&str> = vec!["verdict"];
+    header.extend(names.iter().map(String::as_str));
+    let mut body: Vec<Vec<String>> = Verdict::ALL
+        .iter()
+        .map(|&v| {
+            let mut row = vec![v.to_string()];
+            row.extend(r.backends.iter().map(|b| b.count(v).to_string()));
+            row
+        })
+        .collect();
+    let mut global = vec!["**global**".to_string()];
+    global.extend(
+        r.backends
+            .iter()
+            .map(|b| format!("**{}**", b.global.as_str())),
+    );
+    body.push(global);
+    md.table(&header, &body);
+
+    md.heading(3, "Mean Wall Time per Backend");
+    if r.cross.performance.is_empty() {
+        md.line("_No successful run with a wall time._");
+        md.blank();
+        return;
+    }
+    md.line(&format!(
+        "Mean wall time of successful runs; the ratio is to the first backend ({}), measured in this one sweep.",
+        names[0]
+    ));
+    md.blank();
+    let mut header: Vec<&str> = vec!["span", "dtype", "route"];
+    header.extend(names.iter().map(String::as_str));
+    let body: Vec<Vec<String>> = r
+        .cross
+        .performance
+        .iter()
+        .map(|p| {
+            let mut row = vec![
+                p.span.to_string(),
+                p.dtype.to_string(),
+                p.route.as_str().to_string(),
+            ];
+            row.extend(
+                p.mean_wall_s
+                    .iter()
+                    .map(|c| match (c.mean_s, c.ratio_to_first) {
+                        (Some(m), Some(q)) => format!("{} ({})", secs(m), ratio(q)),
+                        (Some(m), None) => secs(m),
+                        (None, _) => NONE.to_string(),
+                    }),
+            );
+            row
+        })
+        .collect();
+    md.table(&header, &body);
+}
+
+fn environment_section(md: &mut Md, h: Option<&SweepHeader>) {
+    md.heading(2, "Environment");
+    let Some(h) = h else {
+        md.line("_unknown: the journal has no sweep header._");
+        md.blank();
+        return;
+    };
+    let e = &h.environment;
+    md.line(&format!("- **driftbench:** {}", e.driftbench_version));
+    md.line(&format!(
+        "- **commit:** {}",
+        e.commit.as_deref().unwrap_or("unknown")
+    ));
+    md.line(&format!("- **OS:** {}", e.os));
+    md.line(&format!("- **CPU:** {}", e.cpu));
+    md.line(&format!("- **threads:** {}", e.threads));
+    for (k, v) in &e.extra {
+        md.line(&format!("- **{k}:** {v}"));
+    }
+    md.blank();
+    for b in &h.backends {
+        backend_environment(md, b);
+    }
+}
+
+fn backend_environment(md: &mut Md, b: &BackendEntry) {
+    md.heading(3, &format!("Backend: {}", b.name));
+    md.line(&format!("- **source:** {}", b.source));
+    if let Some(err) = &b.error {
+        md.line(&format!("- **failed to load:** {err}"));
+    }
+    if let Some(p) = &b.probe {
+        md.line(&format!("- **version:** {}", p.version));
+        md.line(&format!(
+            "- **burn:** {}",
+            p.burn_version.as_deref().unwrap_or(NONE)
+        ));
+        if let Some(why) = &p.unavailable {
+            md.line(&format!("- **unavailable:** {why}"));
+        }
+        if p.devices.is_empty() {
+            md.line("- **devices:** none");
+        }
+        for (i, d) in p.devices.iter().enumerate() {
+            md.line(&format!(
+                "- **device {i}:** {} ({}), driver {}",
+                d.name,
+                d.kind,
+                d.driver.as_deref().unwrap_or("unknown")
+            ));
+            let dts: Vec<&str> = d.dtypes.iter().map(|t| t.as_str()).collect();
+            md.line(&format!(
+                "  - dtypes: {}",
+                if dts.is_empty() {
+                    "none".to_string()
+                } else {
+                    dts.join(", ")
+                }
+            ));
+            for (t, why) in &d.unsupported {
+                md.line(&format!("  - unsupported {t}: {why}"));
+            }
+            for (k, v) in &d.details {
+                md.line(&format!("  - {k}: {v}"));
+            }
+        }
+    } else if b.error.is_none() {
+        md.line("- **probe:** none recorded");
+    }
+    md.blank();
+}
+
+fn configuration_section(md: &mut Md, r: &Report) {
+    md.heading(2, "Configuration");
+    let h = r.header.as_ref();
+    let unknown = || "unknown".to_string();
+    md.line(&format!(
+        "- **config:** {}",
+        h.map_or_else(unknown, |h| h.config_path.clone())
+    ));
+    md.line(&format!(
+        "- **model:** {}",
+        h.map_or_else(unknown, |h| h.model.clone())
+    ));
+    md.line(&format!(
+        "- **KV block size (kv_aligned=0):** {}",
+        h.map_or_else(unknown, |h| h.block_size.to_string())
+    ));
+    let planned = r.sweep.pairs_planned;
+    let classified = r.sweep.pairs_classified;
+    let mut pairs = format!(
+        "- **pairs:** {} planned, {classified} classified",
+        planned.map_or_else(unknown, |p| p.to_string())
+    );
+    if let Some(p) = planned.filter(|p| *p > classified) {
+        let _ = write!(
+            pairs,
+            " ({} missing: the sweep stopped early or the journal is partial)",
+            p - classified
+        );
+    }
+    md.line(&pairs);
+    md.blank();
+    let Some(h) = h.filter(|h| !h.tolerances.is_empty()) else {
+        md.line("_Tolerances: unknown._");
+        md.blank();
+        return;
+    };
+    md.line("Tolerances (max_abs = 0 means bitwise):");
+    md.blank();
+    let body: Vec<Vec<String>> = h
+        .tolerances
+        .iter()
+        .map(|(d, t)| {
+            vec![
+                d.to_string(),
+                bound(t.equiv.max_abs),
+                fixed(t.equiv.min_top1, 4),
+                bound(t.drift.max_abs),
+                fixed(t.drift.min_top1, 4),
+            ]
+        })
+        .collect();
+    md.table(
+        &[
+            "dtype",
+            "equiv max_abs (kv_aligned=1)",
+            "equiv min_top1",
+            "drift max_abs (kv_aligned=0)",
+            "drift min_top1",
+        ],
+        &body,
+    );
+}

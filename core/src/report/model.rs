@@ -1,0 +1,271 @@
+//! The report's data: what `report.json` holds and what `report.md` renders.
+
+use super::float_opt;
+use crate::records::{Route, SweepHeader};
+use crate::{Dtype, GlobalVerdict, Metrics, Verdict};
+use serde::{Deserialize, Serialize};
+
+/// A whole sweep's report; serialized as-is, it is `report.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// [`crate::records::SCHEMA_VERSION`] of the writer.
+    pub schema_version: u32,
+    /// Name, date, mode and pair totals of the sweep.
+    pub sweep: SweepInfo,
+    /// Global verdict over every pair of every backend.
+    pub global: GlobalVerdict,
+    /// Pairs per verdict over every backend (every verdict, zeros included).
+    pub counts: Vec<VerdictCount>,
+    /// One report per backend, in order of first appearance in the journal.
+    pub backends: Vec<BackendReport>,
+    /// Backends side by side.
+    pub cross: CrossBackend,
+    /// The journal's sweep header as written (environment, configuration); `None` when the
+    /// journal has none (a partial file).
+    pub header: Option<SweepHeader>,
+}
+
+impl Report {
+    /// Global verdict of the sweep (the CLI's exit code follows it).
+    pub fn global(&self) -> GlobalVerdict {
+        self.global
+    }
+
+    /// The report of backend `name`, if it took part.
+    pub fn backend(&self, name: &str) -> Option<&BackendReport> {
+        self.backends.iter().find(|b| b.name == name)
+    }
+}
+
+/// What the sweep was; "unknown" where the journal has no header.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepInfo {
+    /// Sweep name from the config.
+    pub name: String,
+    /// Start time as `YYYY-MM-DD HH:MM:SS UTC`.
+    pub date_utc: String,
+    /// Start time, seconds since the Unix epoch.
+    pub started_unix: Option<u64>,
+    /// What the grid varies, e.g. `Span Escalation + Dtype Sweep + Drift Characterization`.
+    pub mode: String,
+    /// Pairs in the grid, from the header.
+    pub pairs_planned: Option<usize>,
+    /// Pairs with a verdict in the journal (distinct keys).
+    pub pairs_classified: usize,
+}
+
+/// Number of pairs with one verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerdictCount {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Pairs with it.
+    pub count: usize,
+}
+
+/// Run records of one backend, by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunCounts {
+    /// Every run record.
+    pub total: usize,
+    /// Runs that produced logits.
+    pub ok: usize,
+    /// Runs that failed, crashed or timed out.
+    pub failed: usize,
+    /// Runs not executed (backend, device or dtype unavailable).
+    pub skipped: usize,
+}
+
+/// Everything the report says about one backend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackendReport {
+    /// Backend name.
+    pub name: String,
+    /// Global verdict over this backend's pairs.
+    pub global: GlobalVerdict,
+    /// Pairs per verdict (every verdict, zeros included).
+    pub counts: Vec<VerdictCount>,
+    /// Run records by status.
+    pub runs: RunCounts,
+    /// Distinct pairs with a verdict.
+    pub pairs: usize,
+    /// Findings generated from the data.
+    pub observations: Vec<Observation>,
+    /// One row per pair, sorted by (span, dtype, kv_aligned, seed).
+    pub comparisons: Vec<ComparisonRow>,
+    /// kv_aligned=0 pairs with metrics, aggregated per (span, dtype).
+    pub drift: Vec<DriftRow>,
+    /// Successful runs aggregated per (span, dtype, route).
+    pub performance: Vec<PerfRow>,
+    /// Decode over prefill mean wall time per (span, dtype).
+    pub route_ratios: Vec<RouteRatio>,
+    /// Model loads (one per session), apart from run wall time.
+    pub model_loads: Vec<ModelLoad>,
+}
+
+impl BackendReport {
+    /// Pairs with verdict `v`.
+    pub fn count(&self, v: Verdict) -> usize {
+        count_of(&self.counts, v)
+    }
+}
+
+/// Count of `v` in `counts` (0 when absent).
+pub(crate) fn count_of(counts: &[VerdictCount], v: Verdict) -> usize {
+    counts
+        .iter()
+        .find(|c| c.verdict == v)
+        .map_or(0, |c| c.count)
+}
+
+/// A short titled finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observation {
+    /// Title, e.g. `kv_aligned=0 Produced Identical Logits (diff=0.0)`.
+    pub title: String,
+    /// Markdown body.
+    pub body: String,
+}
+
+/// One pair in the comparison table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComparisonRow {
+    /// Prompt length.
+    pub span: usize,
+    /// Dtype.
+    pub dtype: Dtype,
+    /// 1 aligned, 0 block-padded KV cache.
+    pub kv_aligned: u8,
+    /// Seed.
+    pub seed: u64,
+    /// Verdict.
+    pub verdict: Verdict,
+    /// Why, for non-pass verdicts.
+    pub reason: Option<String>,
+    /// Metrics, when both runs produced logits.
+    pub metrics: Option<Metrics>,
+}
+
+/// kv_aligned=0 drift of one (span, dtype). Maxima and means propagate NaN.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriftRow {
+    /// Prompt length.
+    pub span: usize,
+    /// Dtype.
+    pub dtype: Dtype,
+    /// Largest max_abs_diff.
+    #[serde(with = "crate::float_serde")]
+    pub max_abs_max: f64,
+    /// Mean max_abs_diff.
+    #[serde(with = "crate::float_serde")]
+    pub max_abs_mean: f64,
+    /// Largest p99_abs_diff.
+    #[serde(with = "crate::float_serde")]
+    pub p99_max: f64,
+    /// Mean p99_abs_diff.
+    #[serde(with = "crate::float_serde")]
+    pub p99_mean: f64,
+    /// Lowest top1_agreement.
+    #[serde(with = "crate::float_serde")]
+    pub top1_min: f64,
+    /// Mean top1_agreement.
+    #[serde(with = "crate::float_serde")]
+    pub top1_mean: f64,
+    /// Pairs aggregated.
+    pub samples: usize,
+}
+
+/// Latency of one (span, dtype, route) over its successful runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PerfRow {
+    /// Prompt length.
+    pub span: usize,
+    /// Dtype.
+    pub dtype: Dtype,
+    /// Prefill or decode.
+    pub route: Route,
+    /// Mean wall time, seconds.
+    #[serde(with = "crate::float_serde")]
+    pub wall_mean_s: f64,
+    /// 95th percentile wall time (nearest rank), seconds.
+    #[serde(with = "crate::float_serde")]
+    pub wall_p95_s: f64,
+    /// Mean of wall time / span, seconds per token.
+    #[serde(with = "crate::float_serde")]
+    pub per_token_mean_s: f64,
+    /// Mean of span / wall time.
+    #[serde(with = "crate::float_serde")]
+    pub tokens_per_s_mean: f64,
+    /// Mean logits bytes, over runs that recorded it.
+    #[serde(with = "float_opt")]
+    pub logits_bytes_mean: Option<f64>,
+    /// Runs aggregated.
+    pub samples: usize,
+}
+
+/// Decode against prefill mean wall time for one (span, dtype).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RouteRatio {
+    /// Prompt length.
+    pub span: usize,
+    /// Dtype.
+    pub dtype: Dtype,
+    /// Mean prefill wall time, seconds.
+    #[serde(with = "crate::float_serde")]
+    pub prefill_mean_s: f64,
+    /// Mean decode wall time, seconds.
+    #[serde(with = "crate::float_serde")]
+    pub decode_mean_s: f64,
+    /// decode / prefill.
+    #[serde(with = "crate::float_serde")]
+    pub ratio: f64,
+}
+
+/// One model load (session).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelLoad {
+    /// Dtype.
+    pub dtype: Dtype,
+    /// Seconds the load took.
+    #[serde(with = "float_opt")]
+    pub load_s: Option<f64>,
+    /// Device.
+    pub device: Option<String>,
+    /// Model description.
+    pub model: Option<String>,
+    /// Why the session could not be opened.
+    pub error: Option<String>,
+}
+
+/// Backends side by side.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CrossBackend {
+    /// Backend names, the column order of every row.
+    pub backends: Vec<String>,
+    /// Mean wall time per (span, dtype, route), one column per backend.
+    pub performance: Vec<CrossPerfRow>,
+}
+
+/// Mean wall time of one (span, dtype, route) on every backend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CrossPerfRow {
+    /// Prompt length.
+    pub span: usize,
+    /// Dtype.
+    pub dtype: Dtype,
+    /// Prefill or decode.
+    pub route: Route,
+    /// Mean wall time per backend (`None`: no successful run there).
+    pub mean_wall_s: Vec<Cell>,
+}
+
+/// One backend's cell of a [`CrossPerfRow`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Cell {
+    /// Mean wall time, seconds.
+    #[serde(with = "float_opt")]
+    pub mean_s: Option<f64>,
+    /// This backend's mean over the first backend's.
+    #[serde(with = "float_opt")]
+    pub ratio_to_first: Option<f64>,
+}

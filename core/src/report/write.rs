@@ -1,0 +1,25 @@
+//! Writing `report.md` and `report.json` atomically.
+
+use super::markdown::render_markdown;
+use super::model::Report;
+use std::io::{self, Write};
+use std::path::Path;
+
+/// Write `report.md` and `report.json` into `dir`, each through a temporary file in `dir`
+/// renamed over the target, so a reader never sees a half-written report.
+pub fn write_reports(dir: &Path, r: &Report) -> io::Result<()> {
+    let json = serde_json::to_string_pretty(r).map_err(io::Error::other)?;
+    write_atomic(dir, "report.json", json.as_bytes())?;
+    write_atomic(dir, "report.md", render_markdown(r).as_bytes())
+}
+
+/// Write `bytes` to `dir/name` atomically: same-directory temp file (rename is atomic only
+/// within one file system), synced before the rename.
+fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    // On error the temp file is dropped, hence deleted.
+    tmp.persist(dir.join(name)).map_err(|e| e.error)?;
+    Ok(())
+}

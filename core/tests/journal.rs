@@ -1,0 +1,175 @@
+//! results.jsonl: append + read round trip, a torn last line, and corruption elsewhere.
+
+use driftbench_core::journal::{self, Journal, JournalError};
+use driftbench_core::records::{
+    Environment, PairKey, PairRecord, Record, Route, RunRecord, RunStatus, SessionRecord,
+    SweepHeader, SCHEMA_VERSION,
+};
+use driftbench_core::{Dtype, Metrics, Verdict};
+use std::collections::BTreeMap;
+use std::io::Write;
+
+fn key(seed: u64) -> PairKey {
+    PairKey {
+        backend: "flex".to_string(),
+        span: 32,
+        dtype: Dtype::F16,
+        kv_aligned: 0,
+        seed,
+    }
+}
+
+fn sample() -> Vec<Record> {
+    vec![
+        Record::Sweep(Box::new(SweepHeader {
+            schema_version: SCHEMA_VERSION,
+            name: "j".to_string(),
+            config_path: "c.toml".to_string(),
+            started_unix: 1,
+            model: "m".to_string(),
+            block_size: 16,
+            tolerances: BTreeMap::new(),
+            pairs_planned: 1,
+            environment: Environment::default(),
+            backends: vec![],
+        })),
+        Record::Session(SessionRecord {
+            backend: "flex".to_string(),
+            dtype: Dtype::F16,
+            load_s: Some(0.5),
+            device: Some("cpu".to_string()),
+            model: None,
+            error: None,
+        }),
+        Record::Run(RunRecord {
+            key: key(0),
+            route: Route::Decode,
+            status: RunStatus::Ok,
+            wall_s: Some(1.5),
+            logits_bytes: Some(4096),
+            reason: None,
+        }),
+        Record::Pair(PairRecord {
+            key: key(0),
+            verdict: Verdict::ExpectedDrift,
+            reason: None,
+            metrics: Some(Metrics {
+                max_abs_diff: 0.125,
+                p99_abs_diff: 0.0625,
+                mean_abs_diff: 0.001,
+                top1_agreement: 1.0,
+                nonfinite_prefill: 0,
+                nonfinite_decode: 0,
+                positions: 32,
+                vocab: 64,
+            }),
+            envelope: None,
+        }),
+    ]
+}
+
+fn write_all(path: &std::path::Path, recs: &[Record]) {
+    let mut j = Journal::create(path).unwrap();
+    for r in recs {
+        j.append(r).unwrap();
+    }
+}
+
+#[test]
+fn append_then_read_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("results.jsonl");
+    // A stale file is truncated by create.
+    std::fs::write(&path, "stale garbage\n").unwrap();
+    let mut recs = sample();
+    write_all(&path, &recs);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.lines().count(), recs.len(), "one line per record");
+    assert!(text.ends_with('\n'));
+    let (back, warnings) = journal::read(&path).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(back, recs);
+
+    // NaN metrics survive the journal.
+    let mut nan = sample().pop().unwrap();
+    if let Record::Pair(p) = &mut nan {
+        p.metrics.as_mut().unwrap().max_abs_diff = f64::NAN;
+        p.verdict = Verdict::FailDrift;
+    }
+    recs.push(nan);
+    write_all(&path, &recs);
+    let (back, _) = journal::read(&path).unwrap();
+    match &back[4] {
+        Record::Pair(p) => assert!(p.metrics.as_ref().unwrap().max_abs_diff.is_nan()),
+        other => panic!("expected a pair, got {other:?}"),
+    }
+}
+
+#[test]
+fn truncated_last_line_is_ignored_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("results.jsonl");
+    let recs = sample();
+    write_all(&path, &recs[..3]);
+    // The process died halfway through writing the 4th line.
+    let line = serde_json::to_string(&recs[3]).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    f.write_all(&line.as_bytes()[..line.len() / 2]).unwrap();
+    drop(f);
+    let (back, warnings) = journal::read(&path).unwrap();
+    assert_eq!(back, recs[..3]);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains(":4:"), "{}", warnings[0]);
+    assert!(warnings[0].contains("truncated"), "{}", warnings[0]);
+}
+
+#[test]
+fn garbage_in_the_middle_is_an_error_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("results.jsonl");
+    let recs = sample();
+    let mut text = String::new();
+    for (i, r) in recs.iter().enumerate() {
+        if i == 2 {
+            text.push_str("{\"type\":\"run\", this is not json}\n");
+        }
+        text.push_str(&serde_json::to_string(r).unwrap());
+        text.push('\n');
+    }
+    std::fs::write(&path, text).unwrap();
+    let err = journal::read(&path).unwrap_err();
+    assert!(
+        matches!(err, JournalError::Parse { line: 3, .. }),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(msg.contains("results.jsonl:3:"), "{msg}");
+    assert!(msg.contains(&path.display().to_string()), "{msg}");
+}
+
+#[test]
+fn a_complete_but_invalid_last_line_is_an_error() {
+    // Newline-terminated and syntactically whole: not a torn write, so not tolerated.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("results.jsonl");
+    let mut text = serde_json::to_string(&sample()[1]).unwrap();
+    text.push_str("\n{\"type\":\"bogus\"}\n");
+    std::fs::write(&path, text).unwrap();
+    let err = journal::read(&path).unwrap_err();
+    assert!(
+        matches!(err, JournalError::Parse { line: 2, .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn missing_file_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nope.jsonl");
+    let err = journal::read(&path).unwrap_err();
+    assert!(matches!(err, JournalError::Io { .. }));
+    assert!(err.to_string().contains("nope.jsonl"), "{err}");
+}

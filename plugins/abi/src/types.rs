@@ -1,0 +1,90 @@
+//! `#[repr(C)]` types of ABI v1.
+
+use crate::DbBuf;
+use std::ffi::{c_char, c_void};
+
+/// `b"DRFTBNCH"` read as a little-endian u64: the first field of every table.
+pub const MAGIC: u64 = u64::from_le_bytes(*b"DRFTBNCH");
+/// ABI major version; a different major is incompatible.
+pub const ABI_MAJOR: u32 = 1;
+/// ABI minor version; additions at the end of the table.
+pub const ABI_MINOR: u32 = 0;
+/// Name of the entry symbol, NUL-terminated.
+pub const ENTRY_SYMBOL: &[u8] = b"driftbench_plugin_v1\0";
+
+/// Status codes returned by table functions.
+pub mod status {
+    /// Success.
+    pub const OK: i32 = 0;
+    /// A run failed; message in the error buffer.
+    pub const RUN: i32 = 1;
+    /// Backend, device or dtype not available (becomes `SKIPPED`).
+    pub const UNAVAILABLE: i32 = 2;
+    /// Invalid request (bad span, token, buffer size).
+    pub const INVALID: i32 = 3;
+    /// Model load failed.
+    pub const LOAD: i32 = 4;
+    /// The plugin panicked; the session is poisoned.
+    pub const PANIC: i32 = 5;
+    /// The session panicked earlier and refuses further work.
+    pub const POISONED: i32 = 6;
+}
+
+/// The fields every table version starts with: read these before anything else.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct PluginHeader {
+    /// [`MAGIC`].
+    pub magic: u64,
+    /// [`ABI_MAJOR`] the plugin was built with.
+    pub abi_major: u32,
+    /// [`ABI_MINOR`] the plugin was built with.
+    pub abi_minor: u32,
+    /// `size_of::<PluginV1>()` in the plugin.
+    pub struct_size: u32,
+}
+
+/// The function table of ABI v1.
+#[repr(C)]
+pub struct PluginV1 {
+    /// Handshake fields.
+    pub header: PluginHeader,
+    /// Backend name, NUL-terminated, static.
+    pub name: *const c_char,
+    /// Plugin version, NUL-terminated, static.
+    pub version: *const c_char,
+    /// Write the probe (JSON of `driftbench_core::Probe`) into `out`. No side effects.
+    pub probe: unsafe extern "C" fn(out: *mut DbBuf) -> i32,
+    /// Load a model (JSON of `driftbench_core::ModelSpec`) in a dtype (`Dtype::code`). On
+    /// success stores a session handle and writes the session info JSON into `msg`; on failure
+    /// writes the error message into `msg`.
+    pub open: unsafe extern "C" fn(
+        model_json: *const u8,
+        model_len: usize,
+        dtype: u32,
+        session: *mut *mut c_void,
+        msg: *mut DbBuf,
+    ) -> i32,
+    /// Prefill `n` tokens; writes `n × vocab` f32 logits into `out` (`out_len` values).
+    pub prefill: unsafe extern "C" fn(
+        session: *mut c_void,
+        tokens: *const u32,
+        n: usize,
+        out: *mut f32,
+        out_len: usize,
+        err: *mut DbBuf,
+    ) -> i32,
+    /// Decode `n` tokens one per step; `kv_aligned` 1 or 0, `block` the padded cache's block.
+    pub decode: unsafe extern "C" fn(
+        session: *mut c_void,
+        tokens: *const u32,
+        n: usize,
+        kv_aligned: u32,
+        block: u32,
+        out: *mut f32,
+        out_len: usize,
+        err: *mut DbBuf,
+    ) -> i32,
+    /// Free a session (plugin-allocated, so plugin-freed).
+    pub close: unsafe extern "C" fn(session: *mut c_void),
+}

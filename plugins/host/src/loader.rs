@@ -1,0 +1,106 @@
+//! Load a plugin library and check its handshake.
+
+use crate::LoadError;
+use driftbench_plugin_abi::{PluginHeader, PluginV1, ABI_MAJOR, ABI_MINOR, ENTRY_SYMBOL, MAGIC};
+use libloading::Library;
+use std::ffi::{c_char, CStr};
+use std::path::{Path, PathBuf};
+
+/// A plugin whose handshake passed. The library stays loaded for the life of the process.
+#[derive(Debug, Clone)]
+pub struct LoadedPlugin {
+    /// The file.
+    pub path: PathBuf,
+    /// Backend name the plugin reports.
+    pub name: String,
+    /// Plugin version.
+    pub version: String,
+    /// ABI version the plugin speaks, `major.minor`.
+    pub abi: String,
+    pub(crate) table: &'static PluginV1,
+}
+
+unsafe fn c_text(p: *const c_char) -> String {
+    if p.is_null() {
+        String::new()
+    } else {
+        CStr::from_ptr(p).to_string_lossy().into_owned()
+    }
+}
+
+type Entry = unsafe extern "C" fn() -> *const PluginV1;
+
+impl LoadedPlugin {
+    /// Load `path`, resolve the entry symbol and check magic, ABI major and table size.
+    pub fn load(path: &Path) -> Result<LoadedPlugin, LoadError> {
+        if !path.exists() {
+            return Err(LoadError::Missing {
+                path: path.to_path_buf(),
+            });
+        }
+        // SAFETY: loading runs the library's initialisers; plugins are trusted code the user
+        // chose to run, as with any native extension.
+        let lib = unsafe { Library::new(path) }.map_err(|e| LoadError::Library {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        // Never unloaded: see the crate docs.
+        let lib: &'static Library = Box::leak(Box::new(lib));
+        let entry: Entry = match unsafe { lib.get::<Entry>(ENTRY_SYMBOL) } {
+            Ok(sym) => *sym,
+            Err(_) => {
+                let other = (2..=9).find(|v| {
+                    let sym = format!("driftbench_plugin_v{v}\0");
+                    unsafe { lib.get::<Entry>(sym.as_bytes()) }.is_ok()
+                });
+                let hint = match other {
+                    Some(v) => format!(
+                        "it exports driftbench_plugin_v{v}: built for ABI v{v}, this driftbench speaks v{ABI_MAJOR}"
+                    ),
+                    None => "not a driftbench plugin".into(),
+                };
+                return Err(LoadError::NoEntry {
+                    path: path.to_path_buf(),
+                    hint,
+                });
+            }
+        };
+        let abi_err = |reason: String| LoadError::Abi {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let ptr = unsafe { entry() };
+        if ptr.is_null() {
+            return Err(abi_err("the entry point returned no table (plugin failed to initialise)".into()));
+        }
+        // Only the header is read until it checks out.
+        let header: PluginHeader = unsafe { std::ptr::read(ptr as *const PluginHeader) };
+        if header.magic != MAGIC {
+            return Err(abi_err(format!(
+                "bad magic {:#018x}, expected {MAGIC:#018x}",
+                header.magic
+            )));
+        }
+        if header.abi_major != ABI_MAJOR {
+            return Err(abi_err(format!(
+                "plugin speaks ABI v{}.{}, this driftbench speaks v{ABI_MAJOR}.{ABI_MINOR}",
+                header.abi_major, header.abi_minor
+            )));
+        }
+        let need = std::mem::size_of::<PluginV1>() as u32;
+        if header.struct_size < need {
+            return Err(abi_err(format!(
+                "function table of {} bytes, ABI v{ABI_MAJOR}.{ABI_MINOR} needs {need}",
+                header.struct_size
+            )));
+        }
+        let table: &'static PluginV1 = unsafe { &*ptr };
+        Ok(LoadedPlugin {
+            path: path.to_path_buf(),
+            name: unsafe { c_text(table.name) },
+            version: unsafe { c_text(table.version) },
+            abi: format!("{}.{}", header.abi_major, header.abi_minor),
+            table,
+        })
+    }
+}

@@ -1,0 +1,170 @@
+//! A loaded plugin as a `driftbench_core::Backend`.
+
+use crate::LoadedPlugin;
+use driftbench_core::{Backend, BackendError, Dtype, KvLayout, ModelSpec, Probe, Session, SessionInfo};
+use driftbench_plugin_abi::{status, DbBuf, PluginV1};
+use std::ffi::c_void;
+
+/// Message buffers start here and grow to what the plugin asks for.
+const MSG_CAP: usize = 64 * 1024;
+
+/// A plugin seen through the `Backend` trait.
+#[derive(Debug, Clone)]
+pub struct PluginBackend {
+    plugin: LoadedPlugin,
+}
+
+impl PluginBackend {
+    /// Wrap a loaded plugin.
+    pub fn new(plugin: LoadedPlugin) -> Self {
+        PluginBackend { plugin }
+    }
+
+    /// The plugin behind this backend.
+    pub fn plugin(&self) -> &LoadedPlugin {
+        &self.plugin
+    }
+}
+
+fn to_error(code: i32, msg: String) -> BackendError {
+    match code {
+        status::UNAVAILABLE => BackendError::Unavailable(msg),
+        status::INVALID => BackendError::Invalid(msg),
+        status::LOAD => BackendError::Load(msg),
+        status::PANIC | status::POISONED => BackendError::Panic(msg),
+        _ => BackendError::Run(msg),
+    }
+}
+
+/// Call `f` with a text buffer, growing it once if the plugin's answer did not fit.
+fn with_text(mut f: impl FnMut(*mut DbBuf) -> i32) -> (i32, String) {
+    let (storage, mut buf) = DbBuf::host(MSG_CAP);
+    let code = f(&mut buf);
+    if buf.len <= buf.cap {
+        return (code, buf.text(&storage));
+    }
+    let (storage, mut big) = DbBuf::host(buf.len);
+    let code = f(&mut big);
+    (code, big.text(&storage))
+}
+
+impl Backend for PluginBackend {
+    fn name(&self) -> &str {
+        &self.plugin.name
+    }
+
+    fn probe(&self) -> Probe {
+        let t = self.plugin.table;
+        let (code, text) = with_text(|b| unsafe { (t.probe)(b) });
+        let parsed = (code == status::OK)
+            .then(|| serde_json::from_str::<Probe>(&text).ok())
+            .flatten();
+        parsed.unwrap_or_else(|| Probe {
+            backend: self.plugin.name.clone(),
+            version: self.plugin.version.clone(),
+            burn_version: None,
+            unavailable: Some(format!("probe failed: {text}")),
+            devices: vec![],
+        })
+    }
+
+    fn open(&self, model: &ModelSpec, dtype: Dtype) -> Result<Box<dyn Session>, BackendError> {
+        let t = self.plugin.table;
+        let json = serde_json::to_vec(model).map_err(|e| BackendError::Invalid(e.to_string()))?;
+        let mut handle: *mut c_void = std::ptr::null_mut();
+        let (code, text) = with_text(|b| {
+            if !handle.is_null() {
+                // A retry after a too-small buffer: close the first session.
+                unsafe { (t.close)(handle) };
+                handle = std::ptr::null_mut();
+            }
+            unsafe { (t.open)(json.as_ptr(), json.len(), dtype.code(), &mut handle, b) }
+        });
+        if code != status::OK || handle.is_null() {
+            return Err(to_error(code, text));
+        }
+        let info: SessionInfo = match serde_json::from_str(&text) {
+            Ok(i) => i,
+            Err(e) => {
+                unsafe { (t.close)(handle) };
+                return Err(BackendError::Run(format!("plugin sent bad session info: {e}")));
+            }
+        };
+        Ok(Box::new(PluginSession { table: t, handle, info }))
+    }
+}
+
+/// A session living inside a plugin.
+struct PluginSession {
+    table: &'static PluginV1,
+    handle: *mut c_void,
+    info: SessionInfo,
+}
+
+// The handle is only used from the thread that owns the session.
+unsafe impl Send for PluginSession {}
+
+impl PluginSession {
+    fn check_out(&self, tokens: &[u32], out: &[f32]) -> Result<(), BackendError> {
+        if out.len() != tokens.len() * self.info.vocab {
+            return Err(BackendError::Invalid(format!(
+                "output buffer holds {} values, expected {} × {}",
+                out.len(),
+                tokens.len(),
+                self.info.vocab
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Session for PluginSession {
+    fn info(&self) -> SessionInfo {
+        self.info.clone()
+    }
+
+    fn prefill(&mut self, tokens: &[u32], out: &mut [f32]) -> Result<(), BackendError> {
+        self.check_out(tokens, out)?;
+        let (storage, mut err) = DbBuf::host(MSG_CAP);
+        let code = unsafe {
+            (self.table.prefill)(self.handle, tokens.as_ptr(), tokens.len(), out.as_mut_ptr(), out.len(), &mut err)
+        };
+        if code == status::OK {
+            Ok(())
+        } else {
+            Err(to_error(code, err.text(&storage)))
+        }
+    }
+
+    fn decode(&mut self, tokens: &[u32], layout: KvLayout, out: &mut [f32]) -> Result<(), BackendError> {
+        self.check_out(tokens, out)?;
+        let (kv, block) = match layout {
+            KvLayout::Aligned => (1, 0),
+            KvLayout::Padded { block } => (0, u32::try_from(block).unwrap_or(u32::MAX)),
+        };
+        let (storage, mut err) = DbBuf::host(MSG_CAP);
+        let code = unsafe {
+            (self.table.decode)(
+                self.handle,
+                tokens.as_ptr(),
+                tokens.len(),
+                kv,
+                block,
+                out.as_mut_ptr(),
+                out.len(),
+                &mut err,
+            )
+        };
+        if code == status::OK {
+            Ok(())
+        } else {
+            Err(to_error(code, err.text(&storage)))
+        }
+    }
+}
+
+impl Drop for PluginSession {
+    fn drop(&mut self) {
+        unsafe { (self.table.close)(self.handle) };
+    }
+}

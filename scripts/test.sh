@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The whole test suite: fetch the real model (idempotent, checked by sha256), then every
+# test of every crate — unit, integration, the plugin loaded from its built cdylib, the CLI
+# end to end, and the real-model check against transformers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/fetch-model.sh
+cargo test --workspace "$@"
