@@ -12,7 +12,10 @@ fn main() {
     };
     if let Some(c) = run("git", &["rev-parse", "--short=12", "HEAD"]) {
         let dirty = run("git", &["status", "--porcelain", "--untracked-files=no"]).is_some();
-        println!("cargo:rustc-env=DRIFTBENCH_COMMIT={c}{}", if dirty { "-dirty" } else { "" });
+        println!(
+            "cargo:rustc-env=DRIFTBENCH_COMMIT={c}{}",
+            if dirty { "-dirty" } else { "" }
+        );
     }
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     if let Some(v) = run(&rustc, &["--version"]) {

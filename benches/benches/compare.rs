@@ -7,7 +7,9 @@ use driftbench_core::rng::SplitMix64;
 fn bench(c: &mut Criterion) {
     let (rows, vocab) = (128, 49152);
     let mut rng = SplitMix64::new(1);
-    let a: Vec<f32> = (0..rows * vocab).map(|_| rng.uniform(-10.0, 30.0)).collect();
+    let a: Vec<f32> = (0..rows * vocab)
+        .map(|_| rng.uniform(-10.0, 30.0))
+        .collect();
     let b: Vec<f32> = a.iter().map(|x| x + rng.uniform(-1e-3, 1e-3)).collect();
     let mut g = c.benchmark_group("compare");
     g.sample_size(10);

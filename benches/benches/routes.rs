@@ -26,7 +26,10 @@ fn routes(c: &mut Criterion) {
     let tokens = prompt_tokens(0, span, host.arch.vocab);
     let mut out = vec![0f32; span * host.arch.vocab];
     for dtype in [Dtype::F32, Dtype::F16, Dtype::Bf16] {
-        let prec = Precision { dtype, linear: LinearMode::WidenBf16 };
+        let prec = Precision {
+            dtype,
+            linear: LinearMode::WidenBf16,
+        };
         let mut s = BurnSession::<Flex>::from_host(&host, prec, &FlexDevice, "cpu");
         let mut g = c.benchmark_group(format!("routes/{dtype}"));
         g.sample_size(10);
@@ -34,7 +37,10 @@ fn routes(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("prefill", span), |b| {
             b.iter(|| s.prefill(&tokens, &mut out).unwrap())
         });
-        for (name, layout) in [("decode_aligned", KvLayout::Aligned), ("decode_padded", KvLayout::Padded { block: 16 })] {
+        for (name, layout) in [
+            ("decode_aligned", KvLayout::Aligned),
+            ("decode_padded", KvLayout::Padded { block: 16 }),
+        ] {
             g.bench_function(BenchmarkId::new(name, span), |b| {
                 b.iter(|| s.decode(&tokens, layout, &mut out).unwrap())
             });

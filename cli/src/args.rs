@@ -65,7 +65,12 @@ pub struct RunArgs {
     #[arg(long, default_value = "flex")]
     pub backend: String,
     /// A GGUF model file.
-    #[arg(long, value_name = "PATH", required_unless_present = "config", conflicts_with = "config")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        required_unless_present = "config",
+        conflicts_with = "config"
+    )]
     pub model: Option<PathBuf>,
     /// Take the model, block size and tolerances from this sweep config instead.
     #[arg(long, value_name = "PATH")]

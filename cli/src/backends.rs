@@ -43,7 +43,11 @@ pub fn find(explicit: &[PathBuf]) -> Result<Found> {
 pub fn select(found: Found, names: &[String]) -> Result<Vec<PlannedBackend>> {
     let mut planned = Vec::new();
     let wanted: Vec<String> = if names.is_empty() {
-        found.loaded.iter().map(|(b, _)| b.name().to_string()).collect()
+        found
+            .loaded
+            .iter()
+            .map(|(b, _)| b.name().to_string())
+            .collect()
     } else {
         names.to_vec()
     };
@@ -54,7 +58,10 @@ pub fn select(found: Found, names: &[String]) -> Result<Vec<PlannedBackend>> {
         });
     }
     for name in wanted {
-        if planned.iter().any(|p: &PlannedBackend| p.entry.name == name) {
+        if planned
+            .iter()
+            .any(|p: &PlannedBackend| p.entry.name == name)
+        {
             continue;
         }
         if let Some((b, origin)) = found.loaded.iter().find(|(b, _)| b.name() == name) {
@@ -74,7 +81,11 @@ pub fn select(found: Found, names: &[String]) -> Result<Vec<PlannedBackend>> {
                 },
                 backend: Box::new(b.clone()),
             });
-        } else if let Some((_, _, e)) = found.failed.iter().find(|(n, _, _)| n.as_deref() == Some(&name)) {
+        } else if let Some((_, _, e)) = found
+            .failed
+            .iter()
+            .find(|(n, _, _)| n.as_deref() == Some(&name))
+        {
             return Err(anyhow::anyhow!("{e}")).with_context(|| format!("backend `{name}`"));
         } else {
             bail!(LoadError::NotFound {
@@ -90,6 +101,9 @@ fn searched_text(dirs: &[PathBuf]) -> String {
     if dirs.is_empty() {
         "no folders".into()
     } else {
-        dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+        dirs.iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }

@@ -28,7 +28,12 @@ pub fn collect() -> Environment {
     }
     extra.insert(
         "build profile".into(),
-        if cfg!(debug_assertions) { "debug" } else { "release" }.into(),
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
+        .into(),
     );
     Environment {
         driftbench_version: env!("CARGO_PKG_VERSION").to_string(),

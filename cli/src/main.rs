@@ -19,9 +19,12 @@ const EXIT_ERROR: i32 = 2;
 fn main() {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Command::Sweep { config, out, backends, plugins } => {
-            sweep_cmd::run(config, out.clone(), backends, plugins)
-        }
+        Command::Sweep {
+            config,
+            out,
+            backends,
+            plugins,
+        } => sweep_cmd::run(config, out.clone(), backends, plugins),
         Command::Run(a) => run_cmd::run(a),
         Command::Plugins { plugins } => plugins_cmd::run(plugins),
         Command::Report { results, out } => report_cmd::run(results, out.clone()),

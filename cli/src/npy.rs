@@ -5,7 +5,11 @@ use std::path::Path;
 
 /// Write `data` as a float32 array of `shape` to `path`, atomically.
 pub fn write_f32(path: &Path, shape: &[usize], data: &[f32]) -> std::io::Result<()> {
-    assert_eq!(shape.iter().product::<usize>(), data.len(), "npy shape does not match data");
+    assert_eq!(
+        shape.iter().product::<usize>(),
+        data.len(),
+        "npy shape does not match data"
+    );
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
     let shape_txt = if dims.len() == 1 {
         format!("({},)", dims[0])

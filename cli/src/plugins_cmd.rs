@@ -10,7 +10,9 @@ use driftbench_core::Backend;
 pub fn run(plugins: &PluginArgs) -> Result<i32> {
     let found = backends::find(&plugins.plugins)?;
     let mut t = Table::new();
-    t.set_header(vec!["backend", "plugin", "version", "device", "dtypes", "status"]);
+    t.set_header(vec![
+        "backend", "plugin", "version", "device", "dtypes", "status",
+    ]);
     for (b, origin) in &found.loaded {
         let p = b.probe();
         let file = b.plugin().path.display().to_string();
@@ -18,15 +20,34 @@ pub fn run(plugins: &PluginArgs) -> Result<i32> {
             Some(why) => format!("not available: {why}"),
             None => "available".into(),
         };
-        let burn = p.burn_version.as_deref().map(|v| format!(", burn {v}")).unwrap_or_default();
+        let burn = p
+            .burn_version
+            .as_deref()
+            .map(|v| format!(", burn {v}"))
+            .unwrap_or_default();
         let version = format!("{}{burn}, ABI v{}", p.version, b.plugin().abi);
         if p.devices.is_empty() {
-            t.add_row(vec![p.backend.clone(), format!("{file}\n({origin})"), version, "—".into(), "—".into(), status]);
+            t.add_row(vec![
+                p.backend.clone(),
+                format!("{file}\n({origin})"),
+                version.clone(),
+                "—".into(),
+                "—".into(),
+                status.clone(),
+            ]);
         }
         for d in &p.devices {
             let mut dtypes: Vec<String> = d.dtypes.iter().map(|x| x.to_string()).collect();
-            dtypes.extend(d.unsupported.iter().map(|(x, why)| format!("no {x}: {why}")));
-            let driver = d.driver.as_deref().map(|v| format!("\ndriver {v}")).unwrap_or_default();
+            dtypes.extend(
+                d.unsupported
+                    .iter()
+                    .map(|(x, why)| format!("no {x}: {why}")),
+            );
+            let driver = d
+                .driver
+                .as_deref()
+                .map(|v| format!("\ndriver {v}"))
+                .unwrap_or_default();
             t.add_row(vec![
                 p.backend.clone(),
                 format!("{file}\n({origin})"),
@@ -38,10 +59,28 @@ pub fn run(plugins: &PluginArgs) -> Result<i32> {
         }
     }
     for (_, path, e) in &found.failed {
-        t.add_row(vec!["?".into(), path.display().to_string(), "—".into(), "—".into(), "—".into(), format!("not loaded: {e}")]);
+        t.add_row(vec![
+            "?".into(),
+            path.display().to_string(),
+            "—".into(),
+            "—".into(),
+            "—".into(),
+            format!("not loaded: {e}"),
+        ]);
     }
     println!("{t}");
-    let dirs: Vec<String> = found.searched.iter().map(|d| d.display().to_string()).collect();
-    println!("searched: --plugin paths, {}", if dirs.is_empty() { "nothing else".into() } else { dirs.join(", ") });
+    let dirs: Vec<String> = found
+        .searched
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect();
+    println!(
+        "searched: --plugin paths, {}",
+        if dirs.is_empty() {
+            "nothing else".into()
+        } else {
+            dirs.join(", ")
+        }
+    );
     Ok(if found.loaded.is_empty() { 2 } else { 0 })
 }

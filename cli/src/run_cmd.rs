@@ -12,7 +12,10 @@ use std::time::Instant;
 
 /// Run one pair; returns the exit code of its verdict.
 pub fn run(a: &RunArgs) -> Result<i32> {
-    let dtype: Dtype = a.dtype.parse().map_err(|e: String| anyhow!("--dtype: {e}"))?;
+    let dtype: Dtype = a
+        .dtype
+        .parse()
+        .map_err(|e: String| anyhow!("--dtype: {e}"))?;
     if a.span == 0 {
         anyhow::bail!("--span: invalid value 0: expected a span of at least 1 token");
     }
@@ -21,7 +24,11 @@ pub fn run(a: &RunArgs) -> Result<i32> {
             let cfg = SweepConfig::load(c)?;
             (cfg.model.clone(), cfg.block_size, cfg.tolerance(dtype))
         }
-        (None, Some(m)) => (ModelSpec::Gguf { path: m.clone() }, 16, DtypeTolerance::default_for(dtype)),
+        (None, Some(m)) => (
+            ModelSpec::Gguf { path: m.clone() },
+            16,
+            DtypeTolerance::default_for(dtype),
+        ),
         (None, None) => anyhow::bail!("give --model PATH or --config PATH"),
     };
     let block = a.block_size.unwrap_or(block);
@@ -29,38 +36,71 @@ pub fn run(a: &RunArgs) -> Result<i32> {
         anyhow::bail!("--block-size: invalid value 0: expected at least 1");
     }
     check_model(&model)?;
-    let planned = backends::select(backends::find(&a.plugins.plugins)?, std::slice::from_ref(&a.backend))?;
+    let planned = backends::select(
+        backends::find(&a.plugins.plugins)?,
+        std::slice::from_ref(&a.backend),
+    )?;
     let b = &planned[0];
-    if let Some(why) = b.entry.probe.as_ref().and_then(|p| p.dtype_unavailable(dtype)) {
+    if let Some(why) = b
+        .entry
+        .probe
+        .as_ref()
+        .and_then(|p| p.dtype_unavailable(dtype))
+    {
         println!("SKIPPED: {why}");
         return Ok(0);
     }
     let t0 = Instant::now();
-    let mut session = b.backend.open(&model, dtype).map_err(|e| anyhow!("{}: {e}", a.backend))?;
+    let mut session = b
+        .backend
+        .open(&model, dtype)
+        .map_err(|e| anyhow!("{}: {e}", a.backend))?;
     let load_s = t0.elapsed().as_secs_f64();
     let info = session.info();
     let tokens = prompt_tokens(a.seed, a.span, info.vocab);
     let n = a.span * info.vocab;
     let (mut p, mut d) = (vec![0f32; n], vec![0f32; n]);
-    let layout = if a.kv_aligned == 1 { KvLayout::Aligned } else { KvLayout::Padded { block } };
+    let layout = if a.kv_aligned == 1 {
+        KvLayout::Aligned
+    } else {
+        KvLayout::Padded { block }
+    };
     let t = Instant::now();
-    session.prefill(&tokens, &mut p).map_err(|e| anyhow!("prefill: {e}"))?;
+    session
+        .prefill(&tokens, &mut p)
+        .map_err(|e| anyhow!("prefill: {e}"))?;
     let prefill_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    session.decode(&tokens, layout, &mut d).map_err(|e| anyhow!("decode: {e}"))?;
+    session
+        .decode(&tokens, layout, &mut d)
+        .map_err(|e| anyhow!("decode: {e}"))?;
     let decode_s = t.elapsed().as_secs_f64();
     let m = session.compare(&p, &d, info.vocab);
     let (verdict, reason) = classify(a.kv_aligned, dtype, &m, &tol);
-    println!("backend {} on {}; model {}", a.backend, info.device, info.model);
+    println!(
+        "backend {} on {}; model {}",
+        a.backend, info.device, info.model
+    );
     println!(
         "span {} dtype {dtype} kv_aligned {} seed {}: load {load_s:.2}s, prefill {prefill_s:.3}s ({:.1} tok/s), decode {decode_s:.3}s ({:.1} tok/s)",
         a.span, a.kv_aligned, a.seed, a.span as f64 / prefill_s, a.span as f64 / decode_s
     );
     println!(
         "max_abs_diff {} p99_abs_diff {} mean_abs_diff {} top1_agreement {:.4} nonfinite {}/{}",
-        m.max_abs_diff, m.p99_abs_diff, m.mean_abs_diff, m.top1_agreement, m.nonfinite_prefill, m.nonfinite_decode
+        m.max_abs_diff,
+        m.p99_abs_diff,
+        m.mean_abs_diff,
+        m.top1_agreement,
+        m.nonfinite_prefill,
+        m.nonfinite_decode
     );
-    println!("verdict {verdict}{}", reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default());
+    println!(
+        "verdict {verdict}{}",
+        reason
+            .as_deref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default()
+    );
     if let Some(dir) = &a.save_logits {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         npy::write_f32(&dir.join("prefill.npy"), &[a.span, info.vocab], &p)

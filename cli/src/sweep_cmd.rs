@@ -25,10 +25,19 @@ pub fn check_model(model: &ModelSpec) -> Result<()> {
 }
 
 /// Run a sweep; returns the exit code of its global verdict.
-pub fn run(config: &Path, out: Option<PathBuf>, names: &[String], plugins: &PluginArgs) -> Result<i32> {
+pub fn run(
+    config: &Path,
+    out: Option<PathBuf>,
+    names: &[String],
+    plugins: &PluginArgs,
+) -> Result<i32> {
     let cfg = SweepConfig::load(config)?;
     check_model(&cfg.model)?;
-    let names = if names.is_empty() { cfg.backends.clone() } else { names.to_vec() };
+    let names = if names.is_empty() {
+        cfg.backends.clone()
+    } else {
+        names.to_vec()
+    };
     let planned = backends::select(backends::find(&plugins.plugins)?, &names)?;
     let out_dir = out.unwrap_or_else(|| PathBuf::from("out").join(&cfg.name));
     std::fs::create_dir_all(&out_dir)
@@ -60,8 +69,14 @@ pub fn run(config: &Path, out: Option<PathBuf>, names: &[String], plugins: &Plug
     );
     let bar = Bar::new();
     let t0 = Instant::now();
-    let records = runner::run_sweep(&cfg, &planned, Record::Sweep(Box::new(header)), &mut journal, &bar)
-        .with_context(|| format!("writing {}", journal_path.display()))?;
+    let records = runner::run_sweep(
+        &cfg,
+        &planned,
+        Record::Sweep(Box::new(header)),
+        &mut journal,
+        &bar,
+    )
+    .with_context(|| format!("writing {}", journal_path.display()))?;
     bar.finish();
     let report = Report::from_records(&records);
     write_reports(&out_dir, &report)

@@ -60,23 +60,32 @@ fn bad_config_value() {
 
 #[test]
 fn missing_config_file() {
-    let o = driftbench(&["sweep", "no/such/config.toml"]).output().unwrap();
+    let o = driftbench(&["sweep", "no/such/config.toml"])
+        .output()
+        .unwrap();
     assert_one_error_line(&o, &["no/such/config.toml"]);
 }
 
 #[test]
 fn missing_plugin() {
     let cfg = root().join("configs/ci.toml");
-    let o = driftbench(&["sweep", cfg.to_str().unwrap(), "--plugin", "/no/such/libdriftbench_backend_x.so"])
-        .output()
-        .unwrap();
+    let o = driftbench(&[
+        "sweep",
+        cfg.to_str().unwrap(),
+        "--plugin",
+        "/no/such/libdriftbench_backend_x.so",
+    ])
+    .output()
+    .unwrap();
     assert_one_error_line(&o, &["/no/such/libdriftbench_backend_x.so", "no such file"]);
 }
 
 #[test]
 fn unknown_backend() {
     let cfg = root().join("configs/ci.toml");
-    let o = driftbench(&["sweep", cfg.to_str().unwrap(), "--backend", "nosuch"]).output().unwrap();
+    let o = driftbench(&["sweep", cfg.to_str().unwrap(), "--backend", "nosuch"])
+        .output()
+        .unwrap();
     assert_one_error_line(&o, &["nosuch", "no plugin found"]);
 }
 
@@ -84,9 +93,14 @@ fn unknown_backend() {
 fn plugin_of_the_wrong_abi_version() {
     let cfg = root().join("configs/ci.toml");
     let lib = library("driftbench_test_plugin");
-    let o = driftbench(&["sweep", cfg.to_str().unwrap(), "--plugin", lib.to_str().unwrap()])
-        .env("DRIFTBENCH_TEST_PLUGIN_MODE", "wrong-abi")
-        .output()
-        .unwrap();
+    let o = driftbench(&[
+        "sweep",
+        cfg.to_str().unwrap(),
+        "--plugin",
+        lib.to_str().unwrap(),
+    ])
+    .env("DRIFTBENCH_TEST_PLUGIN_MODE", "wrong-abi")
+    .output()
+    .unwrap();
     assert_one_error_line(&o, &["incompatible plugin ABI", "v2.0", "v1.0"]);
 }

@@ -21,9 +21,14 @@ fn count(records: &[Value], ty: &str) -> usize {
 fn ci_sweep_on_flex_plugin_writes_every_output() {
     let out = tempfile::tempdir().unwrap();
     let cfg = root().join("configs/ci.toml");
-    let o = driftbench(&["sweep", cfg.to_str().unwrap(), "--out", out.path().to_str().unwrap()])
-        .output()
-        .unwrap();
+    let o = driftbench(&[
+        "sweep",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
     let t = text(&o);
     assert_eq!(o.status.code(), Some(0), "{t}");
     // 2 spans × 3 dtypes × 2 kv_aligned × 1 seed.
@@ -34,7 +39,11 @@ fn ci_sweep_on_flex_plugin_writes_every_output() {
     assert_eq!(count(&recs, "pair"), 12);
     for p in recs.iter().filter(|r| r["type"] == "pair") {
         let v = p["verdict"].as_str().unwrap();
-        let want = if p["kv_aligned"] == 1 { "PASS_EQUIV" } else { "EXPECTED_DRIFT" };
+        let want = if p["kv_aligned"] == 1 {
+            "PASS_EQUIV"
+        } else {
+            "EXPECTED_DRIFT"
+        };
         assert_eq!(v, want, "{p}");
     }
     let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
@@ -48,8 +57,13 @@ fn ci_sweep_on_flex_plugin_writes_every_output() {
     ] {
         assert!(md.contains(section), "report.md lacks {section}");
     }
-    assert!(md.contains("**Total runs:** 24") || md.contains("Total runs:** 24"), "runs count:\n{md}");
-    let json: Value = serde_json::from_str(&std::fs::read_to_string(out.path().join("report.json")).unwrap()).unwrap();
+    assert!(
+        md.contains("**Total runs:** 24") || md.contains("Total runs:** 24"),
+        "runs count:\n{md}"
+    );
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("report.json")).unwrap())
+            .unwrap();
     assert_eq!(json["schema_version"], 1);
     assert!(t.contains("PASS"), "{t}");
 
@@ -64,7 +78,10 @@ fn ci_sweep_on_flex_plugin_writes_every_output() {
     .output()
     .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert_eq!(std::fs::read_to_string(again.path().join("report.md")).unwrap(), md);
+    assert_eq!(
+        std::fs::read_to_string(again.path().join("report.md")).unwrap(),
+        md
+    );
 }
 
 #[test]
@@ -94,11 +111,16 @@ fn run_saves_logits_loadable_as_npy() {
         assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
         let hlen = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
         let header = std::str::from_utf8(&bytes[10..10 + hlen]).unwrap();
-        assert!(header.contains("'descr': '<f4'") && header.contains("'shape': (7, 128)"), "{header}");
+        assert!(
+            header.contains("'descr': '<f4'") && header.contains("'shape': (7, 128)"),
+            "{header}"
+        );
         assert_eq!((10 + hlen) % 64, 0, "header padded to 64 bytes");
         assert_eq!(bytes.len(), 10 + hlen + 7 * 128 * 4);
     }
-    let m: Value = serde_json::from_str(&std::fs::read_to_string(out.path().join("manifest.json")).unwrap()).unwrap();
+    let m: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("manifest.json")).unwrap())
+            .unwrap();
     assert_eq!(m["tokens"].as_array().unwrap().len(), 7);
     assert_eq!(m["dtype"], "f16");
     assert_eq!(m["kv_aligned"], 0);
@@ -110,7 +132,10 @@ fn plugins_lists_flex_with_its_dtypes() {
     let o = driftbench(&["plugins"]).output().unwrap();
     let t = text(&o);
     assert_eq!(o.status.code(), Some(0), "{t}");
-    assert!(t.contains("flex") && t.contains("bf16") && t.contains("f16") && t.contains("available"), "{t}");
+    assert!(
+        t.contains("flex") && t.contains("bf16") && t.contains("f16") && t.contains("available"),
+        "{t}"
+    );
 }
 
 fn test_plugin_sweep(mode: &str) -> (Option<i32>, String, Vec<Value>) {
@@ -149,12 +174,18 @@ fn nan_logits_fail_the_sweep_and_show_in_the_report() {
     assert_eq!(code, Some(1), "global FAIL exits 1");
     let v = verdicts(&recs, "testplugin");
     assert_eq!(v.len(), 12);
-    assert!(v.iter().all(|v| v == "FAIL_EQUIV" || v == "FAIL_DRIFT"), "{v:?}");
+    assert!(
+        v.iter().all(|v| v == "FAIL_EQUIV" || v == "FAIL_DRIFT"),
+        "{v:?}"
+    );
     assert!(md.contains("NaN"), "NaN must surface in the report");
     // The other backend's results are intact.
     let f = verdicts(&recs, "flex");
     assert_eq!(f.len(), 12);
-    assert!(f.iter().all(|v| v == "PASS_EQUIV" || v == "EXPECTED_DRIFT"), "{f:?}");
+    assert!(
+        f.iter().all(|v| v == "PASS_EQUIV" || v == "EXPECTED_DRIFT"),
+        "{f:?}"
+    );
 }
 
 #[test]
@@ -170,7 +201,10 @@ fn a_panicking_plugin_costs_its_runs_only() {
         .collect();
     assert!(reasons[0].contains("panicked"), "{reasons:?}");
     let f = verdicts(&recs, "flex");
-    assert!(f.iter().all(|v| v == "PASS_EQUIV" || v == "EXPECTED_DRIFT"), "{f:?}");
+    assert!(
+        f.iter().all(|v| v == "PASS_EQUIV" || v == "EXPECTED_DRIFT"),
+        "{f:?}"
+    );
 }
 
 #[test]
@@ -182,7 +216,15 @@ fn an_unavailable_dtype_is_skipped_with_its_reason() {
         .filter(|r| r["type"] == "pair" && r["verdict"] == "SKIPPED")
         .collect();
     assert_eq!(skipped.len(), 4, "2 spans × 2 kv_aligned of bf16");
-    assert!(skipped.iter().all(|r| r["dtype"] == "bf16" && r["backend"] == "testplugin"));
-    assert!(skipped[0]["reason"].as_str().unwrap().contains("test adapter has no bf16"));
-    assert!(md.contains("test adapter has no bf16"), "the reason is in the report");
+    assert!(skipped
+        .iter()
+        .all(|r| r["dtype"] == "bf16" && r["backend"] == "testplugin"));
+    assert!(skipped[0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("test adapter has no bf16"));
+    assert!(
+        md.contains("test adapter has no bf16"),
+        "the reason is in the report"
+    );
 }

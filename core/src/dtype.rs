@@ -63,7 +63,9 @@ impl FromStr for Dtype {
             "f16" | "fp16" => Ok(Dtype::F16),
             "bf16" => Ok(Dtype::Bf16),
             "f64" | "fp64" => Ok(Dtype::F64),
-            _ => Err(format!("unknown dtype `{s}`: expected one of f32, f16 (fp16), bf16, f64")),
+            _ => Err(format!(
+                "unknown dtype `{s}`: expected one of f32, f16 (fp16), bf16, f64"
+            )),
         }
     }
 }

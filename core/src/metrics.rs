@@ -19,6 +19,7 @@ pub struct Metrics {
     #[serde(with = "crate::float_serde")]
     pub mean_abs_diff: f64,
     /// Fraction of positions whose argmax agrees (a row with a non-finite value never agrees).
+    #[serde(with = "crate::float_serde")]
     pub top1_agreement: f64,
     /// Number of NaN/Inf values in the prefill logits.
     pub nonfinite_prefill: u64,

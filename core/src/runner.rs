@@ -128,7 +128,11 @@ fn run_session(
         Some(p) => p.dtype_unavailable(dtype),
         None => Some(format!(
             "{name}: {}",
-            planned.entry.error.as_deref().unwrap_or("plugin not loaded")
+            planned
+                .entry
+                .error
+                .as_deref()
+                .unwrap_or("plugin not loaded")
         )),
     };
     if let Some(why) = unavailable {
@@ -176,7 +180,10 @@ fn run_session(
         model: Some(info.model.clone()),
         error: None,
     }))?;
-    progress.println(&format!("{name} {dtype}: model loaded in {load_s:.2}s on {}", info.device));
+    progress.println(&format!(
+        "{name} {dtype}: model loaded in {load_s:.2}s on {}",
+        info.device
+    ));
     let vocab = info.vocab;
     let max_span = group.iter().map(|k| k.span).max().unwrap_or(0);
     let mut a = vec![0f32; max_span * vocab];
@@ -200,11 +207,23 @@ fn run_session(
             key.span, key.kv_aligned, key.seed
         );
         progress.message(&format!("{label}: prefill"));
-        let p = timed_run(session.as_mut(), Route::Prefill, &tokens, layout, &mut a[..n]);
+        let p = timed_run(
+            session.as_mut(),
+            Route::Prefill,
+            &tokens,
+            layout,
+            &mut a[..n],
+        );
         sink.push(Record::Run(run_record(key, Route::Prefill, &p, n)))?;
         progress.advance(1);
         progress.message(&format!("{label}: decode"));
-        let d = timed_run(session.as_mut(), Route::Decode, &tokens, layout, &mut b[..n]);
+        let d = timed_run(
+            session.as_mut(),
+            Route::Decode,
+            &tokens,
+            layout,
+            &mut b[..n],
+        );
         sink.push(Record::Run(run_record(key, Route::Decode, &d, n)))?;
         progress.advance(1);
         let pair = match (&p, &d) {
@@ -212,7 +231,11 @@ fn run_session(
                 let m = session.compare(&a[..n], &b[..n], vocab);
                 let tol = cfg.tolerance(key.dtype);
                 let (verdict, reason) = classify(key.kv_aligned, key.dtype, &m, &tol);
-                let envelope = if key.kv_aligned == 1 { tol.equiv } else { tol.drift };
+                let envelope = if key.kv_aligned == 1 {
+                    tol.equiv
+                } else {
+                    tol.drift
+                };
                 PairRecord {
                     key: key.clone(),
                     verdict,
@@ -224,14 +247,20 @@ fn run_session(
             _ => {
                 let why: Vec<String> = [(Route::Prefill, &p), (Route::Decode, &d)]
                     .iter()
-                    .filter_map(|(r, res)| res.as_ref().err().map(|e| format!("{}: {e}", r.as_str())))
+                    .filter_map(|(r, res)| {
+                        res.as_ref().err().map(|e| format!("{}: {e}", r.as_str()))
+                    })
                     .collect();
                 let all_unavailable = [&p, &d]
                     .iter()
                     .all(|r| matches!(r, Err(BackendError::Unavailable(_))));
                 PairRecord {
                     key: key.clone(),
-                    verdict: if all_unavailable { Verdict::Skipped } else { Verdict::Incomplete },
+                    verdict: if all_unavailable {
+                        Verdict::Skipped
+                    } else {
+                        Verdict::Incomplete
+                    },
                     reason: Some(why.join("; ")),
                     metrics: None,
                     envelope: None,

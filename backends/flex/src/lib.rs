@@ -72,7 +72,9 @@ impl Backend for FlexBackend {
         };
         let device = FlexDevice;
         let name = format!("cpu ({}), {} threads", cpu_name(), threads());
-        Ok(Box::new(BurnSession::<Flex>::open(model, prec, &device, &name)?))
+        Ok(Box::new(BurnSession::<Flex>::open(
+            model, prec, &device, &name,
+        )?))
     }
 }
 

@@ -1,9 +1,8 @@
 //! Checks against the real SmolLM2-135M-Instruct Q4_1 file (98 MB, not in git).
 //!
-//! Ignored by default; run with
-//! `cargo test -p driftbench-gguf --test real_model -- --ignored`, with the file at
-//! `<workspace>/models/SmolLM2-135M-Instruct.Q4_1.gguf` or its path in `DRIFTBENCH_SMOLLM2_GGUF`.
-//! The expected facts come from /work/shared/DESIGN.md ("Models").
+//! Needs the file at `<workspace>/models/SmolLM2-135M-Instruct.Q4_1.gguf` (fetched by
+//! `scripts/fetch-model.sh`, which README's test command runs first) or its path in
+//! `DRIFTBENCH_SMOLLM2_GGUF`. The expected facts are those of the design notes ("Models").
 
 use std::path::PathBuf;
 
@@ -19,9 +18,14 @@ fn model_path() -> PathBuf {
 }
 
 #[test]
-#[ignore = "needs the 98 MB SmolLM2 GGUF file"]
 fn smollm2_structure_and_dequantization() {
-    let g = Gguf::open(model_path()).unwrap();
+    let path = model_path();
+    assert!(
+        path.is_file(),
+        "{} not found: run scripts/fetch-model.sh first (README's test command does)",
+        path.display()
+    );
+    let g = Gguf::open(path).unwrap();
     assert_eq!(g.get_str("general.architecture").unwrap(), "llama");
     assert_eq!(g.get_u32("llama.block_count").unwrap(), 30);
     assert_eq!(g.get_u32("llama.embedding_length").unwrap(), 576);

@@ -34,14 +34,17 @@ impl LlamaArch {
         if self.layers == 0 || self.hidden == 0 || self.vocab == 0 || self.ffn == 0 {
             return bad(format!("zero-sized dimension in {self:?}"));
         }
-        if self.heads == 0 || self.kv_heads == 0 || self.heads % self.kv_heads != 0 {
+        if self.heads == 0 || self.kv_heads == 0 || !self.heads.is_multiple_of(self.kv_heads) {
             return bad(format!(
                 "heads ({}) must be a positive multiple of kv_heads ({})",
                 self.heads, self.kv_heads
             ));
         }
-        if self.head_dim == 0 || self.head_dim % 2 != 0 {
-            return bad(format!("head_dim {} must be even and positive", self.head_dim));
+        if self.head_dim == 0 || !self.head_dim.is_multiple_of(2) {
+            return bad(format!(
+                "head_dim {} must be even and positive",
+                self.head_dim
+            ));
         }
         Ok(())
     }

@@ -11,7 +11,10 @@ use std::path::Path;
 pub fn load(path: &Path) -> Result<HostWeights, ModelError> {
     let file = path.display().to_string();
     let g = Gguf::open(path)?;
-    let unsupported = |message: String| ModelError::Unsupported { file: file.clone(), message };
+    let unsupported = |message: String| ModelError::Unsupported {
+        file: file.clone(),
+        message,
+    };
     let arch_name = g.get_str("general.architecture")?;
     if arch_name != "llama" {
         return Err(unsupported(format!(
@@ -34,10 +37,13 @@ pub fn load(path: &Path) -> Result<HostWeights, ModelError> {
         hidden,
         heads,
         kv_heads,
-        head_dim: if heads == 0 { 0 } else { hidden / heads },
+        head_dim: hidden.checked_div(heads).unwrap_or(0),
         ffn: u("llama.feed_forward_length")?,
         vocab,
-        rope_base: g.get_f32("llama.rope.freq_base").map(f64::from).unwrap_or(10000.0),
+        rope_base: g
+            .get_f32("llama.rope.freq_base")
+            .map(f64::from)
+            .unwrap_or(10000.0),
         norm_eps: g
             .get_f32("llama.attention.layer_norm_rms_epsilon")
             .map(f64::from)

@@ -46,7 +46,12 @@ impl HostWeights {
     /// Check every tensor has the size the architecture implies.
     pub fn check_shapes(&self) -> Result<(), crate::ModelError> {
         let a = &self.arch;
-        let (h, q, kv, f) = (a.hidden, a.heads * a.head_dim, a.kv_heads * a.head_dim, a.ffn);
+        let (h, q, kv, f) = (
+            a.hidden,
+            a.heads * a.head_dim,
+            a.kv_heads * a.head_dim,
+            a.ffn,
+        );
         let mut want: Vec<(String, usize, usize)> = vec![
             ("embed".into(), self.embed.len(), a.vocab * h),
             ("final_norm".into(), self.final_norm.len(), h),

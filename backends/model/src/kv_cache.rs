@@ -39,7 +39,12 @@ impl<B: Backend> KvCache<B> {
             KvLayout::Aligned => span,
             KvLayout::Padded { block } => span.div_ceil(block.max(1)) * block.max(1),
         };
-        let zeros = || Some(Tensor::<B, 3>::zeros([kv_heads, capacity, head_dim], (device, dtype)));
+        let zeros = || {
+            Some(Tensor::<B, 3>::zeros(
+                [kv_heads, capacity, head_dim],
+                (device, dtype),
+            ))
+        };
         KvCache {
             keys: (0..layers).map(|_| zeros()).collect(),
             values: (0..layers).map(|_| zeros()).collect(),

@@ -61,7 +61,12 @@ impl<B: Backend> Llama<B> {
     /// Convert `w` to `prec` and upload it to `device`.
     pub fn new(w: &HostWeights, prec: Precision, device: &B::Device) -> Self {
         let a = &w.arch;
-        let (h, q, kv, f) = (a.hidden, a.heads * a.head_dim, a.kv_heads * a.head_dim, a.ffn);
+        let (h, q, kv, f) = (
+            a.hidden,
+            a.heads * a.head_dim,
+            a.kv_heads * a.head_dim,
+            a.ffn,
+        );
         let act = prec.act();
         let layers = w
             .layers
@@ -83,7 +88,10 @@ impl<B: Backend> Llama<B> {
             arch: a.clone(),
             prec,
             device: device.clone(),
-            embed: Tensor::from_data(TensorData::new(w.embed.clone(), [a.vocab, h]), (device, act)),
+            embed: Tensor::from_data(
+                TensorData::new(w.embed.clone(), [a.vocab, h]),
+                (device, act),
+            ),
             layers,
             final_norm: vector(&w.final_norm, act, device),
             lm_head: weight_t(out, a.vocab, h, &prec, device),
@@ -134,7 +142,8 @@ impl<B: Backend> Llama<B> {
 
     fn embed_tokens(&self, tokens: &[u32]) -> Tensor<B, 2> {
         let ids: Vec<i64> = tokens.iter().map(|&t| t as i64).collect();
-        let ids = Tensor::<B, 1, Int>::from_data(TensorData::new(ids, [tokens.len()]), &self.device);
+        let ids =
+            Tensor::<B, 1, Int>::from_data(TensorData::new(ids, [tokens.len()]), &self.device);
         self.embed.clone().select(0, ids)
     }
 
@@ -151,15 +160,29 @@ impl<B: Backend> Llama<B> {
         let scale = 1.0 / (hd as f64).sqrt();
         let (cos, sin) = rope::tables::<B>(0, t, hd, a.rope_base, self.prec.act(), &self.device);
         let causal: Vec<f32> = (0..t * t)
-            .map(|i| if i % t > i / t { f32::NEG_INFINITY } else { 0.0 })
+            .map(|i| {
+                if i % t > i / t {
+                    f32::NEG_INFINITY
+                } else {
+                    0.0
+                }
+            })
             .collect();
-        let causal =
-            Tensor::<B, 3>::from_data(TensorData::new(causal, [1, t, t]), (&self.device, DType::F32));
+        let causal = Tensor::<B, 3>::from_data(
+            TensorData::new(causal, [1, t, t]),
+            (&self.device, DType::F32),
+        );
         let mut x = self.embed_tokens(tokens);
         for l in &self.layers {
             let h = self.rms_norm(x.clone(), &l.attn_norm);
-            let q = self.linear(h.clone(), &l.wq).reshape([t, a.heads, hd]).swap_dims(0, 1);
-            let k = self.linear(h.clone(), &l.wk).reshape([t, kvh, hd]).swap_dims(0, 1);
+            let q = self
+                .linear(h.clone(), &l.wq)
+                .reshape([t, a.heads, hd])
+                .swap_dims(0, 1);
+            let k = self
+                .linear(h.clone(), &l.wk)
+                .reshape([t, kvh, hd])
+                .swap_dims(0, 1);
             let v = self.linear(h, &l.wv).reshape([t, kvh, hd]).swap_dims(0, 1);
             let q = rope::apply(q, &cos, &sin);
             let k = rope::apply(k, &cos, &sin);
@@ -167,7 +190,10 @@ impl<B: Backend> Llama<B> {
             let scores = q.reshape([kvh, g * t, hd]).matmul(k.swap_dims(1, 2)) * scale;
             let probs = self.attn_probs(scores.reshape([a.heads, t, t]), Some(causal.clone()));
             let ctx = probs.reshape([kvh, g * t, t]).matmul(v);
-            let ctx = ctx.reshape([a.heads, t, hd]).swap_dims(0, 1).reshape([t, a.heads * hd]);
+            let ctx = ctx
+                .reshape([a.heads, t, hd])
+                .swap_dims(0, 1)
+                .reshape([t, a.heads * hd]);
             x = x + self.linear(ctx, &l.wo);
             let h = self.rms_norm(x.clone(), &l.ffn_norm);
             x = x.clone() + self.ffn(l, h);

@@ -31,7 +31,12 @@ impl<B: Backend> BurnSession<B> {
     }
 
     /// Convert and upload already loaded host weights.
-    pub fn from_host(host: &HostWeights, prec: Precision, device: &B::Device, device_name: &str) -> Self {
+    pub fn from_host(
+        host: &HostWeights,
+        prec: Precision,
+        device: &B::Device,
+        device_name: &str,
+    ) -> Self {
         let model = Llama::new(host, prec, device);
         let info = SessionInfo {
             vocab: host.arch.vocab,
@@ -60,7 +65,9 @@ impl<B: Backend> BurnSession<B> {
             )));
         }
         if let Some(t) = tokens.iter().find(|&&t| t as usize >= vocab) {
-            return Err(BackendError::Invalid(format!("token id {t} is outside the vocabulary of {vocab}")));
+            return Err(BackendError::Invalid(format!(
+                "token id {t} is outside the vocabulary of {vocab}"
+            )));
         }
         if out.len() != tokens.len() * vocab {
             return Err(BackendError::Invalid(format!(
@@ -100,10 +107,17 @@ impl<B: Backend> Session for BurnSession<B> {
         read_back(self.model.prefill(tokens), out)
     }
 
-    fn decode(&mut self, tokens: &[u32], layout: KvLayout, out: &mut [f32]) -> Result<(), BackendError> {
+    fn decode(
+        &mut self,
+        tokens: &[u32],
+        layout: KvLayout,
+        out: &mut [f32],
+    ) -> Result<(), BackendError> {
         self.check(tokens, out)?;
         if let KvLayout::Padded { block: 0 } = layout {
-            return Err(BackendError::Invalid("KV block size must be at least 1".into()));
+            return Err(BackendError::Invalid(
+                "KV block size must be at least 1".into(),
+            ));
         }
         read_back(self.model.decode(tokens, layout), out)
     }

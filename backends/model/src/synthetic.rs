@@ -23,7 +23,7 @@ fn matrix(rng: &mut SplitMix64, out: usize, inp: usize) -> Vec<f32> {
 
 /// Build the weights of `m`.
 pub fn build(m: &SyntheticModel) -> Result<HostWeights, ModelError> {
-    if m.hidden % m.heads.max(1) != 0 {
+    if !m.hidden.is_multiple_of(m.heads.max(1)) {
         return Err(ModelError::Arch(format!(
             "hidden {} is not a multiple of heads {}",
             m.hidden, m.heads
@@ -42,7 +42,12 @@ pub fn build(m: &SyntheticModel) -> Result<HostWeights, ModelError> {
         context: SYNTHETIC_CONTEXT,
     };
     arch.validate()?;
-    let (h, q, kv, f) = (arch.hidden, arch.heads * arch.head_dim, arch.kv_heads * arch.head_dim, arch.ffn);
+    let (h, q, kv, f) = (
+        arch.hidden,
+        arch.heads * arch.head_dim,
+        arch.kv_heads * arch.head_dim,
+        arch.ffn,
+    );
     let mut rng = SplitMix64::new(m.weight_seed);
     let embed = fill(&mut rng, arch.vocab * h, -1.0, 1.0);
     let layers = (0..arch.layers)
@@ -63,7 +68,14 @@ pub fn build(m: &SyntheticModel) -> Result<HostWeights, ModelError> {
         "synthetic llama: {} layers, hidden {}, {} heads / {} kv, ffn {}, vocab {}, {} params, weight_seed {}",
         arch.layers, arch.hidden, arch.heads, arch.kv_heads, arch.ffn, arch.vocab, arch.params(true), m.weight_seed
     );
-    let w = HostWeights { arch, embed, layers, final_norm, output: None, description };
+    let w = HostWeights {
+        arch,
+        embed,
+        layers,
+        final_norm,
+        output: None,
+        description,
+    };
     w.check_shapes()?;
     Ok(w)
 }

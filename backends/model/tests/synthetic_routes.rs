@@ -2,8 +2,8 @@
 
 use burn_flex::{Flex, FlexDevice};
 use driftbench_core::{metrics, KvLayout, Session, SyntheticModel};
-use driftbench_model::{synthetic, BurnSession, LinearMode, Precision};
 use driftbench_core::{rng::prompt_tokens, Dtype};
+use driftbench_model::{synthetic, BurnSession, LinearMode, Precision};
 
 fn tiny() -> SyntheticModel {
     SyntheticModel {
@@ -21,7 +21,10 @@ fn tiny() -> SyntheticModel {
 
 fn session(dtype: Dtype) -> BurnSession<Flex> {
     let host = synthetic::build(&tiny()).expect("synthetic weights");
-    let prec = Precision { dtype, linear: LinearMode::WidenBf16 };
+    let prec = Precision {
+        dtype,
+        linear: LinearMode::WidenBf16,
+    };
     BurnSession::<Flex>::from_host(&host, prec, &FlexDevice, "cpu")
 }
 
@@ -41,7 +44,8 @@ fn f32_prefill_matches_decode_aligned_and_padded() {
     let p = run(&mut s, &tokens, None);
     assert!(p.iter().all(|v| v.is_finite()));
     // Logits must not be degenerate (a constant output would trivially "match").
-    let spread = p.iter().cloned().fold(f32::MIN, f32::max) - p.iter().cloned().fold(f32::MAX, f32::min);
+    let spread =
+        p.iter().cloned().fold(f32::MIN, f32::max) - p.iter().cloned().fold(f32::MAX, f32::min);
     assert!(spread > 1.0, "logit spread {spread}");
     for layout in [KvLayout::Aligned, KvLayout::Padded { block: 16 }] {
         let d = run(&mut s, &tokens, Some(layout));

@@ -3,7 +3,6 @@
 // Each test binary uses a different subset of these.
 #![allow(dead_code)]
 
-
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -17,7 +16,11 @@ pub fn artifacts() -> PathBuf {
 
 /// A built cdylib of this workspace, e.g. `driftbench_backend_flex`.
 pub fn library(stem: &str) -> PathBuf {
-    let file = format!("{}{stem}{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
+    let file = format!(
+        "{}{stem}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    );
     let p = artifacts().join(&file);
     assert!(
         p.is_file(),
@@ -35,11 +38,17 @@ pub fn root() -> PathBuf {
 /// `driftbench ARGS` with a clean plugin environment.
 pub fn driftbench(args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_driftbench"));
-    c.args(args).env_remove("DRIFTBENCH_PLUGIN_PATH").env_remove("DRIFTBENCH_TEST_PLUGIN_MODE");
+    c.args(args)
+        .env_remove("DRIFTBENCH_PLUGIN_PATH")
+        .env_remove("DRIFTBENCH_TEST_PLUGIN_MODE");
     c
 }
 
 /// stdout + stderr as text.
 pub fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }

@@ -136,17 +136,19 @@ unsafe extern "C" fn open(
         return status::INVALID;
     }
     let bytes = std::slice::from_raw_parts(model_json, model_len);
-    let r = catch_unwind(AssertUnwindSafe(|| -> Result<Box<dyn Session>, BackendError> {
-        let spec: ModelSpec = serde_json::from_slice(bytes)
-            .map_err(|e| BackendError::Invalid(format!("model spec: {e}")))?;
-        let dtype = Dtype::from_code(dtype)
-            .ok_or_else(|| BackendError::Invalid(format!("unknown dtype code {dtype}")))?;
-        let b = backend().ok_or_else(|| BackendError::Run("plugin not initialised".into()))?;
-        let guard = b
-            .lock()
-            .map_err(|_| BackendError::Run("backend lock poisoned".into()))?;
-        guard.open(&spec, dtype)
-    }));
+    let r = catch_unwind(AssertUnwindSafe(
+        || -> Result<Box<dyn Session>, BackendError> {
+            let spec: ModelSpec = serde_json::from_slice(bytes)
+                .map_err(|e| BackendError::Invalid(format!("model spec: {e}")))?;
+            let dtype = Dtype::from_code(dtype)
+                .ok_or_else(|| BackendError::Invalid(format!("unknown dtype code {dtype}")))?;
+            let b = backend().ok_or_else(|| BackendError::Run("plugin not initialised".into()))?;
+            let guard = b
+                .lock()
+                .map_err(|_| BackendError::Run("backend lock poisoned".into()))?;
+            guard.open(&spec, dtype)
+        },
+    ));
     match r {
         Ok(Ok(s)) => {
             let info = serde_json::to_string(&s.info()).unwrap_or_default();

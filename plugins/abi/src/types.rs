@@ -88,3 +88,16 @@ pub struct PluginV1 {
     /// Free a session (plugin-allocated, so plugin-freed).
     pub close: unsafe extern "C" fn(session: *mut c_void),
 }
+
+// The table is immutable after creation and its pointers reference static, read-only data
+// (NUL-terminated names and functions), so sharing it between threads is sound.
+unsafe impl Sync for PluginV1 {}
+unsafe impl Send for PluginV1 {}
+
+impl std::fmt::Debug for PluginV1 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginV1")
+            .field("header", &self.header)
+            .finish_non_exhaustive()
+    }
+}

@@ -37,7 +37,9 @@ pub enum LoadError {
         reason: String,
     },
     /// No plugin serves the backend name.
-    #[error("backend `{name}`: no plugin found (searched {searched}); build it or pass --plugin PATH")]
+    #[error(
+        "backend `{name}`: no plugin found (searched {searched}); build it or pass --plugin PATH"
+    )]
     NotFound {
         /// Backend asked for.
         name: String,

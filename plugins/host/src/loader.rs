@@ -71,7 +71,9 @@ impl LoadedPlugin {
         };
         let ptr = unsafe { entry() };
         if ptr.is_null() {
-            return Err(abi_err("the entry point returned no table (plugin failed to initialise)".into()));
+            return Err(abi_err(
+                "the entry point returned no table (plugin failed to initialise)".into(),
+            ));
         }
         // Only the header is read until it checks out.
         let header: PluginHeader = unsafe { std::ptr::read(ptr as *const PluginHeader) };

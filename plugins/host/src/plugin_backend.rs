@@ -1,7 +1,9 @@
 //! A loaded plugin as a `driftbench_core::Backend`.
 
 use crate::LoadedPlugin;
-use driftbench_core::{Backend, BackendError, Dtype, KvLayout, ModelSpec, Probe, Session, SessionInfo};
+use driftbench_core::{
+    Backend, BackendError, Dtype, KvLayout, ModelSpec, Probe, Session, SessionInfo,
+};
 use driftbench_plugin_abi::{status, DbBuf, PluginV1};
 use std::ffi::c_void;
 
@@ -87,10 +89,16 @@ impl Backend for PluginBackend {
             Ok(i) => i,
             Err(e) => {
                 unsafe { (t.close)(handle) };
-                return Err(BackendError::Run(format!("plugin sent bad session info: {e}")));
+                return Err(BackendError::Run(format!(
+                    "plugin sent bad session info: {e}"
+                )));
             }
         };
-        Ok(Box::new(PluginSession { table: t, handle, info }))
+        Ok(Box::new(PluginSession {
+            table: t,
+            handle,
+            info,
+        }))
     }
 }
 
@@ -127,7 +135,14 @@ impl Session for PluginSession {
         self.check_out(tokens, out)?;
         let (storage, mut err) = DbBuf::host(MSG_CAP);
         let code = unsafe {
-            (self.table.prefill)(self.handle, tokens.as_ptr(), tokens.len(), out.as_mut_ptr(), out.len(), &mut err)
+            (self.table.prefill)(
+                self.handle,
+                tokens.as_ptr(),
+                tokens.len(),
+                out.as_mut_ptr(),
+                out.len(),
+                &mut err,
+            )
         };
         if code == status::OK {
             Ok(())
@@ -136,7 +151,12 @@ impl Session for PluginSession {
         }
     }
 
-    fn decode(&mut self, tokens: &[u32], layout: KvLayout, out: &mut [f32]) -> Result<(), BackendError> {
+    fn decode(
+        &mut self,
+        tokens: &[u32],
+        layout: KvLayout,
+        out: &mut [f32],
+    ) -> Result<(), BackendError> {
         self.check_out(tokens, out)?;
         let (kv, block) = match layout {
             KvLayout::Aligned => (1, 0),

@@ -32,9 +32,9 @@ struct FakeSession;
 
 /// Logits of position `t`: a function of the prefix only, so both routes agree exactly.
 fn row(prefix: &[u32], out: &mut [f32]) {
-    let h = prefix
-        .iter()
-        .fold(1469598103934665603u64, |h, &t| (h ^ t as u64).wrapping_mul(1099511628211));
+    let h = prefix.iter().fold(1469598103934665603u64, |h, &t| {
+        (h ^ t as u64).wrapping_mul(1099511628211)
+    });
     for (v, o) in out.iter_mut().enumerate() {
         *o = ((h.rotate_left(v as u32 * 5) % 1000) as f32) / 100.0;
     }
@@ -86,7 +86,12 @@ impl Session for FakeSession {
         }
         Ok(())
     }
-    fn decode(&mut self, tokens: &[u32], _layout: KvLayout, out: &mut [f32]) -> Result<(), BackendError> {
+    fn decode(
+        &mut self,
+        tokens: &[u32],
+        _layout: KvLayout,
+        out: &mut [f32],
+    ) -> Result<(), BackendError> {
         match mode().as_str() {
             "panic" => panic!("test plugin asked to panic in decode"),
             "nan" => {
