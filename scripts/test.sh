@@ -5,4 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/fetch-model.sh
+# The CLI and plugin tests load the built binary and cdylibs from the target folder.
+cargo build --workspace
 cargo test --workspace "$@"

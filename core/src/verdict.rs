@@ -87,14 +87,20 @@ impl DtypeTolerance {
     ///
     /// Equivalence (kv_aligned=1) allows the reassociation noise of the dtype's arithmetic:
     /// the decode route multiplies one row at a time where the prefill multiplies a matrix,
-    /// so summation order differs even with identical keys. The drift envelope is wider but
-    /// still catches a broken route (a collapsed top-1, runaway error).
+    /// so summation order differs even with identical keys, and in a half-precision dtype one
+    /// rounding flipped early is carried through every layer. The bounds are about twice the
+    /// noise floor measured between two correct routes on SmolLM2-135M with seeded random
+    /// prompts (logits of magnitude ~30): f32 max_abs_diff ~1e-4; bf16 (both routes
+    /// accumulating in f32) max_abs_diff up to ~1.0 with top-1 agreement down to ~0.90; f16
+    /// has 8× the precision of bf16, so ~0.15 (its prefill against an f32 prefill: 0.15,
+    /// top-1 0.98). The drift envelope (kv_aligned=0) is wider but still catches a broken
+    /// route, whose top-1 agreement collapses towards 1/vocab.
     pub fn default_for(dtype: Dtype) -> DtypeTolerance {
         let (equiv, drift) = match dtype {
             Dtype::F64 => ((1e-9, 1.0), (1e-6, 1.0)),
-            Dtype::F32 => ((1e-3, 1.0), (1e-2, 0.99)),
-            Dtype::F16 => ((0.25, 0.97), (0.5, 0.95)),
-            Dtype::Bf16 => ((1.0, 0.95), (2.0, 0.9)),
+            Dtype::F32 => ((1e-3, 0.99), (1e-2, 0.98)),
+            Dtype::F16 => ((0.25, 0.95), (2.0, 0.8)),
+            Dtype::Bf16 => ((2.0, 0.85), (3.0, 0.75)),
         };
         DtypeTolerance {
             equiv: Envelope {

@@ -213,7 +213,9 @@ impl<B: Backend> Llama<B> {
         let (cos, sin) = rope::tables::<B>(0, span, hd, a.rope_base, act, &self.device);
         let mut cache = KvCache::<B>::new(a.layers, kvh, hd, span, layout, act, &self.device);
         let embedded = self.embed_tokens(tokens);
-        let mut out = Some(Tensor::<B, 2>::zeros([span, a.vocab], (&self.device, act)));
+        // One row per step, joined once at the end: no per-step write into a [span, vocab]
+        // buffer (which a backend may copy whole when it cannot prove unique ownership).
+        let mut rows = Vec::with_capacity(span);
         for pos in 0..span {
             let c = cos.clone().narrow(0, pos, 1);
             let s = sin.clone().narrow(0, pos, 1);
@@ -234,10 +236,8 @@ impl<B: Backend> Llama<B> {
                 let h = self.rms_norm(x.clone(), &l.ffn_norm);
                 x = x.clone() + self.ffn(l, h);
             }
-            let row = self.logits(x);
-            let buf = out.take().expect("logits buffer present");
-            out = Some(buf.slice_assign([pos..pos + 1, 0..a.vocab], row));
+            rows.push(self.logits(x));
         }
-        out.expect("logits buffer present")
+        Tensor::cat(rows, 0)
     }
 }
