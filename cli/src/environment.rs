@@ -1,19 +1,8 @@
 //! Facts about the host for the report's Environment section.
 
+use driftbench_core::host::{cpu_model, cpu_threads};
 use driftbench_core::records::Environment;
 use std::collections::BTreeMap;
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into())
-}
 
 /// Collect the environment of this process.
 pub fn collect() -> Environment {
@@ -40,7 +29,7 @@ pub fn collect() -> Environment {
         commit: option_env!("DRIFTBENCH_COMMIT").map(str::to_string),
         os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
         cpu: cpu_model(),
-        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        threads: cpu_threads(),
         extra,
     }
 }

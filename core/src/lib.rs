@@ -7,6 +7,7 @@ pub mod dtype;
 pub mod errors;
 pub mod float_serde;
 pub mod grid;
+pub mod host;
 pub mod journal;
 pub mod metrics;
 pub mod model_spec;

@@ -6,6 +6,7 @@
 //! reference dtype.
 
 use burn_flex::{Flex, FlexDevice};
+use driftbench_core::host::{cpu_model, cpu_threads};
 use driftbench_core::{Backend, BackendError, DeviceInfo, Dtype, ModelSpec, Probe, Session};
 use driftbench_model::{BurnSession, LinearMode, Precision};
 
@@ -15,27 +16,6 @@ pub const BURN_VERSION: &str = "0.21.0";
 /// The burn-flex backend.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct FlexBackend;
-
-fn cpu_name() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_string())
-        })
-        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
-}
-
-fn threads() -> usize {
-    // burn-flex runs on rayon's global pool, which honours RAYON_NUM_THREADS.
-    std::env::var("RAYON_NUM_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|&n: &usize| n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-}
 
 impl Backend for FlexBackend {
     fn name(&self) -> &str {
@@ -49,13 +29,13 @@ impl Backend for FlexBackend {
             burn_version: Some(BURN_VERSION.into()),
             unavailable: None,
             devices: vec![DeviceInfo {
-                name: format!("cpu ({})", cpu_name()),
+                name: format!("cpu ({})", cpu_model()),
                 kind: "cpu".into(),
                 driver: None,
                 dtypes: vec![Dtype::F32, Dtype::F16, Dtype::Bf16, Dtype::F64],
                 unsupported: vec![],
                 details: vec![
-                    ("threads".into(), threads().to_string()),
+                    ("threads".into(), cpu_threads().to_string()),
                     (
                         "bf16 products".into(),
                         "weights rounded to bf16, product in f32, result rounded to bf16".into(),
@@ -71,7 +51,7 @@ impl Backend for FlexBackend {
             linear: LinearMode::WidenBf16,
         };
         let device = FlexDevice;
-        let name = format!("cpu ({}), {} threads", cpu_name(), threads());
+        let name = format!("cpu ({}), {} threads", cpu_model(), cpu_threads());
         Ok(Box::new(BurnSession::<Flex>::open(
             model, prec, &device, &name,
         )?))

@@ -113,7 +113,13 @@ struct PluginSession {
 unsafe impl Send for PluginSession {}
 
 impl PluginSession {
-    fn check_out(&self, tokens: &[u32], out: &[f32]) -> Result<(), BackendError> {
+    /// Check the output size, then make one table call with an error buffer.
+    fn call(
+        &self,
+        tokens: &[u32],
+        out: &mut [f32],
+        f: impl FnOnce(*mut f32, *mut DbBuf) -> i32,
+    ) -> Result<(), BackendError> {
         if out.len() != tokens.len() * self.info.vocab {
             return Err(BackendError::Invalid(format!(
                 "output buffer holds {} values, expected {} × {}",
@@ -122,7 +128,11 @@ impl PluginSession {
                 self.info.vocab
             )));
         }
-        Ok(())
+        let (storage, mut err) = DbBuf::host(MSG_CAP);
+        match f(out.as_mut_ptr(), &mut err) {
+            status::OK => Ok(()),
+            code => Err(to_error(code, err.text(&storage))),
+        }
     }
 }
 
@@ -132,23 +142,10 @@ impl Session for PluginSession {
     }
 
     fn prefill(&mut self, tokens: &[u32], out: &mut [f32]) -> Result<(), BackendError> {
-        self.check_out(tokens, out)?;
-        let (storage, mut err) = DbBuf::host(MSG_CAP);
-        let code = unsafe {
-            (self.table.prefill)(
-                self.handle,
-                tokens.as_ptr(),
-                tokens.len(),
-                out.as_mut_ptr(),
-                out.len(),
-                &mut err,
-            )
-        };
-        if code == status::OK {
-            Ok(())
-        } else {
-            Err(to_error(code, err.text(&storage)))
-        }
+        let (t, h, n) = (self.table, self.handle, out.len());
+        self.call(tokens, out, |o, e| unsafe {
+            (t.prefill)(h, tokens.as_ptr(), tokens.len(), o, n, e)
+        })
     }
 
     fn decode(
@@ -157,29 +154,14 @@ impl Session for PluginSession {
         layout: KvLayout,
         out: &mut [f32],
     ) -> Result<(), BackendError> {
-        self.check_out(tokens, out)?;
         let (kv, block) = match layout {
             KvLayout::Aligned => (1, 0),
             KvLayout::Padded { block } => (0, u32::try_from(block).unwrap_or(u32::MAX)),
         };
-        let (storage, mut err) = DbBuf::host(MSG_CAP);
-        let code = unsafe {
-            (self.table.decode)(
-                self.handle,
-                tokens.as_ptr(),
-                tokens.len(),
-                kv,
-                block,
-                out.as_mut_ptr(),
-                out.len(),
-                &mut err,
-            )
-        };
-        if code == status::OK {
-            Ok(())
-        } else {
-            Err(to_error(code, err.text(&storage)))
-        }
+        let (t, h, n) = (self.table, self.handle, out.len());
+        self.call(tokens, out, |o, e| unsafe {
+            (t.decode)(h, tokens.as_ptr(), tokens.len(), kv, block, o, n, e)
+        })
     }
 }
 

@@ -7,7 +7,10 @@ use std::path::PathBuf;
 /// `target/<profile>`, where cargo puts the workspace's cdylibs.
 fn artifacts() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    exe.parent().and_then(|deps| deps.parent()).unwrap().to_path_buf()
+    exe.parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .to_path_buf()
 }
 
 fn library(stem: &str) -> PathBuf {
@@ -47,40 +50,55 @@ fn flex_plugin_loads_probes_and_runs_a_pair() {
         norm_eps: 1e-5,
         weight_seed: 3,
     });
-    let mut s = backend.open(&model, Dtype::F32).expect("open through the ABI");
+    let mut s = backend
+        .open(&model, Dtype::F32)
+        .expect("open through the ABI");
     assert_eq!(s.info().vocab, 23);
     let tokens = [1u32, 5, 7, 22, 0];
     let mut p = vec![f32::NAN; tokens.len() * 23];
     let mut d = vec![f32::NAN; tokens.len() * 23];
     s.prefill(&tokens, &mut p).unwrap();
-    s.decode(&tokens, KvLayout::Padded { block: 4 }, &mut d).unwrap();
+    s.decode(&tokens, KvLayout::Padded { block: 4 }, &mut d)
+        .unwrap();
     let m = s.compare(&p, &d, 23);
     assert!(m.all_finite(), "{m:?}");
     assert!(m.max_abs_diff < 1e-4, "{m:?}");
 
     // Errors cross the boundary as errors, not crashes.
-    let err = s.prefill(&[99], &mut vec![0.0; 23]).unwrap_err();
+    let err = s.prefill(&[99], &mut [0.0; 23]).unwrap_err();
     assert!(err.to_string().contains("outside the vocabulary"), "{err}");
     let missing = ModelSpec::Gguf {
         path: "/no/such/model.gguf".into(),
     };
-    let err = backend.open(&missing, Dtype::F32).err().expect("missing model fails");
+    let err = backend
+        .open(&missing, Dtype::F32)
+        .err()
+        .expect("missing model fails");
     assert!(err.to_string().contains("/no/such/model.gguf"), "{err}");
 }
 
 #[test]
 fn a_missing_file_and_a_foreign_library_are_clear_errors() {
-    let err = LoadedPlugin::load(std::path::Path::new("/no/such/libdriftbench_backend_x.so")).unwrap_err();
+    let err = LoadedPlugin::load(std::path::Path::new("/no/such/libdriftbench_backend_x.so"))
+        .unwrap_err();
     assert!(matches!(err, LoadError::Missing { .. }), "{err}");
     // A shared library that is not a driftbench plugin: the C library itself.
-    let libc = ["/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib/x86_64-linux-gnu/libc.so.6", "/lib64/libc.so.6"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.is_file());
+    let libc = [
+        "/lib/x86_64-linux-gnu/libc.so.6",
+        "/usr/lib/x86_64-linux-gnu/libc.so.6",
+        "/lib64/libc.so.6",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.is_file());
     match libc {
         Some(libc) => {
             let err = LoadedPlugin::load(&libc).unwrap_err();
-            assert!(err.to_string().contains("no `driftbench_plugin_v1` entry symbol"), "{err}");
+            assert!(
+                err.to_string()
+                    .contains("no `driftbench_plugin_v1` entry symbol"),
+                "{err}"
+            );
         }
         None => eprintln!("skipped the foreign-library case: no libc.so.6 at the usual paths"),
     }
@@ -88,9 +106,22 @@ fn a_missing_file_and_a_foreign_library_are_clear_errors() {
 
 #[test]
 fn plugin_file_naming_rule() {
-    let name = |stem: &str| format!("{}{stem}{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
-    assert_eq!(backend_name_of(&name("driftbench_backend_flex")).as_deref(), Some("flex"));
-    assert_eq!(backend_name_of(&name("driftbench_test_plugin")), None, "test plugin is never discovered");
+    let name = |stem: &str| {
+        format!(
+            "{}{stem}{}",
+            std::env::consts::DLL_PREFIX,
+            std::env::consts::DLL_SUFFIX
+        )
+    };
+    assert_eq!(
+        backend_name_of(&name("driftbench_backend_flex")).as_deref(),
+        Some("flex")
+    );
+    assert_eq!(
+        backend_name_of(&name("driftbench_test_plugin")),
+        None,
+        "test plugin is never discovered"
+    );
     assert_eq!(backend_name_of(&name("driftbench_backend_")), None);
     assert_eq!(backend_name_of("driftbench_backend_flex.txt"), None);
 }
