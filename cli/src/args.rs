@@ -20,6 +20,10 @@ pub struct PluginArgs {
     /// executable's folder.
     #[arg(long = "plugin", value_name = "PATH")]
     pub plugins: Vec<PathBuf>,
+    /// Run backends inside this process instead of one worker process per session
+    /// (for debugging: a crashing backend then ends the whole command).
+    #[arg(long = "in-process")]
+    pub in_process: bool,
 }
 
 /// Subcommands.
@@ -47,6 +51,13 @@ pub enum Command {
         /// Plugin search.
         #[command(flatten)]
         plugins: PluginArgs,
+    },
+    /// Serve one plugin over the worker protocol on stdin/stdout (used by sweeps).
+    #[command(hide = true)]
+    Worker {
+        /// The plugin library.
+        #[arg(long, value_name = "PATH")]
+        plugin: PathBuf,
     },
     /// Re-render report.md and report.json from a results.jsonl.
     Report {

@@ -4,8 +4,21 @@ use anyhow::{bail, Context, Result};
 use driftbench_core::records::BackendEntry;
 use driftbench_core::runner::PlannedBackend;
 use driftbench_core::Backend;
-use driftbench_plugin_host::{discover, LoadError, LoadedPlugin, PluginBackend};
+use driftbench_plugin_host::{discover, LoadError, LoadedPlugin, PluginBackend, WorkerBackend};
 use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where sessions run.
+#[derive(Debug, Clone)]
+pub enum Isolation {
+    /// In this process (debugging; a crash ends the sweep).
+    InProcess,
+    /// One `driftbench worker` child process per session (the default).
+    Worker {
+        /// Per-run timeout.
+        timeout: Option<Duration>,
+    },
+}
 
 /// Everything found on the plugin search path.
 pub struct Found {
@@ -40,7 +53,11 @@ pub fn find(explicit: &[PathBuf]) -> Result<Found> {
 }
 
 /// The backends to run: `names` if given, else every loaded plugin.
-pub fn select(found: Found, names: &[String]) -> Result<Vec<PlannedBackend>> {
+pub fn select(
+    found: Found,
+    names: &[String],
+    isolation: &Isolation,
+) -> Result<Vec<PlannedBackend>> {
     let mut planned = Vec::new();
     let wanted: Vec<String> = if names.is_empty() {
         found
@@ -65,21 +82,40 @@ pub fn select(found: Found, names: &[String]) -> Result<Vec<PlannedBackend>> {
             continue;
         }
         if let Some((b, origin)) = found.loaded.iter().find(|(b, _)| b.name() == name) {
-            let probe = b.probe();
             let file = b
                 .plugin()
                 .path
                 .file_name()
                 .map(|f| f.to_string_lossy().into_owned())
                 .unwrap_or_default();
+            let abi = &b.plugin().abi;
+            let (backend, probe, error, how): (Box<dyn Backend>, _, _, _) = match isolation {
+                Isolation::InProcess => (Box::new(b.clone()), Some(b.probe()), None, "in process"),
+                Isolation::Worker { timeout } => {
+                    let exe =
+                        std::env::current_exe().context("locating the driftbench executable")?;
+                    match WorkerBackend::start(&exe, &b.plugin().path, *timeout) {
+                        Ok(w) => {
+                            let probe = w.probe();
+                            (Box::new(w), Some(probe), None, "worker process")
+                        }
+                        Err(e) => (
+                            Box::new(b.clone()),
+                            None,
+                            Some(format!("worker failed to start: {e}")),
+                            "worker process",
+                        ),
+                    }
+                }
+            };
             planned.push(PlannedBackend {
                 entry: BackendEntry {
                     name: name.clone(),
-                    source: format!("plugin {file} (ABI v{}, {origin})", b.plugin().abi),
-                    probe: Some(probe),
-                    error: None,
+                    source: format!("plugin {file} (ABI v{abi}, {origin}, {how})"),
+                    probe,
+                    error,
                 },
-                backend: Box::new(b.clone()),
+                backend,
             });
         } else if let Some((_, _, e)) = found
             .failed

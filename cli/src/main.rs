@@ -28,6 +28,9 @@ fn main() {
         Command::Run(a) => run_cmd::run(a),
         Command::Plugins { plugins } => plugins_cmd::run(plugins),
         Command::Report { results, out } => report_cmd::run(results, out.clone()),
+        Command::Worker { plugin } => driftbench_plugin_host::worker::serve(plugin)
+            .map(|()| 0)
+            .map_err(|e| anyhow::anyhow!("worker for {}: {e}", plugin.display())),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -36,9 +36,15 @@ pub fn run(a: &RunArgs) -> Result<i32> {
         anyhow::bail!("--block-size: invalid value 0: expected at least 1");
     }
     check_model(&model)?;
+    let isolation = if a.plugins.in_process {
+        backends::Isolation::InProcess
+    } else {
+        backends::Isolation::Worker { timeout: None }
+    };
     let planned = backends::select(
         backends::find(&a.plugins.plugins)?,
         std::slice::from_ref(&a.backend),
+        &isolation,
     )?;
     let b = &planned[0];
     if let Some(why) = b

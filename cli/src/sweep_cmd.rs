@@ -38,7 +38,14 @@ pub fn run(
     } else {
         names.to_vec()
     };
-    let planned = backends::select(backends::find(&plugins.plugins)?, &names)?;
+    let isolation = if plugins.in_process {
+        backends::Isolation::InProcess
+    } else {
+        backends::Isolation::Worker {
+            timeout: cfg.timeout_s.map(std::time::Duration::from_secs_f64),
+        }
+    };
+    let planned = backends::select(backends::find(&plugins.plugins)?, &names, &isolation)?;
     let out_dir = out.unwrap_or_else(|| PathBuf::from("out").join(&cfg.name));
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("cannot create output folder {}", out_dir.display()))?;

@@ -8,8 +8,10 @@ pub mod discovery;
 pub mod errors;
 pub mod loader;
 pub mod plugin_backend;
+pub mod worker;
 
 pub use discovery::{discover, PluginCandidate, PLUGIN_PATH_ENV};
 pub use errors::LoadError;
 pub use loader::LoadedPlugin;
 pub use plugin_backend::PluginBackend;
+pub use worker::WorkerBackend;

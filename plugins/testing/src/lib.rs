@@ -4,6 +4,10 @@
 //!   routes (every pair passes);
 //! - `nan`: the decode route returns a NaN in its last row;
 //! - `panic`: decode panics (caught at the ABI boundary, the session is poisoned);
+//! - `abort`: decode aborts the process (SIGABRT);
+//! - `segfault`: decode writes through a null pointer (SIGSEGV);
+//! - `hang`: decode never returns;
+//! - `sigkill`: decode has the process killed with SIGKILL, as an OOM killer would;
 //! - `wrong-abi`: the entry point reports ABI v2 (the host must refuse it);
 //! - `no-bf16`: the probe offers no bf16.
 //!
@@ -94,6 +98,23 @@ impl Session for FakeSession {
     ) -> Result<(), BackendError> {
         match mode().as_str() {
             "panic" => panic!("test plugin asked to panic in decode"),
+            "abort" => std::process::abort(),
+            "segfault" => {
+                // SAFETY: deliberately not safe; this mode exists to crash.
+                unsafe { std::ptr::write_volatile(std::ptr::null_mut::<u32>(), 1) };
+                unreachable!()
+            }
+            "hang" => loop {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+            },
+            "sigkill" => {
+                let _ = std::process::Command::new("kill")
+                    .args(["-KILL", &std::process::id().to_string()])
+                    .status();
+                loop {
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                }
+            }
             "nan" => {
                 self.prefill(tokens, out)?;
                 let n = out.len();

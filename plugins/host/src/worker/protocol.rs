@@ -1,0 +1,160 @@
+//! The worker protocol, version [`PROTOCOL_VERSION`]: frames of a little-endian `u32` length
+//! and that many bytes. Requests and replies are JSON frames; a `Logits` reply is followed by
+//! one binary frame of little-endian `f32` values.
+
+use driftbench_core::{BackendError, Dtype, KvLayout, ModelSpec, Probe, SessionInfo};
+use serde::{Deserialize, Serialize};
+use std::io::{self, Read, Write};
+
+/// Version of this protocol; the worker announces it first and the host checks it.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Largest frame accepted (a 8192 × 262144 f32 logits matrix fits).
+const MAX_FRAME: usize = 1 << 33;
+
+/// Host → worker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// Ask for the plugin's probe.
+    Probe,
+    /// Load a model.
+    Open {
+        /// The model.
+        model: ModelSpec,
+        /// The dtype.
+        dtype: Dtype,
+    },
+    /// Prefill route.
+    Prefill {
+        /// Prompt.
+        tokens: Vec<u32>,
+    },
+    /// Decode route.
+    Decode {
+        /// Prompt.
+        tokens: Vec<u32>,
+        /// KV layout.
+        layout: KvLayout,
+    },
+    /// Exit cleanly.
+    Shutdown,
+}
+
+/// Kind of a failure, mirroring `BackendError`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// Not available here.
+    Unavailable,
+    /// Invalid request.
+    Invalid,
+    /// Model load failed.
+    Load,
+    /// Run failed.
+    Run,
+    /// The plugin panicked.
+    Panic,
+}
+
+/// Worker → host.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum Reply {
+    /// First frame of every worker.
+    Hello {
+        /// [`PROTOCOL_VERSION`] of the worker.
+        protocol: u32,
+        /// Backend name of the loaded plugin.
+        backend: String,
+    },
+    /// Answer to [`Request::Probe`].
+    Probe {
+        /// The probe.
+        probe: Probe,
+    },
+    /// Answer to [`Request::Open`].
+    Opened {
+        /// What was loaded.
+        info: SessionInfo,
+    },
+    /// Answer to a route; a binary frame of `count` f32 follows.
+    Logits {
+        /// Number of f32 values in the next frame.
+        count: usize,
+    },
+    /// A failure.
+    Error {
+        /// Kind.
+        kind: ErrorKind,
+        /// Message.
+        message: String,
+    },
+}
+
+impl From<&BackendError> for Reply {
+    fn from(e: &BackendError) -> Reply {
+        let (kind, message) = match e {
+            BackendError::Unavailable(m) => (ErrorKind::Unavailable, m),
+            BackendError::Invalid(m) => (ErrorKind::Invalid, m),
+            BackendError::Load(m) => (ErrorKind::Load, m),
+            BackendError::Run(m) => (ErrorKind::Run, m),
+            BackendError::Panic(m) => (ErrorKind::Panic, m),
+        };
+        Reply::Error {
+            kind,
+            message: message.clone(),
+        }
+    }
+}
+
+/// The error a [`Reply::Error`] stands for.
+pub fn to_backend_error(kind: ErrorKind, message: String) -> BackendError {
+    match kind {
+        ErrorKind::Unavailable => BackendError::Unavailable(message),
+        ErrorKind::Invalid => BackendError::Invalid(message),
+        ErrorKind::Load => BackendError::Load(message),
+        ErrorKind::Run => BackendError::Run(message),
+        ErrorKind::Panic => BackendError::Panic(message),
+    }
+}
+
+/// Write one frame.
+pub fn write_frame(w: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
+    let len = u32::try_from(bytes.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame over 4 GiB"))?;
+    w.write_all(&len.to_le_bytes())?;
+    w.write_all(bytes)?;
+    w.flush()
+}
+
+/// Read one frame; `Ok(None)` at a clean end of stream.
+pub fn read_frame(r: &mut impl Read) -> io::Result<Option<Vec<u8>>> {
+    let mut len = [0u8; 4];
+    match r.read_exact(&mut len) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let len = u32::from_le_bytes(len) as usize;
+    if len > MAX_FRAME {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("frame of {len} bytes"),
+        ));
+    }
+    let mut buf = vec![0u8; len];
+    r.read_exact(&mut buf)?;
+    Ok(Some(buf))
+}
+
+/// Write a JSON message frame.
+pub fn write_json<T: Serialize>(w: &mut impl Write, msg: &T) -> io::Result<()> {
+    let bytes = serde_json::to_vec(msg).map_err(io::Error::other)?;
+    write_frame(w, &bytes)
+}
+
+/// f32 values as a little-endian byte frame.
+pub fn f32_bytes(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}

@@ -1,0 +1,124 @@
+//! The worker side: load one plugin, answer requests until told to stop or stdin closes.
+
+use super::protocol::{
+    f32_bytes, read_frame, write_frame, write_json, Reply, Request, PROTOCOL_VERSION,
+};
+use crate::{LoadedPlugin, PluginBackend};
+use driftbench_core::{Backend, BackendError, Session};
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Write};
+use std::path::Path;
+
+/// Keep the protocol channel private: plugins and the libraries under them may print to
+/// stdout, which would corrupt the frames. The original stdout becomes the protocol channel
+/// and fd 1 is pointed at stderr.
+#[cfg(unix)]
+fn protocol_channel() -> io::Result<File> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain descriptor duplication on descriptors this process owns.
+    unsafe {
+        let fd = libc::dup(1);
+        if fd < 0 || libc::dup2(2, 1) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(File::from_raw_fd(fd))
+    }
+}
+
+#[cfg(not(unix))]
+fn protocol_channel() -> io::Result<File> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "worker processes need a unix host; use --in-process",
+    ))
+}
+
+/// Serve `plugin` over stdin/stdout until shutdown or end of input.
+pub fn serve(plugin: &Path) -> io::Result<()> {
+    let mut out = BufWriter::new(protocol_channel()?);
+    let mut input = BufReader::new(io::stdin().lock());
+    let backend = match LoadedPlugin::load(plugin) {
+        Ok(p) => PluginBackend::new(p),
+        Err(e) => {
+            let err = BackendError::Load(e.to_string());
+            write_json(&mut out, &Reply::from(&err))?;
+            return Ok(());
+        }
+    };
+    write_json(
+        &mut out,
+        &Reply::Hello {
+            protocol: PROTOCOL_VERSION,
+            backend: backend.name().to_string(),
+        },
+    )?;
+    let mut session: Option<Box<dyn Session>> = None;
+    let mut logits: Vec<f32> = Vec::new();
+    while let Some(frame) = read_frame(&mut input)? {
+        let req: Request = serde_json::from_slice(&frame)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("bad request: {e}")))?;
+        match req {
+            Request::Probe => write_json(
+                &mut out,
+                &Reply::Probe {
+                    probe: backend.probe(),
+                },
+            )?,
+            Request::Open { model, dtype } => {
+                session = None;
+                match backend.open(&model, dtype) {
+                    Ok(s) => {
+                        write_json(&mut out, &Reply::Opened { info: s.info() })?;
+                        session = Some(s);
+                    }
+                    Err(e) => write_json(&mut out, &Reply::from(&e))?,
+                }
+            }
+            Request::Prefill { tokens } => run_route(
+                &mut out,
+                session.as_mut(),
+                &mut logits,
+                tokens.len(),
+                |s, l| s.prefill(&tokens, l),
+            )?,
+            Request::Decode { tokens, layout } => run_route(
+                &mut out,
+                session.as_mut(),
+                &mut logits,
+                tokens.len(),
+                |s, l| s.decode(&tokens, layout, l),
+            )?,
+            Request::Shutdown => break,
+        }
+    }
+    out.flush()
+}
+
+/// Run one route on the open session and send its logits (or its error).
+fn run_route(
+    out: &mut impl Write,
+    session: Option<&mut Box<dyn Session>>,
+    logits: &mut Vec<f32>,
+    n: usize,
+    f: impl FnOnce(&mut dyn Session, &mut [f32]) -> Result<(), BackendError>,
+) -> io::Result<()> {
+    let Some(s) = session else {
+        return write_json(
+            out,
+            &Reply::from(&BackendError::Invalid("no model loaded".into())),
+        );
+    };
+    logits.resize(n * s.info().vocab, 0.0);
+    match f(s.as_mut(), logits) {
+        Ok(()) => {
+            write_json(
+                out,
+                &Reply::Logits {
+                    count: logits.len(),
+                },
+            )?;
+            write_frame(out, &f32_bytes(logits))
+        }
+        Err(e) => write_json(out, &Reply::from(&e)),
+    }
+}
