@@ -94,17 +94,6 @@ struct Worker {
     backend: String,
 }
 
-/// Why the last exchange failed and whether the worker is gone.
-struct Failure {
-    error: BackendError,
-}
-
-impl From<Failure> for BackendError {
-    fn from(f: Failure) -> Self {
-        f.error
-    }
-}
-
 fn signal_name(sig: i32) -> &'static str {
     match sig {
         4 => "SIGILL",
@@ -181,7 +170,7 @@ impl Worker {
             stderr_tail,
             backend: String::new(),
         };
-        match w.recv(Some(HELLO_TIMEOUT)).map_err(BackendError::from)? {
+        match w.recv(Some(HELLO_TIMEOUT))? {
             Reply::Hello { protocol, backend } if protocol == PROTOCOL_VERSION => {
                 w.backend = backend
             }
@@ -197,7 +186,7 @@ impl Worker {
     }
 
     /// The worker is gone or must go: reap it and say why.
-    fn death(&mut self, what: &str) -> Failure {
+    fn death(&mut self, what: &str) -> BackendError {
         let mut status = None;
         for _ in 0..50 {
             if let Ok(Some(s)) = self.child.try_wait() {
@@ -216,12 +205,10 @@ impl Worker {
         if let Some(l) = last {
             msg.push_str(&format!("; last stderr: {}", l.trim()));
         }
-        Failure {
-            error: BackendError::Run(msg),
-        }
+        BackendError::Run(msg)
     }
 
-    fn recv_frame(&mut self, timeout: Option<Duration>) -> Result<Vec<u8>, Failure> {
+    fn recv_frame(&mut self, timeout: Option<Duration>) -> Result<Vec<u8>, BackendError> {
         let got = match timeout {
             Some(t) => self.frames.recv_timeout(t),
             None => self
@@ -234,24 +221,20 @@ impl Worker {
             Err(RecvTimeoutError::Timeout) => {
                 let _ = self.child.kill();
                 let _ = self.child.wait();
-                Err(Failure {
-                    error: BackendError::Run(format!(
-                        "timed out after {:.1}s; worker killed",
-                        timeout.unwrap_or_default().as_secs_f64()
-                    )),
-                })
+                Err(BackendError::Run(format!(
+                    "timed out after {:.1}s; worker killed",
+                    timeout.unwrap_or_default().as_secs_f64()
+                )))
             }
             _ => Err(self.death("died")),
         }
     }
 
-    fn recv(&mut self, timeout: Option<Duration>) -> Result<Reply, Failure> {
+    fn recv(&mut self, timeout: Option<Duration>) -> Result<Reply, BackendError> {
         let frame = self.recv_frame(timeout)?;
         serde_json::from_slice(&frame).map_err(|e| {
             let _ = self.child.kill();
-            Failure {
-                error: BackendError::Run(format!("worker sent a bad frame: {e}")),
-            }
+            BackendError::Run(format!("worker sent a bad frame: {e}"))
         })
     }
 
@@ -260,7 +243,7 @@ impl Worker {
         &mut self,
         req: &Request,
         timeout: Option<Duration>,
-    ) -> Result<(Reply, Option<Vec<u8>>), Failure> {
+    ) -> Result<(Reply, Option<Vec<u8>>), BackendError> {
         if write_json(&mut self.stdin, req).is_err() {
             return Err(self.death("died"));
         }
@@ -352,7 +335,7 @@ impl WorkerSession {
             Ok((other, _)) => Err(BackendError::Run(format!("worker answered {other:?}"))),
             Err(f) => {
                 self.worker = None;
-                Err(f.error)
+                Err(f)
             }
         }
     }
