@@ -3,7 +3,7 @@
 use anyhow::{bail, Context, Result};
 use driftbench_core::records::BackendEntry;
 use driftbench_core::runner::PlannedBackend;
-use driftbench_core::Backend;
+use driftbench_core::{Backend, BackendError, Dtype, ModelSpec, Probe, Session};
 use driftbench_plugin_host::{discover, LoadError, LoadedPlugin, PluginBackend, WorkerBackend};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -60,11 +60,9 @@ pub fn select(
 ) -> Result<Vec<PlannedBackend>> {
     let mut planned = Vec::new();
     let wanted: Vec<String> = if names.is_empty() {
-        found
-            .loaded
-            .iter()
-            .map(|(b, _)| b.name().to_string())
-            .collect()
+        let loaded = found.loaded.iter().map(|(b, _)| b.name().to_string());
+        let failed = found.failed.iter().filter_map(|(n, _, _)| n.clone());
+        loaded.chain(failed).collect()
     } else {
         names.to_vec()
     };
@@ -117,12 +115,29 @@ pub fn select(
                 },
                 backend,
             });
-        } else if let Some((_, _, e)) = found
+        } else if let Some((_, path, e)) = found
             .failed
             .iter()
             .find(|(n, _, _)| n.as_deref() == Some(&name))
         {
-            return Err(anyhow::anyhow!("{e}")).with_context(|| format!("backend `{name}`"));
+            // Found by discovery but unusable (wrong ABI, not a plugin...): the sweep goes on
+            // without it and its pairs say why. An explicit `--plugin` already failed in `find`.
+            let file = path
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            planned.push(PlannedBackend {
+                entry: BackendEntry {
+                    name: name.clone(),
+                    source: format!("plugin {file} (not loaded)"),
+                    probe: None,
+                    error: Some(e.to_string()),
+                },
+                backend: Box::new(Unloadable {
+                    name: name.clone(),
+                    why: e.to_string(),
+                }),
+            });
         } else {
             bail!(LoadError::NotFound {
                 name,
@@ -131,6 +146,33 @@ pub fn select(
         }
     }
     Ok(planned)
+}
+
+/// Stands in for a plugin that could not be loaded, so the plan keeps one entry per backend.
+struct Unloadable {
+    name: String,
+    why: String,
+}
+
+impl Backend for Unloadable {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn probe(&self) -> Probe {
+        Probe {
+            backend: self.name.clone(),
+            version: String::new(),
+            burn_version: None,
+            unavailable: Some(self.why.clone()),
+            devices: vec![],
+            backend_dtypes: vec![],
+        }
+    }
+
+    fn open(&self, _: &ModelSpec, _: Dtype) -> Result<Box<dyn Session>, BackendError> {
+        Err(BackendError::Load(self.why.clone()))
+    }
 }
 
 fn searched_text(dirs: &[PathBuf]) -> String {

@@ -27,12 +27,18 @@ pub fn run(plugins: &PluginArgs) -> Result<i32> {
             .unwrap_or_default();
         let version = format!("{}{burn}, ABI v{}", p.version, b.plugin().abi);
         if p.devices.is_empty() {
+            let dtypes = if p.backend_dtypes.is_empty() {
+                "none here".to_string()
+            } else {
+                let all: Vec<String> = p.backend_dtypes.iter().map(|x| x.to_string()).collect();
+                format!("none here\n(backend: {})", all.join(", "))
+            };
             t.add_row(vec![
                 p.backend.clone(),
                 format!("{file}\n({origin})"),
                 version.clone(),
                 "—".into(),
-                "—".into(),
+                dtypes,
                 status.clone(),
             ]);
         }
@@ -58,9 +64,9 @@ pub fn run(plugins: &PluginArgs) -> Result<i32> {
             ]);
         }
     }
-    for (_, path, e) in &found.failed {
+    for (name, path, e) in &found.failed {
         t.add_row(vec![
-            "?".into(),
+            name.clone().unwrap_or_else(|| "?".into()),
             path.display().to_string(),
             "—".into(),
             "—".into(),

@@ -62,6 +62,10 @@ pub struct Probe {
     pub unavailable: Option<String>,
     /// Devices found.
     pub devices: Vec<DeviceInfo>,
+    /// Dtypes the backend can compute in at all, on a device that allows them: what a user
+    /// would get on suitable hardware, listed even when nothing is available here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backend_dtypes: Vec<Dtype>,
 }
 
 impl Probe {
@@ -145,6 +149,12 @@ pub trait Session: Send {
         layout: KvLayout,
         out: &mut [f32],
     ) -> Result<(), BackendError>;
+    /// Seconds the last successful `prefill`/`decode` took where it ran, when that is known
+    /// better than the caller's own clock (a worker process measures its plugin call, so the
+    /// logits' trip through the pipe is left out). `None`: the caller's clock is the measure.
+    fn last_wall_s(&self) -> Option<f64> {
+        None
+    }
     /// Compare two logits matrices of width `vocab`. The host default runs on the CPU;
     /// a backend may do it on its device.
     fn compare(&self, prefill: &[f32], decode: &[f32], vocab: usize) -> Metrics {

@@ -139,11 +139,37 @@ pub struct RunRecord {
     /// Outcome.
     pub status: RunStatus,
     /// Wall time of the run in seconds (measured runs only; excludes model load and warm-up).
+    /// The clock stops once the logits are back in host memory, which waits for every kernel
+    /// the run queued; in a worker it is read beside the plugin, so pipe transport is out.
     pub wall_s: Option<f64>,
+    /// The host's own clock around the same run, transport from a worker included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_wall_s: Option<f64>,
     /// Bytes of logits produced (positions × vocab × 4, widened to f32).
     pub logits_bytes: Option<u64>,
     /// Why the run failed or was skipped.
     pub reason: Option<String>,
+}
+
+/// One unmeasured warm-up run, done once per (backend, dtype, span, kv layout, route) before
+/// the measured runs of that shape; its time is what a first call costs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WarmupRecord {
+    /// Backend name.
+    pub backend: String,
+    /// Dtype.
+    pub dtype: Dtype,
+    /// Prompt length.
+    pub span: usize,
+    /// KV layout of the decode route (1: aligned, 0: padded); prefill ignores it.
+    pub kv_aligned: u8,
+    /// Prefill or decode.
+    pub route: Route,
+    /// Wall time in seconds, when it succeeded.
+    pub wall_s: Option<f64>,
+    /// Why it failed (the measured run that follows will say the same, or recover).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// One classified pair.
@@ -170,6 +196,8 @@ pub enum Record {
     Sweep(Box<SweepHeader>),
     /// A model load.
     Session(SessionRecord),
+    /// An unmeasured warm-up run (kernel compilation, autotuning, first-touch allocation).
+    Warmup(WarmupRecord),
     /// A finished run.
     Run(RunRecord),
     /// A classified pair.

@@ -5,6 +5,7 @@ use crate::config::SweepConfig;
 use crate::journal::Journal;
 use crate::records::{
     BackendEntry, PairKey, PairRecord, Record, Route, RunRecord, RunStatus, SessionRecord,
+    WarmupRecord,
 };
 use crate::rng::prompt_tokens;
 use crate::verdict::classify;
@@ -67,6 +68,7 @@ impl Sink<'_> {
                 route,
                 status,
                 wall_s: None,
+                host_wall_s: None,
                 logits_bytes: None,
                 reason: Some(why.to_string()),
             }))?;
@@ -124,21 +126,28 @@ fn run_session(
     progress: &dyn Progress,
 ) -> std::io::Result<()> {
     let name = &planned.entry.name;
-    let unavailable = match &planned.entry.probe {
-        Some(p) => p.dtype_unavailable(dtype),
-        None => Some(format!(
-            "{name}: {}",
-            planned
-                .entry
-                .error
-                .as_deref()
-                .unwrap_or("plugin not loaded")
+    // A probe that says "not here" skips; a plugin that could not even be loaded or started
+    // is a defect of this setup, not absent hardware, so its pairs are INCOMPLETE.
+    let unrunnable = match &planned.entry.probe {
+        Some(p) => p
+            .dtype_unavailable(dtype)
+            .map(|why| (Verdict::Skipped, why)),
+        None => Some((
+            Verdict::Incomplete,
+            format!(
+                "{name}: {}",
+                planned
+                    .entry
+                    .error
+                    .as_deref()
+                    .unwrap_or("plugin not loaded")
+            ),
         )),
     };
-    if let Some(why) = unavailable {
-        progress.println(&format!("{name} {dtype}: SKIPPED ({why})"));
+    if let Some((verdict, why)) = unrunnable {
+        progress.println(&format!("{name} {dtype}: {verdict} ({why})"));
         for key in group {
-            sink.unrun_pair(key, Verdict::Skipped, &why)?;
+            sink.unrun_pair(key, verdict, &why)?;
             progress.advance(2);
         }
         return Ok(());
@@ -188,19 +197,39 @@ fn run_session(
     let max_span = group.iter().map(|k| k.span).max().unwrap_or(0);
     let mut a = vec![0f32; max_span * vocab];
     let mut b = vec![0f32; max_span * vocab];
-    let mut warmed: Vec<usize> = Vec::new();
+    let mut warmed: Vec<(usize, u8)> = Vec::new();
     for key in group {
         let n = key.span * vocab;
         let tokens = prompt_tokens(key.seed, key.span, vocab);
         let layout = layout_of(key.kv_aligned, cfg.block_size);
-        if cfg.warmup && !warmed.contains(&key.span) {
-            // One unmeasured run per route and span: first-touch allocation, kernel
-            // compilation and autotuning stay out of the measured wall times.
+        if cfg.warmup && !warmed.contains(&(key.span, key.kv_aligned)) {
+            // One unmeasured run per shape (span, KV layout, route): first-touch allocation,
+            // kernel compilation and autotuning stay out of the measured wall times, and are
+            // reported apart. Prefill does not depend on the layout: warm it once per span.
             progress.message(&format!("{name} {dtype} span {}: warm-up", key.span));
             let w = prompt_tokens(WARMUP_SEED, key.span, vocab);
-            let _ = session.prefill(&w, &mut a[..n]);
-            let _ = session.decode(&w, KvLayout::Aligned, &mut b[..n]);
-            warmed.push(key.span);
+            let mut routes = vec![Route::Decode];
+            if !warmed.iter().any(|(s, _)| *s == key.span) {
+                routes.insert(0, Route::Prefill);
+            }
+            for route in routes {
+                let out = if route == Route::Prefill {
+                    &mut a[..n]
+                } else {
+                    &mut b[..n]
+                };
+                let r = timed_run(session.as_mut(), route, &w, layout, out);
+                sink.push(Record::Warmup(WarmupRecord {
+                    backend: name.clone(),
+                    dtype,
+                    span: key.span,
+                    kv_aligned: key.kv_aligned,
+                    route,
+                    wall_s: r.as_ref().ok().map(|t| t.wall_s),
+                    error: r.as_ref().err().map(|e| e.to_string()),
+                }))?;
+            }
+            warmed.push((key.span, key.kv_aligned));
         }
         let label = format!(
             "{name} {dtype} span {} kv_aligned {} seed {}",
@@ -279,28 +308,45 @@ fn run_session(
     Ok(())
 }
 
+/// How long a run took: where it ran (see [`Session::last_wall_s`]) and on the host.
+#[derive(Debug, Clone, Copy)]
+struct Timing {
+    wall_s: f64,
+    host_wall_s: f64,
+}
+
 fn timed_run(
     session: &mut dyn Session,
     route: Route,
     tokens: &[u32],
     layout: KvLayout,
     out: &mut [f32],
-) -> Result<f64, BackendError> {
+) -> Result<Timing, BackendError> {
     let t0 = Instant::now();
     match route {
         Route::Prefill => session.prefill(tokens, out)?,
         Route::Decode => session.decode(tokens, layout, out)?,
     }
-    Ok(t0.elapsed().as_secs_f64())
+    let host_wall_s = t0.elapsed().as_secs_f64();
+    Ok(Timing {
+        wall_s: session.last_wall_s().unwrap_or(host_wall_s),
+        host_wall_s,
+    })
 }
 
-fn run_record(key: &PairKey, route: Route, r: &Result<f64, BackendError>, n: usize) -> RunRecord {
+fn run_record(
+    key: &PairKey,
+    route: Route,
+    r: &Result<Timing, BackendError>,
+    n: usize,
+) -> RunRecord {
     match r {
-        Ok(wall) => RunRecord {
+        Ok(t) => RunRecord {
             key: key.clone(),
             route,
             status: RunStatus::Ok,
-            wall_s: Some(*wall),
+            wall_s: Some(t.wall_s),
+            host_wall_s: (t.host_wall_s != t.wall_s).then_some(t.host_wall_s),
             logits_bytes: Some((n * 4) as u64),
             reason: None,
         },
@@ -309,6 +355,7 @@ fn run_record(key: &PairKey, route: Route, r: &Result<f64, BackendError>, n: usi
             route,
             status: RunStatus::from(e),
             wall_s: None,
+            host_wall_s: None,
             logits_bytes: None,
             reason: Some(e.to_string()),
         },

@@ -46,6 +46,7 @@ fn sample() -> Vec<Record> {
             route: Route::Decode,
             status: RunStatus::Ok,
             wall_s: Some(1.5),
+            host_wall_s: None,
             logits_bytes: Some(4096),
             reason: None,
         }),

@@ -3,7 +3,7 @@
 
 use driftbench_core::records::{
     BackendEntry, Environment, PairKey, PairRecord, Record, Route, RunRecord, RunStatus,
-    SessionRecord, SweepHeader, SCHEMA_VERSION,
+    SessionRecord, SweepHeader, WarmupRecord, SCHEMA_VERSION,
 };
 use driftbench_core::report::{render_markdown, summary_table, write_reports, Report};
 use driftbench_core::{DeviceInfo, Dtype, DtypeTolerance, GlobalVerdict, Metrics, Probe, Verdict};
@@ -52,6 +52,7 @@ fn run(k: PairKey, route: Route, status: RunStatus, wall: Option<f64>) -> Record
         route,
         status,
         wall_s: wall,
+        host_wall_s: None,
         logits_bytes: wall.map(|_| 512),
         reason: (status != RunStatus::Ok).then(|| "why".to_string()),
     })
@@ -71,6 +72,7 @@ fn probe(backend: &str, device: &str) -> Probe {
             unsupported: vec![(Dtype::Bf16, "adapter has no bf16".to_string())],
             details: vec![("threads".to_string(), "2".to_string())],
         }],
+        backend_dtypes: vec![],
     }
 }
 
@@ -512,6 +514,56 @@ fn model_load_is_reported_apart() {
     let md = render_markdown(&r);
     let rows = table_rows(section(&md, "## Backend: flex"), "#### Model Load");
     assert_eq!(rows[0][..3], ["f32", "1.25s", "cpu"]);
+}
+
+#[test]
+fn warm_up_is_reported_apart_per_shape() {
+    let k = |kv, seed| key("gpu", 8, Dtype::F32, kv, seed);
+    let warm = |route, kv, wall: Option<f64>, error: Option<&str>| {
+        Record::Warmup(WarmupRecord {
+            backend: "gpu".into(),
+            dtype: Dtype::F32,
+            span: 8,
+            kv_aligned: kv,
+            route,
+            wall_s: wall,
+            error: error.map(str::to_string),
+        })
+    };
+    let recs = vec![
+        warm(Route::Prefill, 1, Some(2.0), None),
+        warm(Route::Decode, 1, Some(3.0), None),
+        run(k(1, 0), Route::Prefill, RunStatus::Ok, Some(0.5)),
+        run(k(1, 0), Route::Decode, RunStatus::Ok, Some(1.0)),
+        warm(Route::Decode, 0, None, Some("worker died")),
+        run(k(0, 0), Route::Prefill, RunStatus::Ok, Some(1.5)),
+        run(k(0, 0), Route::Decode, RunStatus::Ok, Some(4.0)),
+    ];
+    let r = Report::from_records(&recs);
+    let gpu = r.backend("gpu").unwrap();
+    assert_eq!(gpu.warmups.len(), 3);
+    // Prefill is compared with every measured prefill of the span; decode only with its layout.
+    assert_eq!(gpu.warmups[0].route, Route::Prefill);
+    assert_eq!(gpu.warmups[0].measured_mean_s, Some(1.0));
+    let dec1 = gpu
+        .warmups
+        .iter()
+        .find(|w| w.route == Route::Decode && w.kv_aligned == 1);
+    assert_eq!(dec1.unwrap().measured_mean_s, Some(1.0));
+    // Warm-up time never leaks into the measured performance table.
+    let perf = gpu
+        .performance
+        .iter()
+        .find(|p| p.route == Route::Decode)
+        .unwrap();
+    assert_eq!(perf.wall_mean_s, 2.5);
+    let md = render_markdown(&r);
+    let rows = table_rows(section(&md, "## Backend: gpu"), "#### Warm-up");
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0][..4], ["8", "f32", "prefill", "any"]);
+    assert_eq!(rows[1][..7], ["8", "f32", "decode", "0", "—", "4.00s", "—"]);
+    assert_eq!(rows[1][7], "worker died");
+    assert_eq!(rows[2][2..5], ["decode", "1", "3.00s"]);
 }
 
 fn assert_json_close(a: &serde_json::Value, b: &serde_json::Value, at: &str) {

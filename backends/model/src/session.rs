@@ -27,7 +27,11 @@ impl<B: Backend> BurnSession<B> {
         device_name: &str,
     ) -> Result<Self, BackendError> {
         let host = load_host(spec).map_err(|e| BackendError::Load(e.to_string()))?;
-        Ok(Self::from_host(&host, prec, device, device_name))
+        let session = Self::from_host(&host, prec, device, device_name);
+        // Uploads are queued asynchronously on GPU backends: wait for them, so the load time
+        // holds them and the first run's clock does not.
+        B::sync(device).map_err(|e| BackendError::Load(format!("device sync: {e:?}")))?;
+        Ok(session)
     }
 
     /// Convert and upload already loaded host weights.

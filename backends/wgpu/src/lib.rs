@@ -1,8 +1,9 @@
 //! The `wgpu` backend: burn-wgpu (cubecl) on whatever adapter wgpu picks, exported as a
 //! driftbench plugin.
 //!
-//! The probe enumerates adapters through wgpu itself, without creating a device or touching
-//! cubecl, and names the adapter, its type and driver so a software rasterizer (lavapipe,
+//! The probe asks wgpu itself for the adapter cubecl will pick (Vulkan, high performance;
+//! Metal on macOS), without creating a device or touching cubecl, and names the adapter, its
+//! type and driver so a software rasterizer (lavapipe,
 //! llvmpipe) is never mistaken for a GPU. f16 is offered where the adapter has `SHADER_F16`;
 //! bf16 never is: cubecl-wgpu panics in a worker thread on it ("bf16 is not a valid
 //! WgpuElement"), so the host must see `SKIPPED` before any tensor exists.
@@ -28,11 +29,63 @@ fn kind(t: wgpu::DeviceType) -> &'static str {
     }
 }
 
-/// Adapters wgpu can see, best first (the order burn's default device uses).
-fn adapters() -> Vec<wgpu::Adapter> {
-    let instance =
-        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-    futures_lite::future::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
+/// The graphics API cubecl-wgpu computes through by default (`AutoGraphicsApi`).
+fn compute_api() -> wgpu::Backend {
+    if cfg!(target_os = "macos") {
+        wgpu::Backend::Metal
+    } else {
+        wgpu::Backend::Vulkan
+    }
+}
+
+fn instance(backends: wgpu::Backends) -> wgpu::Instance {
+    wgpu::Instance::new(wgpu::InstanceDescriptor {
+        backends,
+        ..wgpu::InstanceDescriptor::new_without_display_handle()
+    })
+}
+
+/// The adapter burn's `WgpuDevice::DefaultDevice` gets (cubecl asks the compute API for its
+/// high-performance adapter), then the other adapters of that API; or why there is none.
+fn adapters() -> Result<Vec<wgpu::Adapter>, String> {
+    let api = compute_api();
+    let inst = instance(api.into());
+    let chosen =
+        futures_lite::future::block_on(inst.request_adapter(&wgpu::RequestAdapterOptions {
+            power_preference: wgpu::PowerPreference::HighPerformance,
+            force_fallback_adapter: false,
+            compatible_surface: None,
+        }));
+    let Ok(chosen) = chosen else {
+        // Say what wgpu does see, so "no adapter" is not mistaken for "no GPU at all".
+        let all = futures_lite::future::block_on(
+            instance(wgpu::Backends::all()).enumerate_adapters(wgpu::Backends::all()),
+        );
+        let seen: Vec<String> = all
+            .iter()
+            .map(|a| {
+                let i = a.get_info();
+                format!("{} [{:?}]", i.name, i.backend)
+            })
+            .collect();
+        return Err(if seen.is_empty() {
+            "no wgpu adapter found".to_string()
+        } else {
+            format!(
+                "no {api:?} adapter found (cubecl-wgpu computes through {api:?}); wgpu sees only {}",
+                seen.join(", ")
+            )
+        });
+    };
+    let first = chosen.get_info();
+    let mut list = vec![chosen];
+    for a in futures_lite::future::block_on(inst.enumerate_adapters(api.into())) {
+        let i = a.get_info();
+        if (i.vendor, i.device, &i.name) != (first.vendor, first.device, &first.name) {
+            list.push(a);
+        }
+    }
+    Ok(list)
 }
 
 fn device_info(a: &wgpu::Adapter) -> DeviceInfo {
@@ -51,7 +104,7 @@ fn device_info(a: &wgpu::Adapter) -> DeviceInfo {
         ));
     }
     unsupported.push((Dtype::F64, "wgpu: no f64 in WGSL".to_string()));
-    let driver = format!("{} {}", info.driver, info.driver_info)
+    let driver = format!("{:?}: {} {}", info.backend, info.driver, info.driver_info)
         .trim()
         .to_string();
     DeviceInfo {
@@ -74,10 +127,9 @@ impl Backend for WgpuBackend {
     }
 
     fn probe(&self) -> Probe {
-        let found = std::panic::catch_unwind(adapters);
-        let (devices, unavailable) = match found {
-            Ok(list) if list.is_empty() => (vec![], Some("no wgpu adapter found".to_string())),
-            Ok(list) => (list.iter().map(device_info).collect(), None),
+        let (devices, unavailable) = match std::panic::catch_unwind(adapters) {
+            Ok(Ok(list)) => (list.iter().map(device_info).collect(), None),
+            Ok(Err(why)) => (vec![], Some(why)),
             Err(_) => (vec![], Some("adapter enumeration panicked".to_string())),
         };
         Probe {
@@ -86,6 +138,7 @@ impl Backend for WgpuBackend {
             burn_version: Some(BURN_VERSION.into()),
             unavailable,
             devices,
+            backend_dtypes: vec![Dtype::F32, Dtype::F16],
         }
     }
 

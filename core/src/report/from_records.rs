@@ -6,7 +6,7 @@ use super::observations;
 use super::stats::{max_nan, mean, min_nan, percentile_nearest_rank};
 use crate::records::{
     PairKey, PairRecord, Record, Route, RunRecord, RunStatus, SessionRecord, SweepHeader,
-    SCHEMA_VERSION,
+    WarmupRecord, SCHEMA_VERSION,
 };
 use crate::verdict::{count, global_verdict};
 use crate::{Dtype, Verdict};
@@ -25,6 +25,7 @@ impl Report {
         let mut order: Vec<String> = Vec::new();
         let mut sessions: Vec<&SessionRecord> = Vec::new();
         let mut runs: Vec<&RunRecord> = Vec::new();
+        let mut warmups: Vec<&WarmupRecord> = Vec::new();
         let mut pairs: BTreeMap<&PairKey, &PairRecord> = BTreeMap::new();
         let seen = |name: &str, order: &mut Vec<String>| {
             if !order.iter().any(|n| n == name) {
@@ -42,6 +43,10 @@ impl Report {
                 Record::Session(s) => {
                     seen(&s.backend, &mut order);
                     sessions.push(s);
+                }
+                Record::Warmup(w) => {
+                    seen(&w.backend, &mut order);
+                    warmups.push(w);
                 }
                 Record::Run(r) => {
                     seen(&r.key.backend, &mut order);
@@ -73,7 +78,12 @@ impl Report {
                     .filter(|s| &s.backend == name)
                     .copied()
                     .collect();
-                backend_report(name, header, &bp, &br, &bs)
+                let bw: Vec<&WarmupRecord> = warmups
+                    .iter()
+                    .filter(|w| &w.backend == name)
+                    .copied()
+                    .collect();
+                backend_report(name, header, &bp, &br, &bs, &bw)
             })
             .collect();
 
@@ -142,6 +152,7 @@ fn backend_report(
     pairs: &[&PairRecord],
     runs: &[&RunRecord],
     sessions: &[&SessionRecord],
+    warmups: &[&WarmupRecord],
 ) -> BackendReport {
     let verdicts: Vec<Verdict> = pairs.iter().map(|p| p.verdict).collect();
     let mut rc = RunCounts::default();
@@ -191,7 +202,38 @@ fn backend_report(
         performance,
         route_ratios,
         model_loads,
+        warmups: warmup_rows(warmups, runs),
     }
+}
+
+fn warmup_rows(warmups: &[&WarmupRecord], runs: &[&RunRecord]) -> Vec<WarmupRow> {
+    let mut rows: Vec<WarmupRow> = warmups
+        .iter()
+        .map(|w| {
+            let measured: Vec<f64> = runs
+                .iter()
+                .filter(|r| {
+                    r.status == RunStatus::Ok
+                        && r.key.span == w.span
+                        && r.key.dtype == w.dtype
+                        && r.route == w.route
+                        && (w.route == Route::Prefill || r.key.kv_aligned == w.kv_aligned)
+                })
+                .filter_map(|r| r.wall_s)
+                .collect();
+            WarmupRow {
+                span: w.span,
+                dtype: w.dtype,
+                kv_aligned: w.kv_aligned,
+                route: w.route,
+                wall_s: w.wall_s,
+                measured_mean_s: (!measured.is_empty()).then(|| mean(&measured)),
+                error: w.error.clone(),
+            }
+        })
+        .collect();
+    rows.sort_by_key(|r| (r.span, r.dtype, r.route, r.kv_aligned));
+    rows
 }
 
 fn drift(pairs: &[&PairRecord]) -> Vec<DriftRow> {

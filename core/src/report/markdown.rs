@@ -3,7 +3,7 @@
 
 use super::format::{bound, cell, diff, fixed, opt_secs, ratio, secs, thousands, top1, NONE};
 use super::model::*;
-use crate::records::{BackendEntry, SweepHeader};
+use crate::records::{BackendEntry, Route, SweepHeader};
 use crate::Verdict;
 use std::fmt::Write as _;
 
@@ -288,6 +288,8 @@ fn perf_tables(md: &mut Md, b: &BackendReport) {
         );
     }
 
+    warmup_table(md, &b.warmups);
+
     md.heading(4, "Model Load");
     if b.model_loads.is_empty() {
         md.line("_No session recorded._");
@@ -312,6 +314,56 @@ fn perf_tables(md: &mut Md, b: &BackendReport) {
             .collect();
         md.table(&["dtype", "load_s", "device", "model", "error"], &body);
     }
+}
+
+fn warmup_table(md: &mut Md, rows: &[WarmupRow]) {
+    md.heading(4, "Warm-up (first call per shape)");
+    if rows.is_empty() {
+        md.line("_No warm-up run (`warmup = false`, or nothing ran)._");
+        md.blank();
+        return;
+    }
+    md.line(
+        "One unmeasured run per (span, dtype, KV layout, route) before the measured ones: kernel \
+         compilation, autotuning and first allocations land here, not in the tables above. \
+         Prefill is warmed once per span.",
+    );
+    md.blank();
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|w| {
+            vec![
+                w.span.to_string(),
+                w.dtype.to_string(),
+                w.route.as_str().to_string(),
+                if w.route == Route::Prefill {
+                    "any".to_string()
+                } else {
+                    w.kv_aligned.to_string()
+                },
+                opt_secs(w.wall_s),
+                opt_secs(w.measured_mean_s),
+                match (w.wall_s, w.measured_mean_s) {
+                    (Some(a), Some(m)) => ratio(a / m),
+                    _ => NONE.to_string(),
+                },
+                w.error.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    md.table(
+        &[
+            "span",
+            "dtype",
+            "route",
+            "kv_aligned",
+            "warm-up",
+            "measured (mean)",
+            "warm-up/measured",
+            "error",
+        ],
+        &body,
+    );
 }
 
 fn cross_section(md: &mut Md, r: &Report) {

@@ -101,6 +101,9 @@ pub struct BackendReport {
     pub route_ratios: Vec<RouteRatio>,
     /// Model loads (one per session), apart from run wall time.
     pub model_loads: Vec<ModelLoad>,
+    /// Unmeasured warm-up runs (compile, autotune, first allocation), one per shape.
+    #[serde(default)]
+    pub warmups: Vec<WarmupRow>,
 }
 
 impl BackendReport {
@@ -234,6 +237,27 @@ pub struct ModelLoad {
     /// Model description.
     pub model: Option<String>,
     /// Why the session could not be opened.
+    pub error: Option<String>,
+}
+
+/// One warm-up run beside the measured runs of the same shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WarmupRow {
+    /// Prompt length.
+    pub span: usize,
+    /// Dtype.
+    pub dtype: Dtype,
+    /// KV layout of the decode route.
+    pub kv_aligned: u8,
+    /// Route.
+    pub route: Route,
+    /// Seconds the warm-up took.
+    #[serde(with = "float_opt")]
+    pub wall_s: Option<f64>,
+    /// Mean wall time of the measured runs of the same (span, dtype, kv_aligned, route).
+    #[serde(with = "float_opt")]
+    pub measured_mean_s: Option<f64>,
+    /// Why the warm-up failed.
     pub error: Option<String>,
 }
 

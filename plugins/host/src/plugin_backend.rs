@@ -67,6 +67,7 @@ impl Backend for PluginBackend {
             burn_version: None,
             unavailable: Some(format!("probe failed: {text}")),
             devices: vec![],
+            backend_dtypes: vec![],
         })
     }
 

@@ -8,6 +8,7 @@
 //! - `segfault`: decode writes through a null pointer (SIGSEGV);
 //! - `hang`: decode never returns;
 //! - `sigkill`: decode has the process killed with SIGKILL, as an OOM killer would;
+//! - `slow`: like `ok`, but every decode takes 150 ms more (a window to kill the worker in);
 //! - `wrong-abi`: the entry point reports ABI v2 (the host must refuse it);
 //! - `no-bf16`: the probe offers no bf16.
 //!
@@ -68,6 +69,7 @@ impl Backend for TestBackend {
                 unsupported,
                 details: vec![],
             }],
+            backend_dtypes: vec![],
         }
     }
     fn open(&self, _model: &ModelSpec, _dtype: Dtype) -> Result<Box<dyn Session>, BackendError> {
@@ -114,6 +116,10 @@ impl Session for FakeSession {
                 loop {
                     std::thread::sleep(std::time::Duration::from_secs(1));
                 }
+            }
+            "slow" => {
+                std::thread::sleep(std::time::Duration::from_millis(150));
+                self.prefill(tokens, out)
             }
             "nan" => {
                 self.prefill(tokens, out)?;

@@ -79,6 +79,7 @@ impl Backend for WorkerBackend {
             dtype,
             worker: None,
             info: None,
+            last_wall_s: None,
         };
         s.ensure_worker()?;
         Ok(Box::new(s))
@@ -283,6 +284,8 @@ struct WorkerSession {
     dtype: Dtype,
     worker: Option<Worker>,
     info: Option<SessionInfo>,
+    /// Wall time of the last successful route, as the worker measured it.
+    last_wall_s: Option<f64>,
 }
 
 impl WorkerSession {
@@ -309,18 +312,20 @@ impl WorkerSession {
 
     fn route(&mut self, req: Request, out: &mut [f32]) -> Result<(), BackendError> {
         let timeout = self.recipe.timeout;
+        self.last_wall_s = None;
         let w = self.ensure_worker()?;
         let result = w.request(&req, timeout);
         match result {
-            Ok((Reply::Logits { count }, Some(bytes)))
+            Ok((Reply::Logits { count, wall_s }, Some(bytes)))
                 if count == out.len() && bytes.len() == 4 * count =>
             {
+                self.last_wall_s = wall_s;
                 for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
                     *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
                 }
                 Ok(())
             }
-            Ok((Reply::Logits { count }, _)) => Err(BackendError::Run(format!(
+            Ok((Reply::Logits { count, .. }, _)) => Err(BackendError::Run(format!(
                 "worker returned {count} logits, expected {}",
                 out.len()
             ))),
@@ -344,6 +349,9 @@ impl WorkerSession {
 impl Session for WorkerSession {
     fn info(&self) -> SessionInfo {
         self.info.clone().expect("opened before use")
+    }
+    fn last_wall_s(&self) -> Option<f64> {
+        self.last_wall_s
     }
     fn prefill(&mut self, tokens: &[u32], out: &mut [f32]) -> Result<(), BackendError> {
         self.route(

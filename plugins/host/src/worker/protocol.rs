@@ -82,6 +82,10 @@ pub enum Reply {
     Logits {
         /// Number of f32 values in the next frame.
         count: usize,
+        /// Seconds the plugin call took inside the worker (logits read back from the device
+        /// included, frame transport excluded). Absent from older workers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wall_s: Option<f64>,
     },
     /// A failure.
     Error {

@@ -109,12 +109,16 @@ fn run_route(
         );
     };
     logits.resize(n * s.info().vocab, 0.0);
-    match f(s.as_mut(), logits) {
+    let t0 = std::time::Instant::now();
+    let result = f(s.as_mut(), logits);
+    let wall_s = t0.elapsed().as_secs_f64();
+    match result {
         Ok(()) => {
             write_json(
                 out,
                 &Reply::Logits {
                     count: logits.len(),
+                    wall_s: Some(wall_s),
                 },
             )?;
             write_frame(out, &f32_bytes(logits))
