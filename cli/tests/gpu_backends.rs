@@ -6,7 +6,7 @@
 //! there instead of being reported as skipped.
 
 mod common;
-use common::{driftbench, text};
+use common::{driftbench, journal, pairs, text};
 use serde_json::Value;
 
 fn wgpu_required() -> bool {
@@ -105,16 +105,8 @@ fn one_sweep_over_flex_wgpu_and_cuda_gives_one_report() {
     .output()
     .unwrap();
     let t = text(&o);
-    let recs: Vec<Value> = std::fs::read_to_string(out.path().join("results.jsonl"))
-        .unwrap_or_else(|e| panic!("no journal ({e}):\n{t}"))
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let pairs = |b: &str| -> Vec<&Value> {
-        recs.iter()
-            .filter(|r| r["type"] == "pair" && r["backend"] == b)
-            .collect()
-    };
+    let recs = journal(out.path(), &t);
+    let pairs = |b: &str| pairs(&recs, b);
     let classified = ["PASS_EQUIV", "FAIL_EQUIV", "EXPECTED_DRIFT", "FAIL_DRIFT"];
     let flex = pairs("flex");
     assert_eq!(flex.len(), 12, "{t}");

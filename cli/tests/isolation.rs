@@ -3,7 +3,7 @@
 //! backends' results intact.
 
 mod common;
-use common::{driftbench, library, root, text};
+use common::{driftbench, journal, library, pairs, root, text};
 use serde_json::Value;
 
 fn sweep(mode: &str, config: &std::path::Path) -> (Option<i32>, Vec<Value>, String) {
@@ -22,19 +22,9 @@ fn sweep(mode: &str, config: &std::path::Path) -> (Option<i32>, Vec<Value>, Stri
     .env("DRIFTBENCH_TEST_PLUGIN_MODE", mode)
     .output()
     .unwrap();
-    let recs = std::fs::read_to_string(out.path().join("results.jsonl"))
-        .unwrap_or_else(|e| panic!("no journal ({e}); output:\n{}", text(&o)))
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let recs = journal(out.path(), &text(&o));
     let md = std::fs::read_to_string(out.path().join("report.md")).unwrap_or_default();
     (o.status.code(), recs, md)
-}
-
-fn pairs<'a>(recs: &'a [Value], backend: &str) -> Vec<&'a Value> {
-    recs.iter()
-        .filter(|r| r["type"] == "pair" && r["backend"] == backend)
-        .collect()
 }
 
 fn check_crash(mode: &str, reason: &str) {
@@ -186,14 +176,14 @@ fn sigkill_from_outside_mid_sweep_costs_only_that_workers_run() {
     .unwrap();
     // Wait for the test plugin's first measured run, then kill its worker as an OOM killer
     // would: it is in (or about to start) a 150 ms decode.
-    let journal = out.path().join("results.jsonl");
+    let journal_file = out.path().join("results.jsonl");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     let killed = loop {
         assert!(
             std::time::Instant::now() < deadline,
             "the test plugin never ran"
         );
-        let started = std::fs::read_to_string(&journal)
+        let started = std::fs::read_to_string(&journal_file)
             .unwrap_or_default()
             .contains("\"backend\":\"testplugin\",\"span\"");
         let pids = workers_of(child.id(), "driftbench_test_plugin");
@@ -211,11 +201,7 @@ fn sigkill_from_outside_mid_sweep_costs_only_that_workers_run() {
     let status = child.wait().unwrap();
     let log = std::fs::read_to_string(out.path().join("stderr.txt")).unwrap();
     assert_eq!(status.code(), Some(3), "INCOMPLETE exits 3:\n{log}");
-    let recs: Vec<Value> = std::fs::read_to_string(&journal)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let recs = journal(out.path(), &log);
     let t = pairs(&recs, "testplugin");
     assert_eq!(t.len(), 12, "the sweep finished every pair");
     let lost: Vec<&&Value> = t.iter().filter(|p| p["verdict"] == "INCOMPLETE").collect();
@@ -265,11 +251,7 @@ fn a_discovered_plugin_of_the_wrong_abi_costs_only_its_pairs() {
     .output()
     .unwrap();
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
-    let recs: Vec<Value> = std::fs::read_to_string(out.path().join("results.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let recs = journal(out.path(), &text(&o));
     let s = pairs(&recs, "stale");
     assert_eq!(s.len(), 12);
     for p in &s {

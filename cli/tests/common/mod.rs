@@ -3,7 +3,8 @@
 // Each test binary uses a different subset of these.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The folder cargo put the binary and the plugin libraries in (`target/debug`).
@@ -51,4 +52,21 @@ pub fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     )
+}
+
+/// The records of the journal `results.jsonl` in `dir`; `context` (the command's output) is
+/// shown when there is none.
+pub fn journal(dir: &Path, context: &str) -> Vec<Value> {
+    std::fs::read_to_string(dir.join("results.jsonl"))
+        .unwrap_or_else(|e| panic!("no journal in {} ({e}); output:\n{context}", dir.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a journal line is JSON"))
+        .collect()
+}
+
+/// The pair records of `backend`.
+pub fn pairs<'a>(recs: &'a [Value], backend: &str) -> Vec<&'a Value> {
+    recs.iter()
+        .filter(|r| r["type"] == "pair" && r["backend"] == backend)
+        .collect()
 }
