@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/fetch-model.sh
-# The CLI and plugin tests load the built binary and cdylibs from the target folder.
-cargo build --workspace
+# The CLI and plugin tests load the built binary and cdylibs from the target folder. All
+# targets, so dev-dependency features are unified as `cargo test` will see them and the burn
+# stack is compiled once, not once for the plugins and again for the tests.
+cargo build --workspace --all-targets
 cargo test --workspace "$@"
