@@ -24,6 +24,54 @@ pub struct PluginArgs {
     /// (for debugging: a crashing backend then ends the whole command).
     #[arg(long = "in-process")]
     pub in_process: bool,
+    /// Folder for the backends' persistent caches (compiled kernels, autotune results),
+    /// shared by every sweep on this machine. Default: $DRIFTBENCH_CACHE_DIR, else
+    /// $XDG_CACHE_HOME/driftbench, else ~/.cache/driftbench.
+    #[arg(long = "cache-dir", value_name = "DIR", conflicts_with = "no_cache")]
+    pub cache_dir: Option<PathBuf>,
+    /// Start from empty caches that are deleted afterwards: every kernel is compiled and
+    /// autotuned afresh, as on a new machine (a cold start).
+    #[arg(long = "no-cache")]
+    pub no_cache: bool,
+}
+
+impl PluginArgs {
+    /// The cache folder for this command: `--cache-dir`, the environment or the platform
+    /// default; with `--no-cache`, an empty folder that lives as long as the returned guard,
+    /// so every worker of the command shares it and nothing outlives the command.
+    pub fn cache(&self) -> anyhow::Result<CacheDir> {
+        if self.no_cache {
+            let temp = tempfile::Builder::new()
+                .prefix("driftbench-nocache-")
+                .tempdir()
+                .map_err(|e| {
+                    anyhow::anyhow!("--no-cache: cannot create a temporary folder: {e}")
+                })?;
+            return Ok(CacheDir {
+                path: Some(temp.path().to_path_buf()),
+                _temp: Some(temp),
+            });
+        }
+        let env = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        let path = self
+            .cache_dir
+            .clone()
+            .or_else(|| env("DRIFTBENCH_CACHE_DIR"))
+            .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("driftbench")))
+            .or_else(|| env("HOME").map(|d| d.join(".cache").join("driftbench")));
+        Ok(CacheDir { path, _temp: None })
+    }
+}
+
+/// A command's cache folder (see [`PluginArgs::cache`]).
+pub struct CacheDir {
+    /// The folder, if any.
+    pub path: Option<PathBuf>,
+    _temp: Option<tempfile::TempDir>,
 }
 
 /// Subcommands.

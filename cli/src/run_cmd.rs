@@ -19,15 +19,17 @@ pub fn run(a: &RunArgs) -> Result<i32> {
     if a.span == 0 {
         anyhow::bail!("--span: invalid value 0: expected a span of at least 1 token");
     }
-    let (model, block, tol) = match (&a.config, &a.model) {
+    let (model, block, tol, instances) = match (&a.config, &a.model) {
         (Some(c), _) => {
             let cfg = SweepConfig::load(c)?;
-            (cfg.model.clone(), cfg.block_size, cfg.tolerance(dtype))
+            let tol = cfg.tolerance(dtype);
+            (cfg.model, cfg.block_size, tol, cfg.instances)
         }
         (None, Some(m)) => (
             ModelSpec::Gguf { path: m.clone() },
             16,
             DtypeTolerance::default_for(dtype),
+            Default::default(),
         ),
         (None, None) => anyhow::bail!("give --model PATH or --config PATH"),
     };
@@ -41,10 +43,16 @@ pub fn run(a: &RunArgs) -> Result<i32> {
     } else {
         backends::Isolation::Worker { timeout: None }
     };
+    let cache = a.plugins.cache()?;
     let planned = backends::select(
         backends::find(&a.plugins.plugins)?,
-        std::slice::from_ref(&a.backend),
-        &isolation,
+        &backends::Selection {
+            names: std::slice::from_ref(&a.backend),
+            instances: &instances,
+            config: a.config.as_deref(),
+            cache_dir: cache.path.clone(),
+            isolation,
+        },
     )?;
     let b = &planned[0];
     if let Some(why) = b

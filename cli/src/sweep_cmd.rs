@@ -45,7 +45,17 @@ pub fn run(
             timeout: cfg.timeout_s.map(std::time::Duration::from_secs_f64),
         }
     };
-    let planned = backends::select(backends::find(&plugins.plugins)?, &names, &isolation)?;
+    let cache = plugins.cache()?;
+    let planned = backends::select(
+        backends::find(&plugins.plugins)?,
+        &backends::Selection {
+            names: &names,
+            instances: &cfg.instances,
+            config: Some(config),
+            cache_dir: cache.path.clone(),
+            isolation,
+        },
+    )?;
     let out_dir = out.unwrap_or_else(|| PathBuf::from("out").join(&cfg.name));
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("cannot create output folder {}", out_dir.display()))?;

@@ -102,5 +102,12 @@ fn plugin_of_the_wrong_abi_version() {
     .env("DRIFTBENCH_TEST_PLUGIN_MODE", "wrong-abi")
     .output()
     .unwrap();
-    assert_one_error_line(&o, &["incompatible plugin ABI", "v2.0", "v1.0"]);
+    assert_one_error_line(
+        &o,
+        &[
+            "incompatible plugin ABI",
+            "v2.0",
+            "this driftbench speaks v1.1",
+        ],
+    );
 }

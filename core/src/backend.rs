@@ -1,5 +1,6 @@
 //! The backend trait every compute stack implements, in process or behind a plugin.
 
+use crate::options::{BackendSetup, Configured, Counters};
 use crate::{Dtype, Metrics, ModelSpec};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -123,6 +124,20 @@ pub enum BackendError {
     Panic(String),
 }
 
+impl BackendError {
+    /// The message without the kind's prefix: what crosses the plugin ABI and the worker
+    /// protocol, where the kind travels as a code (the receiver adds the prefix once).
+    pub fn message(&self) -> &str {
+        match self {
+            BackendError::Unavailable(m)
+            | BackendError::Invalid(m)
+            | BackendError::Load(m)
+            | BackendError::Run(m)
+            | BackendError::Panic(m) => m,
+        }
+    }
+}
+
 /// One compute stack. Implemented in process by backend crates and by the plugin host's
 /// wrapper around a loaded plugin.
 pub trait Backend: Send {
@@ -130,6 +145,18 @@ pub trait Backend: Send {
     fn name(&self) -> &str;
     /// List devices and dtypes without side effects (no tensor is ever created).
     fn probe(&self) -> Probe;
+    /// Take this instance's options (and the cache folder) before any session opens; answer
+    /// with the options in force. Called at most once per process before the first `open`,
+    /// and again with the same setup in every worker process. A backend without options
+    /// accepts an empty set and refuses any other.
+    fn configure(&mut self, setup: &BackendSetup) -> Result<Configured, BackendError> {
+        match setup.options.keys().next() {
+            None => Ok(Configured::default()),
+            Some(key) => Err(BackendError::Invalid(format!(
+                "unknown option `{key}`; this backend takes no options"
+            ))),
+        }
+    }
     /// Load `model` in `dtype`; weights are converted and uploaded once per session.
     fn open(&self, model: &ModelSpec, dtype: Dtype) -> Result<Box<dyn Session>, BackendError>;
 }
@@ -154,6 +181,11 @@ pub trait Session: Send {
     /// logits' trip through the pipe is left out). `None`: the caller's clock is the measure.
     fn last_wall_s(&self) -> Option<f64> {
         None
+    }
+    /// Counters of the last `prefill`/`decode` (kernels compiled, autotune keys tuned...),
+    /// empty where the backend keeps none.
+    fn last_counters(&self) -> Counters {
+        Counters::new()
     }
     /// Compare two logits matrices of width `vocab`. The host default runs on the CPU;
     /// a backend may do it on its device.

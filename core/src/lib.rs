@@ -11,6 +11,7 @@ pub mod host;
 pub mod journal;
 pub mod metrics;
 pub mod model_spec;
+pub mod options;
 pub mod records;
 pub mod report;
 pub mod rng;
@@ -21,4 +22,5 @@ pub use backend::{Backend, BackendError, DeviceInfo, KvLayout, Probe, Session, S
 pub use dtype::Dtype;
 pub use metrics::Metrics;
 pub use model_spec::{ModelSpec, SyntheticModel};
+pub use options::{BackendOptions, BackendSetup, Configured, Counters, OptionValue};
 pub use verdict::{DtypeTolerance, Envelope, GlobalVerdict, Verdict};

@@ -1,7 +1,9 @@
 //! Machine-readable records: one JSON object per line in `results.jsonl`, appended as each
 //! session, run and pair finishes. Kept small and stable; `report` re-renders from them.
 
-use crate::{BackendError, Dtype, DtypeTolerance, Envelope, Metrics, Probe, Verdict};
+use crate::{
+    BackendError, Configured, Counters, Dtype, DtypeTolerance, Envelope, Metrics, Probe, Verdict,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -109,6 +111,13 @@ pub struct BackendEntry {
     pub probe: Option<Probe>,
     /// Why the backend could not be loaded.
     pub error: Option<String>,
+    /// The plugin behind this instance, when its name differs from the instance's
+    /// (`[backends.cuda-nofusion] plugin = "cuda"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<String>,
+    /// The options in force and what the backend said about them, when it was configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configured: Option<Configured>,
 }
 
 /// A model loaded on one backend in one dtype (once per (backend, dtype)).
@@ -149,6 +158,9 @@ pub struct RunRecord {
     pub logits_bytes: Option<u64>,
     /// Why the run failed or was skipped.
     pub reason: Option<String>,
+    /// The backend's counters of this call (kernels compiled, autotune keys tuned...).
+    #[serde(default, skip_serializing_if = "Counters::is_empty")]
+    pub counters: Counters,
 }
 
 /// One unmeasured warm-up run, done once per (backend, dtype, span, kv layout, route) before
@@ -170,6 +182,9 @@ pub struct WarmupRecord {
     /// Why it failed (the measured run that follows will say the same, or recover).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The backend's counters of this call (kernels compiled, autotune keys tuned...).
+    #[serde(default, skip_serializing_if = "Counters::is_empty")]
+    pub counters: Counters,
 }
 
 /// One classified pair.
@@ -188,6 +203,21 @@ pub struct PairRecord {
     pub envelope: Option<Envelope>,
 }
 
+/// The same run on two backends: one route of one (span, dtype, kv_aligned, seed) cell,
+/// `backend`'s logits against `reference`'s.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CrossRecord {
+    /// The cell (its `backend` field is the compared backend).
+    #[serde(flatten)]
+    pub key: PairKey,
+    /// The backend compared against (earlier in the sweep's backend order).
+    pub reference: String,
+    /// Prefill or decode.
+    pub route: Route,
+    /// `reference` on the prefill side of the metrics, `backend` on the decode side.
+    pub metrics: Metrics,
+}
+
 /// One line of `results.jsonl`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
@@ -202,6 +232,8 @@ pub enum Record {
     Run(RunRecord),
     /// A classified pair.
     Pair(PairRecord),
+    /// One route of one cell on two backends.
+    Cross(CrossRecord),
 }
 
 impl From<&BackendError> for RunStatus {

@@ -49,6 +49,7 @@ fn sample() -> Vec<Record> {
             host_wall_s: None,
             logits_bytes: Some(4096),
             reason: None,
+            counters: [("kernels_compiled".to_string(), 3)].into(),
         }),
         Record::Pair(PairRecord {
             key: key(0),

@@ -55,6 +55,7 @@ fn run(k: PairKey, route: Route, status: RunStatus, wall: Option<f64>) -> Record
         host_wall_s: None,
         logits_bytes: wall.map(|_| 512),
         reason: (status != RunStatus::Ok).then(|| "why".to_string()),
+        counters: Default::default(),
     })
 }
 
@@ -104,12 +105,16 @@ fn header() -> Record {
                 source: "embedded".to_string(),
                 probe: Some(probe("flex", "cpu")),
                 error: None,
+                plugin: None,
+                configured: None,
             },
             BackendEntry {
                 name: "wgpu".to_string(),
                 source: "plugin libdriftbench_wgpu.so".to_string(),
                 probe: Some(probe("wgpu", "llvmpipe")),
                 error: None,
+                plugin: None,
+                configured: None,
             },
         ],
     }))
@@ -528,6 +533,7 @@ fn warm_up_is_reported_apart_per_shape() {
             route,
             wall_s: wall,
             error: error.map(str::to_string),
+            counters: Default::default(),
         })
     };
     let recs = vec![

@@ -13,25 +13,48 @@ const BF16_MIN_CC: i32 = 80;
 
 /// The CUDA devices, or why there are none to use.
 pub(crate) fn devices() -> Result<Vec<DeviceInfo>, String> {
+    let nvrtc = find_nvrtc();
     // SAFETY: only tries to dlopen the candidate names; nothing is called yet.
     if !unsafe { sys::is_culib_present() } {
         return Err("no CUDA driver (libcuda could not be loaded)".into());
     }
     // Kernels are compiled at run time: without NVRTC the first tensor op panics.
     // SAFETY: as above, for NVRTC.
-    if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
+    let Some(nvrtc) = nvrtc else {
         return Err(
-            "CUDA driver found but NVRTC (libnvrtc) could not be loaded: install the CUDA \
-             runtime compiler or add it to LD_LIBRARY_PATH"
+            "CUDA driver found but NVRTC (libnvrtc) could not be loaded: not on the loader's \
+             path nor in a CUDA toolkit folder ($CUDA_HOME, /usr/local/cuda*); install the \
+             CUDA runtime compiler or set CUDA_HOME"
                 .into(),
         );
-    }
+    };
     result::init().map_err(|e| format!("cuInit failed: {e:?}"))?;
     let driver = driver_version();
     let count = result::device::get_count().map_err(|e| format!("cuDeviceGetCount: {e:?}"))?;
     (0..count)
-        .map(|i| device(i, driver.as_deref()))
+        .map(|i| {
+            let mut d = device(i, driver.as_deref())?;
+            d.details.push(("nvrtc".into(), nvrtc.clone()));
+            Ok(d)
+        })
         .collect::<Result<Vec<_>, _>>()
+}
+
+/// Where NVRTC comes from: the loader's path, or a toolkit folder opened by full path.
+fn find_nvrtc() -> Option<String> {
+    static FOUND: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    FOUND
+        .get_or_init(|| {
+            // SAFETY: only tries to dlopen the candidate names.
+            if unsafe { cudarc::nvrtc::sys::is_culib_present() } {
+                return Some("on the loader's search path".into());
+            }
+            let path = crate::nvrtc::preload()?;
+            // SAFETY: as above; now answered by the library just loaded.
+            unsafe { cudarc::nvrtc::sys::is_culib_present() }
+                .then(|| format!("{} (CUDA toolkit)", path.display()))
+        })
+        .clone()
 }
 
 fn driver_version() -> Option<String> {

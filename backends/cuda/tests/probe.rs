@@ -21,7 +21,7 @@ fn tiny() -> ModelSpec {
 
 #[test]
 fn probe_explains_or_describes_devices() {
-    let p = CudaBackend.probe();
+    let p = CudaBackend::default().probe();
     assert_eq!(p.backend, "cuda");
     assert!(p.backend_dtypes.contains(&Dtype::Bf16));
     match &p.unavailable {
@@ -29,7 +29,7 @@ fn probe_explains_or_describes_devices() {
             assert!(p.devices.is_empty());
             assert!(why.contains("CUDA") || why.contains("NVRTC"), "{why}");
             for dtype in [Dtype::F32, Dtype::F16, Dtype::Bf16] {
-                match CudaBackend.open(&tiny(), dtype) {
+                match CudaBackend::default().open(&tiny(), dtype) {
                     Err(BackendError::Unavailable(m)) => assert!(m.contains(why.as_str()), "{m}"),
                     Err(e) => panic!("expected Unavailable, got {e}"),
                     Ok(_) => panic!("a session opened although the probe said: {why}"),

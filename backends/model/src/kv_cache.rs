@@ -20,6 +20,9 @@ pub struct KvCache<B: Backend> {
     values: Vec<Option<Tensor<B, 3>>>,
     layout: KvLayout,
     capacity: usize,
+    /// Padded layout: every step's mask, `[capacity, capacity]` (row `pos` is step `pos`'s),
+    /// uploaded once per run so a step uploads nothing but its token.
+    masks: Option<Tensor<B, 2>>,
 }
 
 impl<B: Backend> KvCache<B> {
@@ -45,11 +48,30 @@ impl<B: Backend> KvCache<B> {
                 (device, dtype),
             ))
         };
+        let masks = match layout {
+            KvLayout::Aligned => None,
+            KvLayout::Padded { .. } => {
+                let m: Vec<f32> = (0..capacity * capacity)
+                    .map(|i| {
+                        if i % capacity <= i / capacity {
+                            0.0
+                        } else {
+                            f32::NEG_INFINITY
+                        }
+                    })
+                    .collect();
+                Some(Tensor::from_data(
+                    TensorData::new(m, [capacity, capacity]),
+                    (device, DType::F32),
+                ))
+            }
+        };
         KvCache {
             keys: (0..layers).map(|_| zeros()).collect(),
             values: (0..layers).map(|_| zeros()).collect(),
             layout,
             capacity,
+            masks,
         }
     }
 
@@ -94,19 +116,11 @@ impl<B: Backend> KvCache<B> {
     }
 
     /// Additive mask for step `pos` (`[1, 1, attended]`, f32: 0 for live slots, −inf for the
-    /// padded tail), or `None` when nothing is masked.
-    pub fn mask(&self, pos: usize, device: &B::Device) -> Option<Tensor<B, 3>> {
-        match self.layout {
-            KvLayout::Aligned => None,
-            KvLayout::Padded { .. } => {
-                let m: Vec<f32> = (0..self.capacity)
-                    .map(|j| if j <= pos { 0.0 } else { f32::NEG_INFINITY })
-                    .collect();
-                Some(Tensor::from_data(
-                    TensorData::new(m, [1, 1, self.capacity]),
-                    (device, DType::F32),
-                ))
-            }
-        }
+    /// padded tail), or `None` when nothing is masked. A view of the run's mask matrix: no
+    /// upload.
+    pub fn mask(&self, pos: usize) -> Option<Tensor<B, 3>> {
+        self.masks
+            .as_ref()
+            .map(|m| m.clone().narrow(0, pos, 1).reshape([1, 1, self.capacity]))
     }
 }

@@ -219,7 +219,7 @@ impl<B: Backend> Llama<B> {
         for pos in 0..span {
             let c = cos.clone().narrow(0, pos, 1);
             let s = sin.clone().narrow(0, pos, 1);
-            let mask = cache.mask(pos, &self.device);
+            let mask = cache.mask(pos);
             let mut x = embedded.clone().narrow(0, pos, 1);
             for (li, l) in self.layers.iter().enumerate() {
                 let h = self.rms_norm(x.clone(), &l.attn_norm);

@@ -8,16 +8,24 @@
 //! bf16 never is: cubecl-wgpu panics in a worker thread on it ("bf16 is not a valid
 //! WgpuElement"), so the host must see `SKIPPED` before any tensor exists.
 
-use burn_wgpu::{Wgpu, WgpuDevice};
-use driftbench_core::{Backend, BackendError, DeviceInfo, Dtype, ModelSpec, Probe, Session};
+use burn_wgpu::{CubeBackend, Wgpu, WgpuDevice, WgpuRuntime};
+use driftbench_core::{
+    Backend, BackendError, BackendSetup, Configured, DeviceInfo, Dtype, ModelSpec, Probe, Session,
+};
+use driftbench_cubecl::{chosen_first, device_for, runtime_config, CubeOptions, MeteredSession};
 use driftbench_model::{BurnSession, Precision};
 
 /// burn version this plugin is built against.
 pub const BURN_VERSION: &str = "0.21.0";
 
-/// The burn-wgpu backend.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct WgpuBackend;
+/// burn-wgpu without burn-fusion (`fusion = false`).
+type WgpuUnfused = CubeBackend<WgpuRuntime, f32, i32, u32>;
+
+/// The burn-wgpu backend, with the options it was configured with.
+#[derive(Debug, Default, Clone)]
+pub struct WgpuBackend {
+    options: CubeOptions,
+}
 
 fn kind(t: wgpu::DeviceType) -> &'static str {
     match t {
@@ -127,36 +135,81 @@ impl Backend for WgpuBackend {
     }
 
     fn probe(&self) -> Probe {
-        let (devices, unavailable) = match std::panic::catch_unwind(adapters) {
-            Ok(Ok(list)) => (list.iter().map(device_info).collect(), None),
-            Ok(Err(why)) => (vec![], Some(why)),
-            Err(_) => (vec![], Some("adapter enumeration panicked".to_string())),
-        };
-        Probe {
-            backend: "wgpu".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            burn_version: Some(BURN_VERSION.into()),
-            unavailable,
-            devices,
-            backend_dtypes: vec![Dtype::F32, Dtype::F16],
-        }
+        chosen_first(probe_all(), self.options.device)
+    }
+
+    fn configure(&mut self, setup: &BackendSetup) -> Result<Configured, BackendError> {
+        let (options, in_force) =
+            CubeOptions::from_options(&setup.options, probe_all().devices.len())?;
+        // cubecl-wgpu keeps compiled kernels on disk only on its SPIR-V path; this build
+        // compiles through WGSL.
+        let details = runtime_config::apply(&options, setup.cache_dir.as_deref(), false)?;
+        self.options = options;
+        Ok(Configured {
+            options: in_force,
+            details,
+        })
     }
 
     fn open(&self, model: &ModelSpec, dtype: Dtype) -> Result<Box<dyn Session>, BackendError> {
-        let probe = self.probe();
-        if let Some(why) = probe.dtype_unavailable(dtype) {
-            return Err(BackendError::Unavailable(why));
-        }
-        let dev = &probe.devices[0];
-        let name = format!("{} [{}]", dev.name, dev.kind);
-        let device = WgpuDevice::DefaultDevice;
-        Ok(Box::new(BurnSession::<Wgpu>::open(
-            model,
-            Precision::native(dtype),
-            &device,
-            &name,
-        )?))
+        let name = device_for(&self.probe(), dtype)?;
+        let device = wgpu_device(self.options.device)?;
+        let prec = Precision::native(dtype);
+        let session: Box<dyn Session> = if self.options.fusion {
+            Box::new(BurnSession::<Wgpu>::open(model, prec, &device, &name)?)
+        } else {
+            Box::new(BurnSession::<WgpuUnfused>::open(
+                model, prec, &device, &name,
+            )?)
+        };
+        Ok(Box::new(MeteredSession::new(session)))
     }
+}
+
+/// The probe with every adapter in cubecl's order (its pick first).
+fn probe_all() -> Probe {
+    let (devices, unavailable) = match std::panic::catch_unwind(adapters) {
+        Ok(Ok(list)) => (list.iter().map(device_info).collect(), None),
+        Ok(Err(why)) => (vec![], Some(why)),
+        Err(_) => (vec![], Some("adapter enumeration panicked".to_string())),
+    };
+    Probe {
+        backend: "wgpu".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        burn_version: Some(BURN_VERSION.into()),
+        unavailable,
+        devices,
+        backend_dtypes: vec![Dtype::F32, Dtype::F16],
+    }
+}
+
+/// The cubecl device of the probe's device `index`: cubecl's own pick for 0, else the
+/// adapter's place among the adapters of its type, in enumeration order (how cubecl-wgpu
+/// counts `DiscreteGpu(n)` and the like).
+fn wgpu_device(index: usize) -> Result<WgpuDevice, BackendError> {
+    if index == 0 {
+        return Ok(WgpuDevice::DefaultDevice);
+    }
+    let list = adapters().map_err(BackendError::Unavailable)?;
+    let want = list
+        .get(index)
+        .ok_or_else(|| BackendError::Invalid(format!("no wgpu device {index}")))?
+        .get_info();
+    let api = compute_api();
+    let all = futures_lite::future::block_on(instance(api.into()).enumerate_adapters(api.into()));
+    let nth = all
+        .iter()
+        .map(|a| a.get_info())
+        .filter(|i| i.device_type == want.device_type)
+        .position(|i| (i.vendor, i.device, &i.name) == (want.vendor, want.device, &want.name))
+        .unwrap_or(0);
+    Ok(match want.device_type {
+        wgpu::DeviceType::DiscreteGpu => WgpuDevice::DiscreteGpu(nth),
+        wgpu::DeviceType::IntegratedGpu => WgpuDevice::IntegratedGpu(nth),
+        wgpu::DeviceType::VirtualGpu => WgpuDevice::VirtualGpu(nth),
+        wgpu::DeviceType::Cpu => WgpuDevice::Cpu,
+        wgpu::DeviceType::Other => WgpuDevice::DefaultDevice,
+    })
 }
 
 driftbench_plugin_abi::export_plugin!(WgpuBackend);

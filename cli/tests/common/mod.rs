@@ -36,13 +36,25 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// `driftbench ARGS` with a clean plugin environment.
+/// `driftbench ARGS` with a clean plugin environment. Backend caches (compiled kernels,
+/// autotune results) go to a folder in the build tree, not the user's home.
 pub fn driftbench(args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_driftbench"));
     c.args(args)
         .env_remove("DRIFTBENCH_PLUGIN_PATH")
-        .env_remove("DRIFTBENCH_TEST_PLUGIN_MODE");
+        .env_remove("DRIFTBENCH_TEST_PLUGIN_MODE")
+        .env(
+            "DRIFTBENCH_CACHE_DIR",
+            artifacts().join("driftbench-test-cache"),
+        );
     c
+}
+
+/// Write `text` as `name` in `dir` and return its path.
+pub fn write_config(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
 }
 
 /// stdout + stderr as text.

@@ -21,6 +21,16 @@ pub fn diff(x: f64) -> String {
     fixed(x, 6)
 }
 
+/// A small difference in 3 significant digits (`5.86e-3`), exact zero as `0`: cross-backend
+/// agreement spans many orders of magnitude.
+pub fn sci(x: f64) -> String {
+    match nonfinite(x) {
+        Some(s) => s.to_string(),
+        None if x == 0.0 => "0".to_string(),
+        None => format!("{x:.2e}"),
+    }
+}
+
 /// A top-1 agreement: 4 decimals.
 pub fn top1(x: f64) -> String {
     fixed(x, 4)

@@ -5,8 +5,8 @@ use super::model::*;
 use super::observations;
 use super::stats::{max_nan, mean, min_nan, percentile_nearest_rank};
 use crate::records::{
-    PairKey, PairRecord, Record, Route, RunRecord, RunStatus, SessionRecord, SweepHeader,
-    WarmupRecord, SCHEMA_VERSION,
+    CrossRecord, PairKey, PairRecord, Record, Route, RunRecord, RunStatus, SessionRecord,
+    SweepHeader, WarmupRecord, SCHEMA_VERSION,
 };
 use crate::verdict::{count, global_verdict};
 use crate::{Dtype, Verdict};
@@ -27,6 +27,7 @@ impl Report {
         let mut runs: Vec<&RunRecord> = Vec::new();
         let mut warmups: Vec<&WarmupRecord> = Vec::new();
         let mut pairs: BTreeMap<&PairKey, &PairRecord> = BTreeMap::new();
+        let mut crosses: BTreeMap<(&PairKey, &str, Route), &CrossRecord> = BTreeMap::new();
         let seen = |name: &str, order: &mut Vec<String>| {
             if !order.iter().any(|n| n == name) {
                 order.push(name.to_string());
@@ -55,6 +56,9 @@ impl Report {
                 Record::Pair(p) => {
                     seen(&p.key.backend, &mut order);
                     pairs.insert(&p.key, p);
+                }
+                Record::Cross(c) => {
+                    crosses.insert((&c.key, c.reference.as_str(), c.route), c);
                 }
             }
         }
@@ -88,7 +92,8 @@ impl Report {
             .collect();
 
         let all: Vec<Verdict> = pairs.values().map(|p| p.verdict).collect();
-        let cross = cross_backend(&backends);
+        let mut cross = cross_backend(&backends);
+        cross.agreement = agreement(crosses.values().copied(), &order);
         let sweep = SweepInfo {
             name: header.map_or_else(|| UNKNOWN.to_string(), |h| h.name.clone()),
             date_utc: header.map_or_else(|| UNKNOWN.to_string(), |h| format_utc(h.started_unix)),
@@ -229,6 +234,7 @@ fn warmup_rows(warmups: &[&WarmupRecord], runs: &[&RunRecord]) -> Vec<WarmupRow>
                 wall_s: w.wall_s,
                 measured_mean_s: (!measured.is_empty()).then(|| mean(&measured)),
                 error: w.error.clone(),
+                counters: w.counters.clone(),
             }
         })
         .collect();
@@ -360,5 +366,58 @@ fn cross_backend(backends: &[BackendReport]) -> CrossBackend {
     CrossBackend {
         backends: backends.iter().map(|b| b.name.clone()).collect(),
         performance,
+        agreement: Vec::new(),
     }
+}
+
+/// Cross-backend agreement rows: one per (backend, reference, dtype, route, decode layout),
+/// in the sweep's backend order.
+fn agreement<'a>(
+    crosses: impl Iterator<Item = &'a CrossRecord>,
+    order: &[String],
+) -> Vec<AgreementRow> {
+    type Key = (usize, usize, Dtype, Route, Option<u8>);
+    let pos = |name: &str| order.iter().position(|n| n == name).unwrap_or(usize::MAX);
+    let mut groups: BTreeMap<Key, Vec<&CrossRecord>> = BTreeMap::new();
+    for c in crosses {
+        let kv = (c.route == Route::Decode).then_some(c.key.kv_aligned);
+        let key = (
+            pos(&c.reference),
+            pos(&c.key.backend),
+            c.key.dtype,
+            c.route,
+            kv,
+        );
+        groups.entry(key).or_default().push(c);
+    }
+    groups
+        .into_iter()
+        .map(|((_, _, dtype, route, kv_aligned), cs)| {
+            let col = |f: fn(&crate::Metrics) -> f64| {
+                cs.iter().map(|c| f(&c.metrics)).collect::<Vec<_>>()
+            };
+            let max_abs = col(|m| m.max_abs_diff);
+            let worst = cs
+                .iter()
+                .max_by(|a, b| a.metrics.max_abs_diff.total_cmp(&b.metrics.max_abs_diff))
+                .expect("groups are non-empty");
+            AgreementRow {
+                backend: cs[0].key.backend.clone(),
+                reference: cs[0].reference.clone(),
+                dtype,
+                route,
+                kv_aligned,
+                max_abs_max: max_nan(&max_abs),
+                worst_span: worst.key.span,
+                p99_max: max_nan(&col(|m| m.p99_abs_diff)),
+                mean_abs_mean: mean(&col(|m| m.mean_abs_diff)),
+                top1_min: min_nan(&col(|m| m.top1_agreement)),
+                nonfinite: cs
+                    .iter()
+                    .map(|c| c.metrics.nonfinite_prefill + c.metrics.nonfinite_decode)
+                    .sum(),
+                samples: cs.len(),
+            }
+        })
+        .collect()
 }

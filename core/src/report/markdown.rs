@@ -1,8 +1,9 @@
 //! `report.md`: the reference report's sections, once per backend, then the cross-backend
 //! summary, the environment and the configuration.
 
-use super::format::{bound, cell, diff, fixed, opt_secs, ratio, secs, thousands, top1, NONE};
+use super::format::{bound, cell, diff, fixed, opt_secs, ratio, sci, secs, thousands, top1, NONE};
 use super::model::*;
+use crate::options::describe;
 use crate::records::{BackendEntry, Route, SweepHeader};
 use crate::Verdict;
 use std::fmt::Write as _;
@@ -329,10 +330,15 @@ fn warmup_table(md: &mut Md, rows: &[WarmupRow]) {
          Prefill is warmed once per span.",
     );
     md.blank();
+    // The backend's own counters (kernels compiled, autotune keys tuned...), one column each.
+    let counters: std::collections::BTreeSet<&str> = rows
+        .iter()
+        .flat_map(|w| w.counters.keys().map(String::as_str))
+        .collect();
     let body: Vec<Vec<String>> = rows
         .iter()
         .map(|w| {
-            vec![
+            let mut row = vec![
                 w.span.to_string(),
                 w.dtype.to_string(),
                 w.route.as_str().to_string(),
@@ -347,23 +353,28 @@ fn warmup_table(md: &mut Md, rows: &[WarmupRow]) {
                     (Some(a), Some(m)) => ratio(a / m),
                     _ => NONE.to_string(),
                 },
-                w.error.clone().unwrap_or_default(),
-            ]
+            ];
+            row.extend(counters.iter().map(|c| {
+                w.counters
+                    .get(*c)
+                    .map_or_else(|| NONE.to_string(), |n| thousands(*n as f64))
+            }));
+            row.push(w.error.clone().unwrap_or_default());
+            row
         })
         .collect();
-    md.table(
-        &[
-            "span",
-            "dtype",
-            "route",
-            "kv_aligned",
-            "warm-up",
-            "measured (mean)",
-            "warm-up/measured",
-            "error",
-        ],
-        &body,
-    );
+    let mut header = vec![
+        "span",
+        "dtype",
+        "route",
+        "kv_aligned",
+        "warm-up",
+        "measured (mean)",
+        "warm-up/measured",
+    ];
+    header.extend(counters.iter().copied());
+    header.push("error");
+    md.table(&header, &body);
 }
 
 fn cross_section(md: &mut Md, r: &Report) {
@@ -394,6 +405,8 @@ fn cross_section(md: &mut Md, r: &Report) {
     );
     body.push(global);
     md.table(&header, &body);
+
+    agreement_tables(md, &r.cross.agreement);
 
     md.heading(3, "Mean Wall Time per Backend");
     if r.cross.performance.is_empty() {
@@ -433,6 +446,65 @@ fn cross_section(md: &mut Md, r: &Report) {
     md.table(&header, &body);
 }
 
+/// How closely backends agree on the same runs: the table that says "cuda f16 agrees with
+/// wgpu f16 to X".
+fn agreement_tables(md: &mut Md, rows: &[AgreementRow]) {
+    md.heading(3, "Logits Agreement between Backends");
+    if rows.is_empty() {
+        md.line("_Fewer than two backends produced logits for the same run._");
+        md.blank();
+        return;
+    }
+    md.line(
+        "The same run (span, dtype, seed, route, KV layout) on two backends, logits compared \
+         element by element, then aggregated over spans and seeds: the largest max_abs_diff \
+         (and the span where it occurred), the largest p99, the mean of mean_abs_diff, the \
+         lowest top-1 agreement. Prefill rows cover both KV-layout pairs' prefills.",
+    );
+    md.blank();
+    let mut dtypes: Vec<crate::Dtype> = rows.iter().map(|r| r.dtype).collect();
+    dtypes.dedup();
+    dtypes.sort();
+    dtypes.dedup();
+    for dtype in dtypes {
+        md.heading(4, &format!("{dtype}"));
+        let body: Vec<Vec<String>> = rows
+            .iter()
+            .filter(|r| r.dtype == dtype)
+            .map(|r| {
+                vec![
+                    format!("{} vs {}", r.backend, r.reference),
+                    r.route.as_str().to_string(),
+                    r.kv_aligned
+                        .map_or_else(|| "any".to_string(), |k| k.to_string()),
+                    sci(r.max_abs_max),
+                    r.worst_span.to_string(),
+                    sci(r.p99_max),
+                    sci(r.mean_abs_mean),
+                    top1(r.top1_min),
+                    r.nonfinite.to_string(),
+                    r.samples.to_string(),
+                ]
+            })
+            .collect();
+        md.table(
+            &[
+                "backends",
+                "route",
+                "kv_aligned",
+                "max_abs_diff (max)",
+                "at span",
+                "p99_abs_diff (max)",
+                "mean_abs_diff (mean)",
+                "top1 (min)",
+                "nonfinite",
+                "runs",
+            ],
+            &body,
+        );
+    }
+}
+
 fn environment_section(md: &mut Md, h: Option<&SweepHeader>) {
     md.heading(2, "Environment");
     let Some(h) = h else {
@@ -461,6 +533,15 @@ fn environment_section(md: &mut Md, h: Option<&SweepHeader>) {
 fn backend_environment(md: &mut Md, b: &BackendEntry) {
     md.heading(3, &format!("Backend: {}", b.name));
     md.line(&format!("- **source:** {}", b.source));
+    if let Some(p) = &b.plugin {
+        md.line(&format!("- **plugin:** {p}"));
+    }
+    if let Some(c) = &b.configured {
+        md.line(&format!("- **options in force:** {}", describe(&c.options)));
+        for (k, v) in &c.details {
+            md.line(&format!("- **{k}:** {v}"));
+        }
+    }
     if let Some(err) = &b.error {
         md.line(&format!("- **failed to load:** {err}"));
     }

@@ -2,7 +2,7 @@
 
 use super::float_opt;
 use crate::records::{Route, SweepHeader};
-use crate::{Dtype, GlobalVerdict, Metrics, Verdict};
+use crate::{Counters, Dtype, GlobalVerdict, Metrics, Verdict};
 use serde::{Deserialize, Serialize};
 
 /// A whole sweep's report; serialized as-is, it is `report.json`.
@@ -259,6 +259,9 @@ pub struct WarmupRow {
     pub measured_mean_s: Option<f64>,
     /// Why the warm-up failed.
     pub error: Option<String>,
+    /// The backend's counters of the warm-up (kernels compiled, autotune keys tuned...).
+    #[serde(default, skip_serializing_if = "Counters::is_empty")]
+    pub counters: Counters,
 }
 
 /// Backends side by side.
@@ -268,6 +271,43 @@ pub struct CrossBackend {
     pub backends: Vec<String>,
     /// Mean wall time per (span, dtype, route), one column per backend.
     pub performance: Vec<CrossPerfRow>,
+    /// How closely two backends' logits agree for the same run, per dtype and route.
+    #[serde(default)]
+    pub agreement: Vec<AgreementRow>,
+}
+
+/// Two backends' logits of the same runs (same span, dtype, seed, route and KV layout)
+/// compared, aggregated over spans and seeds. Maxima propagate NaN.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgreementRow {
+    /// The compared backend.
+    pub backend: String,
+    /// The backend it is compared against (earlier in the sweep's order).
+    pub reference: String,
+    /// Dtype.
+    pub dtype: Dtype,
+    /// Route.
+    pub route: Route,
+    /// KV layout of the decode route; `None` for prefill (aggregated over both).
+    pub kv_aligned: Option<u8>,
+    /// Largest max_abs_diff.
+    #[serde(with = "crate::float_serde")]
+    pub max_abs_max: f64,
+    /// Span of the largest max_abs_diff.
+    pub worst_span: usize,
+    /// Largest p99_abs_diff.
+    #[serde(with = "crate::float_serde")]
+    pub p99_max: f64,
+    /// Mean mean_abs_diff.
+    #[serde(with = "crate::float_serde")]
+    pub mean_abs_mean: f64,
+    /// Lowest top1_agreement.
+    #[serde(with = "crate::float_serde")]
+    pub top1_min: f64,
+    /// NaN/Inf values over all compared runs, reference + backend.
+    pub nonfinite: u64,
+    /// Runs compared.
+    pub samples: usize,
 }
 
 /// Mean wall time of one (span, dtype, route) on every backend.

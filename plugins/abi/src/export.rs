@@ -3,7 +3,7 @@
 //! Each plugin `cdylib` links its own copy of this crate, so the statics below are per plugin.
 
 use crate::{status, DbBuf, PluginHeader, PluginV1, ABI_MAJOR, ABI_MINOR, MAGIC};
-use driftbench_core::{Backend, BackendError, Dtype, KvLayout, ModelSpec, Session};
+use driftbench_core::{Backend, BackendError, BackendSetup, Dtype, KvLayout, ModelSpec, Session};
 use std::any::Any;
 use std::ffi::{c_void, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -51,6 +51,8 @@ pub fn __export(factory: BackendFactory, version: &'static str) -> *const Plugin
             prefill,
             decode,
             close,
+            configure: Some(configure),
+            last_counters: Some(last_counters),
         };
         Registry {
             backend: Mutex::new(backend),
@@ -124,6 +126,39 @@ unsafe extern "C" fn probe(out: *mut DbBuf) -> i32 {
     }
 }
 
+unsafe extern "C" fn configure(setup_json: *const u8, setup_len: usize, msg: *mut DbBuf) -> i32 {
+    if setup_json.is_null() {
+        DbBuf::write(msg, "null argument");
+        return status::INVALID;
+    }
+    let bytes = std::slice::from_raw_parts(setup_json, setup_len);
+    let r = catch_unwind(AssertUnwindSafe(|| -> Result<String, BackendError> {
+        let setup: BackendSetup = serde_json::from_slice(bytes)
+            .map_err(|e| BackendError::Invalid(format!("backend setup: {e}")))?;
+        let b = backend().ok_or_else(|| BackendError::Run("plugin not initialised".into()))?;
+        let mut guard = b
+            .lock()
+            .map_err(|_| BackendError::Run("backend lock poisoned".into()))?;
+        let configured = guard.configure(&setup)?;
+        serde_json::to_string(&configured)
+            .map_err(|e| BackendError::Run(format!("options in force are not serialisable: {e}")))
+    }));
+    match r {
+        Ok(Ok(json)) => {
+            DbBuf::write(msg, &json);
+            status::OK
+        }
+        Ok(Err(e)) => {
+            DbBuf::write(msg, e.message());
+            code(&e)
+        }
+        Err(p) => {
+            DbBuf::write(msg, &format!("configure panicked: {}", panic_text(p)));
+            status::PANIC
+        }
+    }
+}
+
 unsafe extern "C" fn open(
     model_json: *const u8,
     model_len: usize,
@@ -161,7 +196,7 @@ unsafe extern "C" fn open(
             status::OK
         }
         Ok(Err(e)) => {
-            DbBuf::write(msg, &e.to_string());
+            DbBuf::write(msg, e.message());
             code(&e)
         }
         Err(p) => {
@@ -189,7 +224,7 @@ unsafe fn with_session(
     match catch_unwind(AssertUnwindSafe(|| f(slot.session.as_mut()))) {
         Ok(Ok(())) => status::OK,
         Ok(Err(e)) => {
-            DbBuf::write(err, &e.to_string());
+            DbBuf::write(err, e.message());
             code(&e)
         }
         Err(p) => {
@@ -246,6 +281,26 @@ unsafe extern "C" fn decode(
     let tokens = std::slice::from_raw_parts(tokens, n);
     let out = std::slice::from_raw_parts_mut(out, out_len);
     with_session(session, err, |s| s.decode(tokens, layout, out))
+}
+
+unsafe extern "C" fn last_counters(session: *mut c_void, out: *mut DbBuf) -> i32 {
+    if session.is_null() {
+        DbBuf::write(out, "null session");
+        return status::INVALID;
+    }
+    let slot = &*(session as *const SessionSlot);
+    match catch_unwind(AssertUnwindSafe(|| {
+        serde_json::to_string(&slot.session.last_counters()).unwrap_or_else(|_| "{}".into())
+    })) {
+        Ok(json) => {
+            DbBuf::write(out, &json);
+            status::OK
+        }
+        Err(p) => {
+            DbBuf::write(out, &format!("last_counters panicked: {}", panic_text(p)));
+            status::PANIC
+        }
+    }
 }
 
 unsafe extern "C" fn close(session: *mut c_void) {

@@ -16,4 +16,6 @@ mod types;
 
 pub use buf::DbBuf;
 pub use export::{__export, BackendFactory};
-pub use types::{status, PluginHeader, PluginV1, ABI_MAJOR, ABI_MINOR, ENTRY_SYMBOL, MAGIC};
+pub use types::{
+    status, PluginHeader, PluginV1, ABI_MAJOR, ABI_MINOR, ENTRY_SYMBOL, MAGIC, V1_0_TABLE_SIZE,
+};

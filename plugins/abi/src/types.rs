@@ -7,8 +7,12 @@ use std::ffi::{c_char, c_void};
 pub const MAGIC: u64 = u64::from_le_bytes(*b"DRFTBNCH");
 /// ABI major version; a different major is incompatible.
 pub const ABI_MAJOR: u32 = 1;
-/// ABI minor version; additions at the end of the table.
-pub const ABI_MINOR: u32 = 0;
+/// ABI minor version; additions at the end of the table. 1 added `configure` and
+/// `last_counters`.
+pub const ABI_MINOR: u32 = 1;
+/// Size of a v1.0 table (everything before `configure`): the smallest table a host of this
+/// major accepts. Fields past it are read only when the plugin's minor says they exist.
+pub const V1_0_TABLE_SIZE: usize = std::mem::offset_of!(PluginV1, configure);
 /// Name of the entry symbol, NUL-terminated.
 pub const ENTRY_SYMBOL: &[u8] = b"driftbench_plugin_v1\0";
 
@@ -87,6 +91,16 @@ pub struct PluginV1 {
     ) -> i32,
     /// Free a session (plugin-allocated, so plugin-freed).
     pub close: unsafe extern "C" fn(session: *mut c_void),
+    // ---- v1.1: present when `abi_minor >= 1`; a null pointer means "not provided". ----
+    /// Take the backend's setup (JSON of `driftbench_core::BackendSetup`: options and cache
+    /// folder) before any session opens. On success writes the options in force (JSON of
+    /// `driftbench_core::Configured`) into `msg`; on failure the error message.
+    pub configure: Option<
+        unsafe extern "C" fn(setup_json: *const u8, setup_len: usize, msg: *mut DbBuf) -> i32,
+    >,
+    /// Write the counters of the session's last route (a JSON object of name → unsigned
+    /// integer: kernels compiled, autotune keys tuned...) into `out`.
+    pub last_counters: Option<unsafe extern "C" fn(session: *mut c_void, out: *mut DbBuf) -> i32>,
 }
 
 // The table is immutable after creation and its pointers reference static, read-only data

@@ -1,9 +1,12 @@
 //! Load a plugin library and check its handshake.
 
 use crate::LoadError;
-use driftbench_plugin_abi::{PluginHeader, PluginV1, ABI_MAJOR, ABI_MINOR, ENTRY_SYMBOL, MAGIC};
+use driftbench_plugin_abi::{
+    PluginHeader, PluginV1, ABI_MAJOR, ABI_MINOR, ENTRY_SYMBOL, MAGIC, V1_0_TABLE_SIZE,
+};
 use libloading::Library;
 use std::ffi::{c_char, CStr};
+use std::mem::MaybeUninit;
 use std::path::{Path, PathBuf};
 
 /// A plugin whose handshake passed. The library stays loaded for the life of the process.
@@ -89,14 +92,33 @@ impl LoadedPlugin {
                 header.abi_major, header.abi_minor
             )));
         }
-        let need = std::mem::size_of::<PluginV1>() as u32;
-        if header.struct_size < need {
+        let declared = header.struct_size as usize;
+        if declared < V1_0_TABLE_SIZE {
             return Err(abi_err(format!(
-                "function table of {} bytes, ABI v{ABI_MAJOR}.{ABI_MINOR} needs {need}",
-                header.struct_size
+                "function table of {declared} bytes, ABI v{ABI_MAJOR}.0 needs at least {V1_0_TABLE_SIZE}"
             )));
         }
-        let table: &'static PluginV1 = unsafe { &*ptr };
+        // Copy what the plugin declares, no more: an older minor's table ends before the
+        // newer fields, which stay zero (`None`) in the copy. A newer minor's extra fields
+        // are not ours to read.
+        let known = if header.abi_minor == 0 {
+            V1_0_TABLE_SIZE
+        } else {
+            std::mem::size_of::<PluginV1>()
+        };
+        let mut copy = MaybeUninit::<PluginV1>::zeroed();
+        // SAFETY: the plugin declares `declared` readable bytes at `ptr`; at most `known`
+        // (≤ size_of::<PluginV1>()) are copied. Every non-optional field lies in the v1.0
+        // prefix, which is always copied, and the optional ones are valid when zero.
+        let table: PluginV1 = unsafe {
+            std::ptr::copy_nonoverlapping(
+                ptr as *const u8,
+                copy.as_mut_ptr() as *mut u8,
+                declared.min(known),
+            );
+            copy.assume_init()
+        };
+        let table: &'static PluginV1 = Box::leak(Box::new(table));
         Ok(LoadedPlugin {
             path: path.to_path_buf(),
             name: unsafe { c_text(table.name) },

@@ -2,7 +2,8 @@
 
 use crate::LoadedPlugin;
 use driftbench_core::{
-    Backend, BackendError, Dtype, KvLayout, ModelSpec, Probe, Session, SessionInfo,
+    Backend, BackendError, BackendSetup, Configured, Counters, Dtype, KvLayout, ModelSpec, Probe,
+    Session, SessionInfo,
 };
 use driftbench_plugin_abi::{status, DbBuf, PluginV1};
 use std::ffi::c_void;
@@ -69,6 +70,25 @@ impl Backend for PluginBackend {
             devices: vec![],
             backend_dtypes: vec![],
         })
+    }
+
+    fn configure(&mut self, setup: &BackendSetup) -> Result<Configured, BackendError> {
+        let Some(configure) = self.plugin.table.configure else {
+            return match setup.options.keys().next() {
+                None => Ok(Configured::default()),
+                Some(key) => Err(BackendError::Invalid(format!(
+                    "unknown option `{key}`: plugin {} speaks ABI v{}, which takes no options",
+                    self.plugin.name, self.plugin.abi
+                ))),
+            };
+        };
+        let json = serde_json::to_vec(setup).map_err(|e| BackendError::Invalid(e.to_string()))?;
+        let (code, text) = with_text(|b| unsafe { configure(json.as_ptr(), json.len(), b) });
+        if code != status::OK {
+            return Err(to_error(code, text));
+        }
+        serde_json::from_str(&text)
+            .map_err(|e| BackendError::Run(format!("plugin sent bad options in force: {e}")))
     }
 
     fn open(&self, model: &ModelSpec, dtype: Dtype) -> Result<Box<dyn Session>, BackendError> {
@@ -163,6 +183,18 @@ impl Session for PluginSession {
         self.call(tokens, out, |o, e| unsafe {
             (t.decode)(h, tokens.as_ptr(), tokens.len(), kv, block, o, n, e)
         })
+    }
+
+    fn last_counters(&self) -> Counters {
+        let Some(f) = self.table.last_counters else {
+            return Counters::new();
+        };
+        let h = self.handle;
+        let (code, text) = with_text(|b| unsafe { f(h, b) });
+        if code != status::OK {
+            return Counters::new();
+        }
+        serde_json::from_str(&text).unwrap_or_default()
     }
 }
 

@@ -1,6 +1,7 @@
 //! The built plugin libraries loaded through libloading, as the CLI loads them.
 
 use driftbench_core::{Backend, Dtype, KvLayout, ModelSpec, SyntheticModel};
+use driftbench_plugin_abi::{ABI_MAJOR, ABI_MINOR};
 use driftbench_plugin_host::{discovery::backend_name_of, LoadError, LoadedPlugin, PluginBackend};
 use std::path::PathBuf;
 
@@ -31,7 +32,7 @@ fn library(stem: &str) -> PathBuf {
 fn flex_plugin_loads_probes_and_runs_a_pair() {
     let plugin = LoadedPlugin::load(&library("driftbench_backend_flex")).expect("load flex plugin");
     assert_eq!(plugin.name, "flex");
-    assert_eq!(plugin.abi, "1.0");
+    assert_eq!(plugin.abi, format!("{ABI_MAJOR}.{ABI_MINOR}"));
     let backend = PluginBackend::new(plugin);
     let probe = backend.probe();
     assert_eq!(probe.backend, "flex");

@@ -2,7 +2,8 @@
 
 use super::protocol::{read_frame, to_backend_error, write_json, Reply, Request, PROTOCOL_VERSION};
 use driftbench_core::{
-    Backend, BackendError, Dtype, KvLayout, ModelSpec, Probe, Session, SessionInfo,
+    Backend, BackendError, BackendSetup, Configured, Counters, Dtype, KvLayout, ModelSpec, Probe,
+    Session, SessionInfo,
 };
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, BufWriter};
@@ -23,6 +24,8 @@ struct Recipe {
     exe: PathBuf,
     plugin: PathBuf,
     timeout: Option<Duration>,
+    /// Handed to every new worker before it opens a model; `None` until configured.
+    setup: Option<BackendSetup>,
 }
 
 /// A backend whose every session runs in its own worker process.
@@ -45,6 +48,7 @@ impl WorkerBackend {
             exe: exe.to_path_buf(),
             plugin: plugin.to_path_buf(),
             timeout,
+            setup: None,
         };
         let mut w = Worker::spawn(&recipe)?;
         let probe = match w.request(&Request::Probe, Some(HELLO_TIMEOUT))? {
@@ -72,6 +76,17 @@ impl Backend for WorkerBackend {
     fn probe(&self) -> Probe {
         self.probe.clone()
     }
+    fn configure(&mut self, setup: &BackendSetup) -> Result<Configured, BackendError> {
+        let mut w = Worker::spawn(&self.recipe)?;
+        let configured = w.configure(setup)?;
+        // Options may change what the probe says (which device comes first).
+        if let (Reply::Probe { probe }, _) = w.request(&Request::Probe, Some(HELLO_TIMEOUT))? {
+            self.probe = probe;
+        }
+        w.shutdown();
+        self.recipe.setup = Some(setup.clone());
+        Ok(configured)
+    }
     fn open(&self, model: &ModelSpec, dtype: Dtype) -> Result<Box<dyn Session>, BackendError> {
         let mut s = WorkerSession {
             recipe: self.recipe.clone(),
@@ -80,6 +95,7 @@ impl Backend for WorkerBackend {
             worker: None,
             info: None,
             last_wall_s: None,
+            last_counters: Counters::new(),
         };
         s.ensure_worker()?;
         Ok(Box::new(s))
@@ -256,6 +272,20 @@ impl Worker {
         Ok((reply, None))
     }
 
+    /// Hand the plugin its setup; the answer is the options in force.
+    fn configure(&mut self, setup: &BackendSetup) -> Result<Configured, BackendError> {
+        let req = Request::Configure {
+            setup: setup.clone(),
+        };
+        match self.request(&req, Some(HELLO_TIMEOUT))? {
+            (Reply::Configured { configured }, _) => Ok(configured),
+            (Reply::Error { kind, message }, _) => Err(to_backend_error(kind, message)),
+            (other, _) => Err(BackendError::Run(format!(
+                "worker answered {other:?} to configure"
+            ))),
+        }
+    }
+
     fn shutdown(mut self) {
         let _ = write_json(&mut self.stdin, &Request::Shutdown);
         for _ in 0..100 {
@@ -286,12 +316,17 @@ struct WorkerSession {
     info: Option<SessionInfo>,
     /// Wall time of the last successful route, as the worker measured it.
     last_wall_s: Option<f64>,
+    /// The plugin's counters of the last successful route.
+    last_counters: Counters,
 }
 
 impl WorkerSession {
     fn ensure_worker(&mut self) -> Result<&mut Worker, BackendError> {
         if self.worker.is_none() {
             let mut w = Worker::spawn(&self.recipe)?;
+            if let Some(setup) = &self.recipe.setup {
+                w.configure(setup)?;
+            }
             let open = Request::Open {
                 model: self.model.clone(),
                 dtype: self.dtype,
@@ -313,13 +348,20 @@ impl WorkerSession {
     fn route(&mut self, req: Request, out: &mut [f32]) -> Result<(), BackendError> {
         let timeout = self.recipe.timeout;
         self.last_wall_s = None;
+        self.last_counters.clear();
         let w = self.ensure_worker()?;
         let result = w.request(&req, timeout);
         match result {
-            Ok((Reply::Logits { count, wall_s }, Some(bytes)))
-                if count == out.len() && bytes.len() == 4 * count =>
-            {
+            Ok((
+                Reply::Logits {
+                    count,
+                    wall_s,
+                    counters,
+                },
+                Some(bytes),
+            )) if count == out.len() && bytes.len() == 4 * count => {
                 self.last_wall_s = wall_s;
+                self.last_counters = counters;
                 for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
                     *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
                 }
@@ -352,6 +394,9 @@ impl Session for WorkerSession {
     }
     fn last_wall_s(&self) -> Option<f64> {
         self.last_wall_s
+    }
+    fn last_counters(&self) -> Counters {
+        self.last_counters.clone()
     }
     fn prefill(&mut self, tokens: &[u32], out: &mut [f32]) -> Result<(), BackendError> {
         self.route(

@@ -2,7 +2,10 @@
 //! and that many bytes. Requests and replies are JSON frames; a `Logits` reply is followed by
 //! one binary frame of little-endian `f32` values.
 
-use driftbench_core::{BackendError, Dtype, KvLayout, ModelSpec, Probe, SessionInfo};
+use driftbench_core::{
+    BackendError, BackendSetup, Configured, Counters, Dtype, KvLayout, ModelSpec, Probe,
+    SessionInfo,
+};
 use serde::{Deserialize, Serialize};
 use std::io::{self, Read, Write};
 
@@ -18,6 +21,11 @@ const MAX_FRAME: usize = 1 << 33;
 pub enum Request {
     /// Ask for the plugin's probe.
     Probe,
+    /// Hand the backend its options and cache folder (before `Open`).
+    Configure {
+        /// The setup.
+        setup: BackendSetup,
+    },
     /// Load a model.
     Open {
         /// The model.
@@ -73,6 +81,11 @@ pub enum Reply {
         /// The probe.
         probe: Probe,
     },
+    /// Answer to [`Request::Configure`].
+    Configured {
+        /// Options in force.
+        configured: Configured,
+    },
     /// Answer to [`Request::Open`].
     Opened {
         /// What was loaded.
@@ -86,6 +99,9 @@ pub enum Reply {
         /// included, frame transport excluded). Absent from older workers.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         wall_s: Option<f64>,
+        /// The plugin's counters of this call (kernels compiled...). Absent when empty.
+        #[serde(default, skip_serializing_if = "Counters::is_empty")]
+        counters: Counters,
     },
     /// A failure.
     Error {

@@ -37,7 +37,7 @@ fn protocol_channel() -> io::Result<File> {
 pub fn serve(plugin: &Path) -> io::Result<()> {
     let mut out = BufWriter::new(protocol_channel()?);
     let mut input = BufReader::new(io::stdin().lock());
-    let backend = match LoadedPlugin::load(plugin) {
+    let mut backend = match LoadedPlugin::load(plugin) {
         Ok(p) => PluginBackend::new(p),
         Err(e) => {
             let err = BackendError::Load(e.to_string());
@@ -64,6 +64,10 @@ pub fn serve(plugin: &Path) -> io::Result<()> {
                     probe: backend.probe(),
                 },
             )?,
+            Request::Configure { setup } => match backend.configure(&setup) {
+                Ok(configured) => write_json(&mut out, &Reply::Configured { configured })?,
+                Err(e) => write_json(&mut out, &Reply::from(&e))?,
+            },
             Request::Open { model, dtype } => {
                 session = None;
                 match backend.open(&model, dtype) {
@@ -119,6 +123,7 @@ fn run_route(
                 &Reply::Logits {
                     count: logits.len(),
                     wall_s: Some(wall_s),
+                    counters: s.last_counters(),
                 },
             )?;
             write_frame(out, &f32_bytes(logits))

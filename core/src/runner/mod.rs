@@ -1,0 +1,281 @@
+//! The sweep runner: grid → sessions (one model load per backend and dtype) → runs →
+//! compare → verdicts, each record journaled as soon as it exists.
+//!
+//! Backends are interleaved cell by cell: for each dtype every backend's session is opened,
+//! then each (span, kv_aligned, seed) cell runs on every backend in turn, so the logits of
+//! one cell on all backends are in memory together and compared across backends
+//! ([`CrossRecord`]) without keeping a whole sweep's logits.
+
+mod pair;
+
+pub use pair::{
+    layout_of, run_pair, run_record, timed_run, unrun_pair, Buffers, PairOutcome, Timing, Warmed,
+    WARMUP_SEED,
+};
+
+use crate::config::SweepConfig;
+use crate::journal::Journal;
+use crate::records::{BackendEntry, CrossRecord, PairKey, Record, Route, SessionRecord};
+use crate::{grid, metrics, Backend, BackendError, Dtype, Session, Verdict};
+use std::time::Instant;
+
+/// A backend ready to run, with what the report says about it.
+pub struct PlannedBackend {
+    /// Report entry (source, probe, options in force).
+    pub entry: BackendEntry,
+    /// The backend.
+    pub backend: Box<dyn Backend>,
+}
+
+/// Progress feedback (a progress bar in the CLI; nothing in tests).
+pub trait Progress {
+    /// Total number of runs, before the first.
+    fn start(&self, total_runs: u64);
+    /// What is happening now.
+    fn message(&self, msg: &str);
+    /// `n` runs done (or skipped).
+    fn advance(&self, n: u64);
+    /// A line worth keeping above the bar.
+    fn println(&self, line: &str);
+}
+
+/// Progress that shows nothing.
+pub struct Silent;
+impl Progress for Silent {
+    fn start(&self, _: u64) {}
+    fn message(&self, _: &str) {}
+    fn advance(&self, _: u64) {}
+    fn println(&self, _: &str) {}
+}
+
+struct Sink<'a> {
+    journal: &'a mut Journal,
+    records: Vec<Record>,
+}
+
+impl Sink<'_> {
+    fn push(&mut self, r: Record) -> std::io::Result<()> {
+        self.journal.append(&r)?;
+        self.records.push(r);
+        Ok(())
+    }
+
+    fn extend(&mut self, rs: Vec<Record>) -> std::io::Result<()> {
+        rs.into_iter().try_for_each(|r| self.push(r))
+    }
+}
+
+/// One backend's state for the dtype being run.
+enum Lane {
+    /// Not runnable for this dtype: every pair gets this verdict and reason.
+    Unrunnable(Verdict, String),
+    /// An open session and its logits buffers.
+    Open {
+        session: Box<dyn Session>,
+        vocab: usize,
+        warmed: Warmed,
+        bufs: Buffers,
+    },
+}
+
+/// Open `planned` for `dtype` (or say why not), journaling the session record.
+fn open_lane(
+    cfg: &SweepConfig,
+    planned: &PlannedBackend,
+    dtype: Dtype,
+    sink: &mut Sink,
+    progress: &dyn Progress,
+) -> std::io::Result<Lane> {
+    let name = &planned.entry.name;
+    // A probe that says "not here" skips; a plugin that could not even be loaded or started
+    // is a defect of this setup, not absent hardware, so its pairs are INCOMPLETE.
+    let unrunnable = match &planned.entry.probe {
+        Some(p) => p
+            .dtype_unavailable(dtype)
+            .map(|why| (Verdict::Skipped, why)),
+        None => Some((
+            Verdict::Incomplete,
+            format!(
+                "{name}: {}",
+                planned
+                    .entry
+                    .error
+                    .as_deref()
+                    .unwrap_or("plugin not loaded")
+            ),
+        )),
+    };
+    if let Some((verdict, why)) = unrunnable {
+        progress.println(&format!("{name} {dtype}: {verdict} ({why})"));
+        return Ok(Lane::Unrunnable(verdict, why));
+    }
+    progress.message(&format!("{name} {dtype}: loading model"));
+    let t0 = Instant::now();
+    let opened = planned.backend.open(&cfg.model, dtype);
+    let load_s = t0.elapsed().as_secs_f64();
+    match opened {
+        Ok(session) => {
+            let info = session.info();
+            sink.push(Record::Session(SessionRecord {
+                backend: name.clone(),
+                dtype,
+                load_s: Some(load_s),
+                device: Some(info.device.clone()),
+                model: Some(info.model.clone()),
+                error: None,
+            }))?;
+            progress.println(&format!(
+                "{name} {dtype}: model loaded in {load_s:.2}s on {}",
+                info.device
+            ));
+            Ok(Lane::Open {
+                session,
+                vocab: info.vocab,
+                warmed: Warmed::default(),
+                bufs: Buffers::default(),
+            })
+        }
+        Err(e) => {
+            sink.push(Record::Session(SessionRecord {
+                backend: name.clone(),
+                dtype,
+                load_s: None,
+                device: None,
+                model: None,
+                error: Some(e.to_string()),
+            }))?;
+            let verdict = match e {
+                BackendError::Unavailable(_) => Verdict::Skipped,
+                _ => Verdict::Incomplete,
+            };
+            let why = format!("{name} {dtype}: {e}");
+            progress.println(&format!("{why} → {verdict}"));
+            Ok(Lane::Unrunnable(verdict, why))
+        }
+    }
+}
+
+/// Logits one backend left for the current cell, for the cross-backend comparison.
+struct CellLogits<'a> {
+    backend: &'a str,
+    vocab: usize,
+    prefill: Option<&'a [f32]>,
+    decode: Option<&'a [f32]>,
+}
+
+/// Compare every backend's logits of one cell with every earlier backend's, route by route.
+fn cross_records(cell: &PairKey, logits: &[CellLogits]) -> Vec<Record> {
+    let mut out = Vec::new();
+    for (j, b) in logits.iter().enumerate() {
+        for r in &logits[..j] {
+            if r.vocab != b.vocab {
+                continue;
+            }
+            for (route, x, y) in [
+                (Route::Prefill, r.prefill, b.prefill),
+                (Route::Decode, r.decode, b.decode),
+            ] {
+                let (Some(x), Some(y)) = (x, y) else { continue };
+                out.push(Record::Cross(CrossRecord {
+                    key: PairKey {
+                        backend: b.backend.to_string(),
+                        ..cell.clone()
+                    },
+                    reference: r.backend.to_string(),
+                    route,
+                    metrics: metrics::compare(x, y, b.vocab),
+                }));
+            }
+        }
+    }
+    out
+}
+
+/// Run the whole sweep. `header` is journaled first. Returns every record written.
+pub fn run_sweep(
+    cfg: &SweepConfig,
+    backends: &[PlannedBackend],
+    header: Record,
+    journal: &mut Journal,
+    progress: &dyn Progress,
+) -> std::io::Result<Vec<Record>> {
+    let mut sink = Sink {
+        journal,
+        records: Vec::new(),
+    };
+    sink.push(header)?;
+    let names: Vec<String> = backends.iter().map(|b| b.entry.name.clone()).collect();
+    progress.start(2 * grid::expand(cfg, &names).len() as u64);
+    let cells = grid::expand(cfg, &["".to_string()]);
+    for &dtype in &cfg.dtypes {
+        let mut lanes = Vec::with_capacity(backends.len());
+        for planned in backends {
+            lanes.push(open_lane(cfg, planned, dtype, &mut sink, progress)?);
+        }
+        for cell in cells.iter().filter(|c| c.dtype == dtype) {
+            let mut produced = Vec::new();
+            for (planned, lane) in backends.iter().zip(lanes.iter_mut()) {
+                let key = PairKey {
+                    backend: planned.entry.name.clone(),
+                    ..cell.clone()
+                };
+                match lane {
+                    Lane::Unrunnable(verdict, why) => {
+                        sink.extend(unrun_pair(&key, *verdict, why))?;
+                        progress.advance(2);
+                    }
+                    Lane::Open {
+                        session,
+                        vocab,
+                        warmed,
+                        bufs,
+                    } => {
+                        let label = format!(
+                            "{} {dtype} span {} kv_aligned {} seed {}",
+                            key.backend, key.span, key.kv_aligned, key.seed
+                        );
+                        progress.message(&label);
+                        let outcome = run_pair(cfg, session.as_mut(), &key, *vocab, warmed, bufs);
+                        for r in &outcome.records {
+                            if let Record::Pair(p) = r {
+                                if !matches!(p.verdict, Verdict::PassEquiv | Verdict::ExpectedDrift)
+                                {
+                                    progress.println(&format!(
+                                        "{label}: {} {}",
+                                        p.verdict,
+                                        p.reason.as_deref().unwrap_or("")
+                                    ));
+                                }
+                            }
+                        }
+                        sink.extend(outcome.records)?;
+                        progress.advance(2);
+                        produced.push((
+                            planned.entry.name.as_str(),
+                            *vocab,
+                            outcome.prefill_ok,
+                            outcome.decode_ok,
+                        ));
+                    }
+                }
+            }
+            let logits: Vec<CellLogits> = produced
+                .iter()
+                .zip(lanes.iter().filter_map(|l| match l {
+                    Lane::Open { bufs, .. } => Some(bufs),
+                    Lane::Unrunnable(..) => None,
+                }))
+                .map(|(&(backend, vocab, p_ok, d_ok), bufs)| CellLogits {
+                    backend,
+                    vocab,
+                    prefill: p_ok.then_some(&bufs.prefill[..]),
+                    decode: d_ok.then_some(&bufs.decode[..]),
+                })
+                .collect();
+            sink.extend(cross_records(cell, &logits))?;
+        }
+        // Sessions of this dtype close here (workers exit) before the next dtype loads.
+        drop(lanes);
+    }
+    Ok(sink.records)
+}

@@ -1,0 +1,292 @@
+//! The sweep runner with in-process fake backends: backends interleaved cell by cell, every
+//! cell compared across backends, counters journaled with warm-ups and runs, unrunnable
+//! backends costing only their own pairs.
+
+use driftbench_core::config::SweepConfig;
+use driftbench_core::journal::Journal;
+use driftbench_core::records::{
+    BackendEntry, CrossRecord, Record, Route, SweepHeader, SCHEMA_VERSION,
+};
+use driftbench_core::report::Report;
+use driftbench_core::runner::{run_sweep, PlannedBackend, Silent};
+use driftbench_core::{
+    Backend, BackendError, Counters, DeviceInfo, Dtype, KvLayout, ModelSpec, Probe, Session,
+    SessionInfo, Verdict,
+};
+use std::path::Path;
+
+const VOCAB: usize = 5;
+
+/// Logits that depend on the prefix only; `decode_shift` is added on the decode route and
+/// `prefill_shift` on the prefill route.
+#[derive(Clone)]
+struct Fake {
+    name: &'static str,
+    prefill_shift: f32,
+    decode_shift: f32,
+    no_f16: bool,
+}
+
+struct FakeSession {
+    fake: Fake,
+    calls: u64,
+}
+
+fn fill(tokens: &[u32], out: &mut [f32], shift: f32) {
+    let mut h = 0u64;
+    for (t, &tok) in tokens.iter().enumerate() {
+        h = h.wrapping_mul(31).wrapping_add(tok as u64 + 1);
+        for v in 0..VOCAB {
+            out[t * VOCAB + v] = ((h.rotate_left(v as u32 * 7) % 97) as f32) / 10.0 + shift;
+        }
+    }
+}
+
+impl Backend for Fake {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn probe(&self) -> Probe {
+        let mut dtypes = vec![Dtype::F32];
+        let mut unsupported = vec![];
+        if self.no_f16 {
+            unsupported.push((Dtype::F16, "fake device has no f16".to_string()));
+        } else {
+            dtypes.push(Dtype::F16);
+        }
+        Probe {
+            backend: self.name.into(),
+            version: "0".into(),
+            burn_version: None,
+            unavailable: None,
+            devices: vec![DeviceInfo {
+                name: "fake".into(),
+                kind: "cpu".into(),
+                driver: None,
+                dtypes,
+                unsupported,
+                details: vec![],
+            }],
+            backend_dtypes: vec![],
+        }
+    }
+    fn open(&self, _: &ModelSpec, _: Dtype) -> Result<Box<dyn Session>, BackendError> {
+        Ok(Box::new(FakeSession {
+            fake: self.clone(),
+            calls: 0,
+        }))
+    }
+}
+
+impl Session for FakeSession {
+    fn info(&self) -> SessionInfo {
+        SessionInfo {
+            vocab: VOCAB,
+            max_span: 64,
+            device: "fake".into(),
+            model: "fake".into(),
+        }
+    }
+    fn prefill(&mut self, tokens: &[u32], out: &mut [f32]) -> Result<(), BackendError> {
+        self.calls += 1;
+        fill(tokens, out, self.fake.prefill_shift);
+        Ok(())
+    }
+    fn decode(&mut self, tokens: &[u32], _: KvLayout, out: &mut [f32]) -> Result<(), BackendError> {
+        self.calls += 1;
+        fill(tokens, out, self.fake.decode_shift);
+        Ok(())
+    }
+    fn last_counters(&self) -> Counters {
+        [("calls".to_string(), self.calls)].into()
+    }
+}
+
+fn planned(f: Fake) -> PlannedBackend {
+    PlannedBackend {
+        entry: BackendEntry {
+            name: f.name.into(),
+            source: "test".into(),
+            probe: Some(f.probe()),
+            error: None,
+            plugin: None,
+            configured: None,
+        },
+        backend: Box::new(f),
+    }
+}
+
+fn config() -> SweepConfig {
+    SweepConfig::parse(
+        r#"
+[model]
+kind = "synthetic"
+layers = 1
+hidden = 8
+heads = 2
+kv_heads = 1
+ffn = 16
+vocab = 5
+
+[sweep]
+spans = [3, 6]
+dtypes = ["f32", "f16"]
+kv_aligned = [0, 1]
+seeds = [0, 1]
+"#,
+        Path::new("fake.toml"),
+    )
+    .unwrap()
+}
+
+fn sweep(backends: Vec<Fake>) -> Vec<Record> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut journal = Journal::create(&dir.path().join("results.jsonl")).unwrap();
+    let planned: Vec<PlannedBackend> = backends.into_iter().map(planned).collect();
+    let cfg = config();
+    let header = Record::Sweep(Box::new(SweepHeader {
+        schema_version: SCHEMA_VERSION,
+        name: cfg.name.clone(),
+        config_path: "fake.toml".into(),
+        started_unix: 0,
+        model: cfg.model.describe(),
+        block_size: cfg.block_size,
+        tolerances: cfg.tolerances.clone(),
+        pairs_planned: 0,
+        environment: Default::default(),
+        backends: planned.iter().map(|p| p.entry.clone()).collect(),
+    }));
+    run_sweep(&cfg, &planned, header, &mut journal, &Silent).unwrap()
+}
+
+fn fake(name: &'static str, prefill_shift: f32, decode_shift: f32) -> Fake {
+    Fake {
+        name,
+        prefill_shift,
+        decode_shift,
+        no_f16: false,
+    }
+}
+
+fn crosses(records: &[Record]) -> Vec<&CrossRecord> {
+    records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Cross(c) => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn every_cell_is_compared_across_backends_route_by_route() {
+    let recs = sweep(vec![
+        fake("a", 0.0, 0.0),
+        fake("b", 0.0, 0.25),
+        fake("c", 0.5, 0.5),
+    ]);
+    let cs = crosses(&recs);
+    // 2 dtypes × 2 spans × 2 layouts × 2 seeds cells, 3 backend pairs, 2 routes.
+    assert_eq!(cs.len(), 16 * 3 * 2);
+    let diff = |b: &str, r: &str, route| {
+        let ms: Vec<f64> = cs
+            .iter()
+            .filter(|c| c.key.backend == b && c.reference == r && c.route == route)
+            .map(|c| c.metrics.max_abs_diff)
+            .collect();
+        assert_eq!(ms.len(), 16);
+        ms.iter().cloned().fold(f64::NAN, f64::max)
+    };
+    assert_eq!(diff("b", "a", Route::Prefill), 0.0);
+    assert!((diff("b", "a", Route::Decode) - 0.25).abs() < 1e-6);
+    assert!((diff("c", "a", Route::Prefill) - 0.5).abs() < 1e-6);
+    assert!((diff("c", "b", Route::Decode) - 0.25).abs() < 1e-6);
+    // The report aggregates them per (backend, reference, dtype, route, decode layout).
+    let report = Report::from_records(&recs);
+    let rows = &report.cross.agreement;
+    assert_eq!(rows.len(), 3 * 2 * 3); // pairs × dtypes × (prefill, decode kv 0, decode kv 1)
+    let row = rows
+        .iter()
+        .find(|r| {
+            r.backend == "b"
+                && r.reference == "a"
+                && r.dtype == Dtype::F16
+                && r.route == Route::Decode
+                && r.kv_aligned == Some(1)
+        })
+        .unwrap();
+    assert!((row.max_abs_max - 0.25).abs() < 1e-6);
+    assert_eq!(row.samples, 4);
+    assert_eq!(row.top1_min, 1.0);
+}
+
+#[test]
+fn backends_are_interleaved_cell_by_cell() {
+    let recs = sweep(vec![fake("a", 0.0, 0.0), fake("b", 0.0, 0.0)]);
+    let order: Vec<(&str, usize, u8, u64)> = recs
+        .iter()
+        .filter_map(|r| match r {
+            Record::Pair(p) => Some((
+                p.key.backend.as_str(),
+                p.key.span,
+                p.key.kv_aligned,
+                p.key.seed,
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(order.len(), 32);
+    assert_eq!(
+        &order[..4],
+        &[
+            ("a", 3, 0, 0),
+            ("b", 3, 0, 0),
+            ("a", 3, 0, 1),
+            ("b", 3, 0, 1)
+        ]
+    );
+    // Each dtype's sessions open before its first run.
+    let first_run = recs
+        .iter()
+        .position(|r| matches!(r, Record::Run(_)))
+        .unwrap();
+    let sessions_before = recs[..first_run]
+        .iter()
+        .filter(|r| matches!(r, Record::Session(s) if s.dtype == Dtype::F32))
+        .count();
+    assert_eq!(sessions_before, 2);
+}
+
+#[test]
+fn counters_are_journaled_with_warm_ups_and_runs() {
+    let recs = sweep(vec![fake("a", 0.0, 0.0)]);
+    let warm: Vec<u64> = recs
+        .iter()
+        .filter_map(|r| match r {
+            Record::Warmup(w) => w.counters.get("calls").copied(),
+            _ => None,
+        })
+        .collect();
+    // Per dtype: prefill + decode kv 0 + decode kv 1 warm-ups at each of 2 spans.
+    assert_eq!(warm.len(), 2 * 2 * 3);
+    assert_eq!(warm[0], 1, "the first call of a session counts 1");
+    let runs_with_counters = recs
+        .iter()
+        .filter(|r| matches!(r, Record::Run(run) if run.counters.contains_key("calls")))
+        .count();
+    assert_eq!(runs_with_counters, 2 * 16);
+}
+
+#[test]
+fn an_unavailable_dtype_skips_only_that_backend_and_is_not_compared() {
+    let mut b = fake("b", 0.0, 0.0);
+    b.no_f16 = true;
+    let recs = sweep(vec![fake("a", 0.0, 0.0), b]);
+    let report = Report::from_records(&recs);
+    let rb = report.backend("b").unwrap();
+    assert_eq!(rb.count(Verdict::Skipped), 8);
+    assert_eq!(rb.count(Verdict::PassEquiv), 4);
+    assert_eq!(report.backend("a").unwrap().count(Verdict::PassEquiv), 8);
+    assert!(crosses(&recs).iter().all(|c| c.key.dtype == Dtype::F32));
+    assert_eq!(crosses(&recs).len(), 8 * 2);
+}
