@@ -70,13 +70,7 @@ pub struct Selection<'a> {
 
 impl Selection<'_> {
     fn instance(&self, name: &str) -> BackendInstance {
-        self.instances
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| BackendInstance {
-                plugin: name.to_string(),
-                options: Default::default(),
-            })
+        BackendInstance::lookup(self.instances, name)
     }
 
     /// Instance names in run order.

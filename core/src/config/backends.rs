@@ -26,6 +26,20 @@ pub struct BackendInstance {
     pub options: BackendOptions,
 }
 
+impl BackendInstance {
+    /// The instance called `name` in `instances`: its table, or else the plugin of that name
+    /// with no options.
+    pub fn lookup(instances: &BTreeMap<String, BackendInstance>, name: &str) -> BackendInstance {
+        instances
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| BackendInstance {
+                plugin: name.to_string(),
+                options: BackendOptions::new(),
+            })
+    }
+}
+
 /// Whether `name` may name a backend instance: it becomes part of report headings and
 /// file names, so letters, digits, `-`, `_` and `.` only.
 pub fn valid_instance_name(name: &str) -> bool {

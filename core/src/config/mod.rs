@@ -324,13 +324,7 @@ impl SweepConfig {
     /// The instance called `name`: its `[backends.<name>]` table, or the plugin of that name
     /// with no options.
     pub fn instance(&self, name: &str) -> BackendInstance {
-        self.instances
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| BackendInstance {
-                plugin: name.to_string(),
-                options: Default::default(),
-            })
+        BackendInstance::lookup(&self.instances, name)
     }
 
     /// The tolerance in force for `dtype` (the file's, or the documented default).

@@ -69,12 +69,14 @@ impl Sink<'_> {
 enum Lane {
     /// Not runnable for this dtype: every pair gets this verdict and reason.
     Unrunnable(Verdict, String),
-    /// An open session and its logits buffers.
+    /// An open session, its logits buffers, and which routes of the current cell left
+    /// logits in them.
     Open {
         session: Box<dyn Session>,
         vocab: usize,
         warmed: Warmed,
         bufs: Buffers,
+        ok: (bool, bool),
     },
 }
 
@@ -133,6 +135,7 @@ fn open_lane(
                 vocab: info.vocab,
                 warmed: Warmed::default(),
                 bufs: Buffers::default(),
+                ok: (false, false),
             })
         }
         Err(e) => {
@@ -213,7 +216,6 @@ pub fn run_sweep(
             lanes.push(open_lane(cfg, planned, dtype, &mut sink, progress)?);
         }
         for cell in cells.iter().filter(|c| c.dtype == dtype) {
-            let mut produced = Vec::new();
             for (planned, lane) in backends.iter().zip(lanes.iter_mut()) {
                 let key = PairKey {
                     backend: planned.entry.name.clone(),
@@ -222,13 +224,13 @@ pub fn run_sweep(
                 match lane {
                     Lane::Unrunnable(verdict, why) => {
                         sink.extend(unrun_pair(&key, *verdict, why))?;
-                        progress.advance(2);
                     }
                     Lane::Open {
                         session,
                         vocab,
                         warmed,
                         bufs,
+                        ok,
                     } => {
                         let label = format!(
                             "{} {dtype} span {} kv_aligned {} seed {}",
@@ -236,6 +238,7 @@ pub fn run_sweep(
                         );
                         progress.message(&label);
                         let outcome = run_pair(cfg, session.as_mut(), &key, *vocab, warmed, bufs);
+                        *ok = (outcome.prefill_ok, outcome.decode_ok);
                         for r in &outcome.records {
                             if let Record::Pair(p) = r {
                                 if !matches!(p.verdict, Verdict::PassEquiv | Verdict::ExpectedDrift)
@@ -249,27 +252,23 @@ pub fn run_sweep(
                             }
                         }
                         sink.extend(outcome.records)?;
-                        progress.advance(2);
-                        produced.push((
-                            planned.entry.name.as_str(),
-                            *vocab,
-                            outcome.prefill_ok,
-                            outcome.decode_ok,
-                        ));
                     }
                 }
+                progress.advance(2);
             }
-            let logits: Vec<CellLogits> = produced
+            let logits: Vec<CellLogits> = backends
                 .iter()
-                .zip(lanes.iter().filter_map(|l| match l {
-                    Lane::Open { bufs, .. } => Some(bufs),
+                .zip(&lanes)
+                .filter_map(|(planned, lane)| match lane {
+                    Lane::Open {
+                        vocab, bufs, ok, ..
+                    } => Some(CellLogits {
+                        backend: &planned.entry.name,
+                        vocab: *vocab,
+                        prefill: ok.0.then_some(&bufs.prefill[..]),
+                        decode: ok.1.then_some(&bufs.decode[..]),
+                    }),
                     Lane::Unrunnable(..) => None,
-                }))
-                .map(|(&(backend, vocab, p_ok, d_ok), bufs)| CellLogits {
-                    backend,
-                    vocab,
-                    prefill: p_ok.then_some(&bufs.prefill[..]),
-                    decode: d_ok.then_some(&bufs.decode[..]),
                 })
                 .collect();
             sink.extend(cross_records(cell, &logits))?;
