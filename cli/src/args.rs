@@ -33,6 +33,25 @@ pub struct PluginArgs {
     /// autotuned afresh, as on a new machine (a cold start).
     #[arg(long = "no-cache")]
     pub no_cache: bool,
+    /// Deadline in seconds for each step of starting a backend: its worker's start and
+    /// hello, its probe, its options, its model load. Default: the config's
+    /// `sweep.open_timeout_s`, else 300.
+    #[arg(long = "open-timeout", value_name = "SECONDS", value_parser = parse_seconds)]
+    pub open_timeout: Option<f64>,
+}
+
+/// A deadline in seconds: finite, > 0, at most a week.
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if v.is_finite() && v > 0.0 && v <= 7.0 * 86400.0 {
+        Ok(v)
+    } else {
+        Err(format!(
+            "{s}: expected seconds greater than 0 and at most 604800 (a week)"
+        ))
+    }
 }
 
 impl PluginArgs {
@@ -88,6 +107,11 @@ pub enum Command {
         /// every plugin found.
         #[arg(long = "backend", value_name = "NAME", value_delimiter = ',')]
         backends: Vec<String>,
+        /// Continue the sweep journaled in the output folder (same config and backends):
+        /// finished cells are kept, the rest run, and the report is the one a clean sweep
+        /// would write.
+        #[arg(long)]
+        resume: bool,
         /// Plugin search.
         #[command(flatten)]
         plugins: PluginArgs,

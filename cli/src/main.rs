@@ -3,12 +3,15 @@
 mod args;
 mod backends;
 mod environment;
+mod interrupt;
+mod model_check;
 mod npy;
 mod plugins_cmd;
 mod progress;
 mod report_cmd;
 mod run_cmd;
 mod sweep_cmd;
+mod text;
 
 use args::{Cli, Command};
 use clap::Parser;
@@ -23,8 +26,9 @@ fn main() {
             config,
             out,
             backends,
+            resume,
             plugins,
-        } => sweep_cmd::run(config, out.clone(), backends, plugins),
+        } => sweep_cmd::run(config, out.clone(), backends, *resume, plugins),
         Command::Run(a) => run_cmd::run(a),
         Command::Plugins { plugins } => plugins_cmd::run(plugins),
         Command::Report { results, out } => report_cmd::run(results, out.clone()),
@@ -36,7 +40,7 @@ fn main() {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             // One line: the whole error chain, no backtrace.
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", text::terminal(&format!("{e:#}")));
             std::process::exit(EXIT_ERROR);
         }
     }

@@ -1,92 +1,102 @@
-//! `driftbench plugins`: what was found and what each probe says.
+//! `driftbench plugins`: what was found and what each probe says. Each plugin is started
+//! in a worker (or, with `--in-process`, here): a plugin whose entry point crashes, exits
+//! or hangs is listed with the reason, and the others still are.
 
 use crate::args::PluginArgs;
-use crate::backends;
+use crate::backends::{self, Isolation};
+use crate::text::terminal;
 use anyhow::Result;
 use comfy_table::Table;
-use driftbench_core::Backend;
+use driftbench_core::Probe;
+
+fn dtypes_cell(p: &Probe) -> String {
+    if p.backend_dtypes.is_empty() {
+        "none here".to_string()
+    } else {
+        let all: Vec<String> = p.backend_dtypes.iter().map(|x| x.to_string()).collect();
+        format!("none here\n(backend: {})", all.join(", "))
+    }
+}
 
 /// Print the plugin table.
 pub fn run(plugins: &PluginArgs) -> Result<i32> {
     let found = backends::find(&plugins.plugins)?;
+    for w in &found.warnings {
+        eprintln!("warning: {}", terminal(w));
+    }
+    let isolation = Isolation::new(plugins.in_process, plugins.open_timeout, None);
     let mut t = Table::new();
     t.set_header(vec![
         "backend", "plugin", "version", "device", "dtypes", "status",
     ]);
-    for (b, origin) in &found.loaded {
-        let p = b.probe();
-        let file = b.plugin().path.display().to_string();
-        let status = match &p.unavailable {
+    let mut usable = 0;
+    for c in &found.candidates {
+        let s = backends::start(c, &isolation);
+        let name = c
+            .name_hint
+            .clone()
+            .or_else(|| s.reported.clone())
+            .unwrap_or_else(|| "?".into());
+        let file = format!("{}\n({})", c.path.display(), c.origin);
+        let probe = match &s.result {
+            Ok((_, probe)) => probe,
+            Err(why) => {
+                t.add_row(vec![
+                    terminal(&name),
+                    file,
+                    "—".into(),
+                    "—".into(),
+                    "—".into(),
+                    terminal(&format!("not loaded: {why}")),
+                ]);
+                continue;
+            }
+        };
+        usable += 1;
+        let status = match &probe.unavailable {
             Some(why) => format!("not available: {why}"),
             None => "available".into(),
         };
-        let burn = p
+        let burn = probe
             .burn_version
             .as_deref()
             .map(|v| format!(", burn {v}"))
             .unwrap_or_default();
-        let version = format!("{}{burn}, ABI v{}", p.version, b.plugin().abi);
-        if p.devices.is_empty() {
-            let dtypes = if p.backend_dtypes.is_empty() {
-                "none here".to_string()
-            } else {
-                let all: Vec<String> = p.backend_dtypes.iter().map(|x| x.to_string()).collect();
-                format!("none here\n(backend: {})", all.join(", "))
-            };
+        let abi = s.abi.as_deref().unwrap_or("?");
+        let version = format!("{}{burn}, ABI v{abi}", probe.version);
+        if probe.devices.is_empty() {
             t.add_row(vec![
-                p.backend.clone(),
-                format!("{file}\n({origin})"),
-                version.clone(),
+                terminal(&name),
+                file.clone(),
+                terminal(&version),
                 "—".into(),
-                dtypes,
-                status.clone(),
+                dtypes_cell(probe),
+                terminal(&status),
             ]);
         }
-        for d in &p.devices {
+        for d in &probe.devices {
             let mut dtypes: Vec<String> = d.dtypes.iter().map(|x| x.to_string()).collect();
             dtypes.extend(
                 d.unsupported
                     .iter()
-                    .map(|(x, why)| format!("no {x}: {why}")),
+                    .map(|(x, why)| format!("no {x}: {}", terminal(why))),
             );
             let driver = d
                 .driver
                 .as_deref()
-                .map(|v| format!("\ndriver {v}"))
+                .map(|v| format!("\ndriver {}", terminal(v)))
                 .unwrap_or_default();
             t.add_row(vec![
-                p.backend.clone(),
-                format!("{file}\n({origin})"),
-                version.clone(),
-                format!("{} [{}]{driver}", d.name, d.kind),
+                terminal(&name),
+                file.clone(),
+                terminal(&version),
+                format!("{} [{}]{driver}", terminal(&d.name), terminal(&d.kind)),
                 dtypes.join("\n"),
-                status.clone(),
+                terminal(&status),
             ]);
         }
     }
-    for (name, path, e) in &found.failed {
-        t.add_row(vec![
-            name.clone().unwrap_or_else(|| "?".into()),
-            path.display().to_string(),
-            "—".into(),
-            "—".into(),
-            "—".into(),
-            format!("not loaded: {e}"),
-        ]);
-    }
     println!("{t}");
-    let dirs: Vec<String> = found
-        .searched
-        .iter()
-        .map(|d| d.display().to_string())
-        .collect();
-    println!(
-        "searched: --plugin paths, {}",
-        if dirs.is_empty() {
-            "nothing else".into()
-        } else {
-            dirs.join(", ")
-        }
-    );
-    Ok(if found.loaded.is_empty() { 2 } else { 0 })
+    println!("searched: --plugin paths, {}", found.searched_text());
+    Ok(if usable == 0 { 2 } else { 0 })
 }

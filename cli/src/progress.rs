@@ -1,5 +1,6 @@
 //! A progress bar on stderr (hidden when stderr is not a terminal).
 
+use crate::text::terminal;
 use driftbench_core::runner::Progress;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -31,12 +32,14 @@ impl Progress for Bar {
         self.bar.set_length(total_runs);
     }
     fn message(&self, msg: &str) {
-        self.bar.set_message(msg.to_string());
+        self.bar.set_message(terminal(msg));
     }
     fn advance(&self, n: u64) {
         self.bar.inc(n);
     }
     fn println(&self, line: &str) {
+        // One line each, whatever a plugin put in its messages.
+        let line = terminal(line).replace('\n', " ");
         if self.bar.is_hidden() {
             eprintln!("{line}");
         } else {

@@ -1,7 +1,9 @@
 //! `driftbench report`: re-render the report from a journal.
 
+use crate::text::terminal;
 use anyhow::{Context, Result};
 use driftbench_core::journal;
+use driftbench_core::records::{Record, SCHEMA_VERSION};
 use driftbench_core::report::{summary_table, write_reports, Report};
 use std::path::{Path, PathBuf};
 
@@ -10,6 +12,16 @@ pub fn run(results: &Path, out: Option<PathBuf>) -> Result<i32> {
     let (records, warnings) = journal::read(results)?;
     for w in warnings {
         eprintln!("warning: {w}");
+    }
+    // Records of another schema may mean other things under the same names.
+    if let Some(v) = records.iter().find_map(|r| match r {
+        Record::Sweep(h) if h.schema_version != SCHEMA_VERSION => Some(h.schema_version),
+        _ => None,
+    }) {
+        anyhow::bail!(
+            "{}: written with journal schema version {v}, this driftbench reads version {SCHEMA_VERSION}",
+            results.display()
+        );
     }
     let out_dir = out.unwrap_or_else(|| {
         results
@@ -23,7 +35,10 @@ pub fn run(results: &Path, out: Option<PathBuf>) -> Result<i32> {
     let report = Report::from_records(&records);
     write_reports(&out_dir, &report)
         .with_context(|| format!("writing the report into {}", out_dir.display()))?;
-    println!("{}", summary_table(&report));
+    for g in &report.gaps {
+        eprintln!("warning: {}: {}", results.display(), terminal(g));
+    }
+    println!("{}", terminal(&summary_table(&report).to_string()));
     println!(
         "global verdict: {}; report: {}",
         report.global().as_str(),

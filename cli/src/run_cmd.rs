@@ -1,13 +1,16 @@
 //! `driftbench run`: one pair, optionally saving both logits matrices.
 
 use crate::args::RunArgs;
-use crate::sweep_cmd::check_model;
+use crate::model_check;
+use crate::text::terminal;
 use crate::{backends, npy};
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use driftbench_core::config::SweepConfig;
+use driftbench_core::records::{PairKey, Record, Route};
 use driftbench_core::rng::prompt_tokens;
-use driftbench_core::verdict::{classify, global_verdict};
-use driftbench_core::{Dtype, DtypeTolerance, KvLayout, ModelSpec};
+use driftbench_core::runner::{run_pair, Buffers, PairPlan, Warmed};
+use driftbench_core::verdict::global_verdict;
+use driftbench_core::{Dtype, DtypeTolerance, KvMode, ModelSpec};
 use std::time::Instant;
 
 /// Run one pair; returns the exit code of its verdict.
@@ -16,9 +19,7 @@ pub fn run(a: &RunArgs) -> Result<i32> {
         .dtype
         .parse()
         .map_err(|e: String| anyhow!("--dtype: {e}"))?;
-    if a.span == 0 {
-        anyhow::bail!("--span: invalid value 0: expected a span of at least 1 token");
-    }
+    model_check::check_span_arg(a.span)?;
     let (model, block, tol, instances) = match (&a.config, &a.model) {
         (Some(c), _) => {
             let cfg = SweepConfig::load(c)?;
@@ -37,12 +38,8 @@ pub fn run(a: &RunArgs) -> Result<i32> {
     if block == 0 {
         anyhow::bail!("--block-size: invalid value 0: expected at least 1");
     }
-    check_model(&model)?;
-    let isolation = if a.plugins.in_process {
-        backends::Isolation::InProcess
-    } else {
-        backends::Isolation::Worker { timeout: None }
-    };
+    model_check::check_run(&model, a.span)?;
+    let isolation = backends::Isolation::new(a.plugins.in_process, a.plugins.open_timeout, None);
     let cache = a.plugins.cache()?;
     let planned = backends::select(
         backends::find(&a.plugins.plugins)?,
@@ -71,33 +68,64 @@ pub fn run(a: &RunArgs) -> Result<i32> {
         .map_err(|e| anyhow!("{}: {e}", a.backend))?;
     let load_s = t0.elapsed().as_secs_f64();
     let info = session.info();
-    let tokens = prompt_tokens(a.seed, a.span, info.vocab);
-    let n = a.span * info.vocab;
-    let (mut p, mut d) = (vec![0f32; n], vec![0f32; n]);
-    let layout = if a.kv_aligned == 1 {
-        KvLayout::Aligned
-    } else {
-        KvLayout::Padded { block }
+    info.check().map_err(|e| anyhow!("{}: {e}", a.backend))?;
+    let kv = KvMode::from_flag(i64::from(a.kv_aligned))
+        .ok_or_else(|| anyhow!("--kv-aligned: expected 0 or 1"))?;
+    let plan = PairPlan {
+        block_size: block,
+        tolerance: tol,
+        // One pair, measured as it comes: a cold first call is what `run` shows.
+        warmup: false,
     };
-    let t = Instant::now();
-    session
-        .prefill(&tokens, &mut p)
-        .map_err(|e| anyhow!("prefill: {e}"))?;
-    let prefill_s = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    session
-        .decode(&tokens, layout, &mut d)
-        .map_err(|e| anyhow!("decode: {e}"))?;
-    let decode_s = t.elapsed().as_secs_f64();
-    let m = session.compare(&p, &d, info.vocab);
-    let (verdict, reason) = classify(a.kv_aligned, dtype, &m, &tol);
+    let key = PairKey {
+        backend: a.backend.clone(),
+        span: a.span,
+        dtype,
+        kv_aligned: kv,
+        seed: a.seed,
+    };
+    let mut bufs = Buffers::default();
+    let outcome = run_pair(
+        &plan,
+        session.as_mut(),
+        &key,
+        info.vocab,
+        &mut Warmed::default(),
+        &mut bufs,
+    );
+    let wall = |route: Route| {
+        outcome.records.iter().find_map(|r| match r {
+            Record::Run(r) if r.route == route => r.wall_s,
+            _ => None,
+        })
+    };
+    let Some(pair) = outcome.records.iter().find_map(|r| match r {
+        Record::Pair(p) => Some(p),
+        _ => None,
+    }) else {
+        bail!("the pair produced no verdict");
+    };
+    let (verdict, reason) = (pair.verdict, pair.reason.clone());
     println!(
         "backend {} on {}; model {}",
-        a.backend, info.device, info.model
+        a.backend,
+        terminal(&info.device),
+        terminal(&info.model)
+    );
+    let Some(m) = pair.metrics.clone() else {
+        println!(
+            "verdict {verdict}: {}",
+            terminal(reason.as_deref().unwrap_or("no metrics"))
+        );
+        return Ok(global_verdict([verdict]).exit_code());
+    };
+    let (prefill_s, decode_s) = (
+        wall(Route::Prefill).unwrap_or(f64::NAN),
+        wall(Route::Decode).unwrap_or(f64::NAN),
     );
     println!(
-        "span {} dtype {dtype} kv_aligned {} seed {}: load {load_s:.2}s, prefill {prefill_s:.3}s ({:.1} tok/s), decode {decode_s:.3}s ({:.1} tok/s)",
-        a.span, a.kv_aligned, a.seed, a.span as f64 / prefill_s, a.span as f64 / decode_s
+        "span {} dtype {dtype} kv_aligned {kv} seed {}: load {load_s:.2}s, prefill {prefill_s:.3}s ({:.1} tok/s), decode {decode_s:.3}s ({:.1} tok/s)",
+        a.span, a.seed, a.span as f64 / prefill_s, a.span as f64 / decode_s
     );
     println!(
         "max_abs_diff {} p99_abs_diff {} mean_abs_diff {} top1_agreement {:.4} nonfinite {}/{}",
@@ -112,14 +140,16 @@ pub fn run(a: &RunArgs) -> Result<i32> {
         "verdict {verdict}{}",
         reason
             .as_deref()
-            .map(|r| format!(": {r}"))
+            .map(|r| format!(": {}", terminal(r)))
             .unwrap_or_default()
     );
+    let tokens = prompt_tokens(a.seed, a.span, info.vocab);
+    let (p, d) = (&bufs.prefill, &bufs.decode);
     if let Some(dir) = &a.save_logits {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        npy::write_f32(&dir.join("prefill.npy"), &[a.span, info.vocab], &p)
+        npy::write_f32(&dir.join("prefill.npy"), &[a.span, info.vocab], p)
             .with_context(|| format!("writing {}", dir.join("prefill.npy").display()))?;
-        npy::write_f32(&dir.join("decode.npy"), &[a.span, info.vocab], &d)
+        npy::write_f32(&dir.join("decode.npy"), &[a.span, info.vocab], d)
             .with_context(|| format!("writing {}", dir.join("decode.npy").display()))?;
         let manifest = serde_json::json!({
             "backend": a.backend,

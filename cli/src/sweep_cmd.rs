@@ -1,50 +1,40 @@
 //! `driftbench sweep`.
 
 use crate::args::PluginArgs;
-use crate::{backends, environment, progress::Bar};
+use crate::text::terminal;
+use crate::{backends, environment, interrupt, progress::Bar};
 use anyhow::{Context, Result};
 use driftbench_core::config::SweepConfig;
-use driftbench_core::journal::Journal;
+use driftbench_core::journal::{self, Journal};
 use driftbench_core::records::{Record, SweepHeader, SCHEMA_VERSION};
 use driftbench_core::report::{summary_table, write_reports, Report};
-use driftbench_core::{grid, runner, ModelSpec};
+use driftbench_core::resume::{self, SweepPlan};
+use driftbench_core::runner::SweepControl;
+use driftbench_core::{grid, runner, GlobalVerdict};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
-
-/// Fail early, with the fix, when a config's model file is absent.
-pub fn check_model(model: &ModelSpec) -> Result<()> {
-    if let ModelSpec::Gguf { path } = model {
-        if !path.is_file() {
-            anyhow::bail!(
-                "model file {} not found: run scripts/fetch-model.sh to fetch SmolLM2-135M, or fix `model.path` in the config",
-                path.display()
-            );
-        }
-    }
-    Ok(())
-}
 
 /// Run a sweep; returns the exit code of its global verdict.
 pub fn run(
     config: &Path,
     out: Option<PathBuf>,
     names: &[String],
+    resume: bool,
     plugins: &PluginArgs,
 ) -> Result<i32> {
     let cfg = SweepConfig::load(config)?;
-    check_model(&cfg.model)?;
+    crate::model_check::check_sweep(&cfg)?;
     let names = if names.is_empty() {
         cfg.backends.clone()
     } else {
         names.to_vec()
     };
-    let isolation = if plugins.in_process {
-        backends::Isolation::InProcess
-    } else {
-        backends::Isolation::Worker {
-            timeout: cfg.timeout_s.map(std::time::Duration::from_secs_f64),
-        }
-    };
+    let isolation = backends::Isolation::new(
+        plugins.in_process,
+        plugins.open_timeout.or(Some(cfg.open_timeout_s)),
+        cfg.timeout_s,
+    );
     let cache = plugins.cache()?;
     let planned = backends::select(
         backends::find(&plugins.plugins)?,
@@ -60,45 +50,78 @@ pub fn run(
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("cannot create output folder {}", out_dir.display()))?;
     let journal_path = out_dir.join("results.jsonl");
-    let mut journal = Journal::create(&journal_path)
-        .with_context(|| format!("cannot create {}", journal_path.display()))?;
     let backend_names: Vec<String> = planned.iter().map(|p| p.entry.name.clone()).collect();
-    let header = SweepHeader {
-        schema_version: SCHEMA_VERSION,
-        name: cfg.name.clone(),
-        config_path: config.display().to_string(),
-        started_unix: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-        model: cfg.model.describe(),
-        block_size: cfg.block_size,
-        tolerances: cfg.tolerances.clone(),
-        pairs_planned: grid::expand(&cfg, &backend_names).len(),
-        environment: environment::collect(),
-        backends: planned.iter().map(|p| p.entry.clone()).collect(),
+    let plan = SweepPlan::of(&cfg, &backend_names);
+    let pairs_planned = grid::expand(&cfg, &backend_names).len();
+    let (mut journal, header, mut records, done) = if resume {
+        let (old, warnings) = journal::read(&journal_path).context("--resume")?;
+        for w in warnings {
+            eprintln!("warning: {w}");
+        }
+        let r = resume::resume(old, &plan)
+            .with_context(|| format!("--resume: cannot continue {}", journal_path.display()))?;
+        let journal = Journal::rewrite(&journal_path, &r.kept)
+            .with_context(|| format!("rewriting {}", journal_path.display()))?;
+        eprintln!(
+            "driftbench: resuming `{}`: {} of {} cells already done",
+            cfg.name,
+            r.done.len(),
+            pairs_planned / backend_names.len().max(1)
+        );
+        (journal, None, r.kept, r.done)
+    } else {
+        let journal = Journal::create(&journal_path)
+            .with_context(|| format!("cannot create {}", journal_path.display()))?;
+        let header = SweepHeader {
+            schema_version: SCHEMA_VERSION,
+            name: cfg.name.clone(),
+            config_path: config.display().to_string(),
+            started_unix: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            model: cfg.model.describe(),
+            block_size: cfg.block_size,
+            tolerances: cfg.tolerances.clone(),
+            pairs_planned,
+            environment: environment::collect(),
+            backends: planned.iter().map(|p| p.entry.clone()).collect(),
+            plan: Some(plan),
+        };
+        let header = Some(Record::Sweep(Box::new(header)));
+        (journal, header, Vec::new(), HashSet::new())
     };
     eprintln!(
-        "driftbench: sweep `{}`: {} pairs on {} → {}",
-        cfg.name,
-        header.pairs_planned,
-        backend_names.join(", "),
+        "driftbench: sweep `{}`: {pairs_planned} pairs on {} → {}",
+        terminal(&cfg.name),
+        terminal(&backend_names.join(", ")),
         out_dir.display()
     );
+    let ctl = SweepControl {
+        done,
+        stop: interrupt::install(),
+    };
     let bar = Bar::new();
     let t0 = Instant::now();
-    let records = runner::run_sweep(
-        &cfg,
-        &planned,
-        Record::Sweep(Box::new(header)),
-        &mut journal,
-        &bar,
-    )
-    .with_context(|| format!("writing {}", journal_path.display()))?;
+    let run = runner::run_sweep_with(&cfg, &planned, header, &mut journal, &bar, &ctl)
+        .with_context(|| format!("writing {}", journal_path.display()))?;
     bar.finish();
-    let report = Report::from_records(&records);
+    records.extend(run.records);
+    let mut report = Report::from_records(&records);
+    if run.interrupted {
+        report
+            .gaps
+            .push("the sweep was interrupted (SIGINT or SIGTERM)".into());
+        report.global = GlobalVerdict::Incomplete;
+    }
     write_reports(&out_dir, &report)
         .with_context(|| format!("writing the report into {}", out_dir.display()))?;
-    println!("{}", summary_table(&report));
+    println!("{}", terminal(&summary_table(&report).to_string()));
+    if run.interrupted {
+        eprintln!(
+            "driftbench: interrupted; finished pairs are in {} (continue with --resume)",
+            journal_path.display()
+        );
+    }
     println!(
         "global verdict: {} — sweep took {:.1}s; report: {}",
         report.global().as_str(),

@@ -21,10 +21,7 @@ pub enum KvLayout {
 impl KvLayout {
     /// The `kv_aligned` flag value of this layout.
     pub fn kv_aligned(self) -> u8 {
-        match self {
-            KvLayout::Aligned => 1,
-            KvLayout::Padded { .. } => 0,
-        }
+        crate::KvMode::from(self).flag()
     }
 }
 
@@ -102,6 +99,26 @@ pub struct SessionInfo {
     pub device: String,
     /// Human-readable model description (architecture, parameter count).
     pub model: String,
+}
+
+/// Largest vocabulary a session may report (a logits row of 16 MiB).
+pub const MAX_VOCAB: usize = 1 << 22;
+
+impl SessionInfo {
+    /// Check what a plugin said before anything is sized by it: a vocab of 0 or 2^62 would
+    /// otherwise panic the prompt generator or abort an allocation in driftbench itself.
+    pub fn check(&self) -> Result<(), String> {
+        if self.vocab == 0 || self.vocab > MAX_VOCAB {
+            return Err(format!(
+                "the backend reported vocab {}, expected 1 to {MAX_VOCAB}",
+                self.vocab
+            ));
+        }
+        if self.max_span == 0 {
+            return Err("the backend reported max_span 0".into());
+        }
+        Ok(())
+    }
 }
 
 /// Errors a backend or session reports.

@@ -11,12 +11,22 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("{file}: cannot read config: {source}")]
+    #[error("{file}: cannot read config: {error}")]
     Read {
         /// The config file, as given.
         file: String,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error: part of the message, not a `source()` (an error chain printed
+        /// whole would say it twice).
+        error: std::io::Error,
+    },
+    /// The path exists but is not a regular file (a FIFO, a directory, a device): it is not
+    /// opened, since opening a FIFO waits for a writer forever.
+    #[error("{file}: cannot read config: not a regular file ({kind})")]
+    NotRegularFile {
+        /// The config file, as given.
+        file: String,
+        /// What it is instead, e.g. `a fifo`, `a directory`.
+        kind: &'static str,
     },
     /// The file is not valid TOML, or does not have the shape of a sweep config
     /// (unknown key, wrong type, missing table...).
@@ -47,6 +57,7 @@ impl ConfigError {
     pub fn file(&self) -> &str {
         match self {
             ConfigError::Read { file, .. }
+            | ConfigError::NotRegularFile { file, .. }
             | ConfigError::Parse { file, .. }
             | ConfigError::Invalid { file, .. } => file,
         }

@@ -11,22 +11,32 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum JournalError {
     /// The file could not be read.
-    #[error("cannot read journal {}: {source}", path.display())]
+    #[error("cannot read journal {}: {error}", path.display())]
     Io {
         /// The journal.
         path: PathBuf,
-        /// The underlying error.
-        source: io::Error,
+        /// The underlying error: part of the message, not a `source()` (an error chain
+        /// printed whole would say it twice).
+        error: io::Error,
+    },
+    /// The path exists but is not a regular file (a FIFO, a directory, a device): it is not
+    /// opened, since opening a FIFO waits for a writer forever.
+    #[error("cannot read journal {}: not a regular file ({kind})", path.display())]
+    NotRegularFile {
+        /// The journal.
+        path: PathBuf,
+        /// What it is instead, e.g. `a fifo`, `a directory`.
+        kind: &'static str,
     },
     /// A line that is not the last one is not a valid record.
-    #[error("{}:{line}: invalid record: {source}", path.display())]
+    #[error("{}:{line}: invalid record: {error}", path.display())]
     Parse {
         /// The journal.
         path: PathBuf,
         /// 1-based line number.
         line: usize,
-        /// What serde_json said.
-        source: serde_json::Error,
+        /// What serde_json said: part of the message, not a `source()`.
+        error: serde_json::Error,
     },
 }
 
@@ -42,6 +52,36 @@ impl Journal {
     /// Create (or truncate) the journal at `path`.
     pub fn create(path: &Path) -> io::Result<Journal> {
         let file = File::create(path)?;
+        Ok(Journal {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Replace the journal at `path` with `records` (atomically: a temporary file renamed
+    /// over it) and open it for appending. `--resume` uses it to drop a torn last line and
+    /// the records of unfinished cells.
+    pub fn rewrite(path: &Path, records: &[Record]) -> io::Result<Journal> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".results.jsonl.");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o644));
+        }
+        let mut tmp = builder.tempfile_in(dir)?;
+        for r in records {
+            let mut line = serde_json::to_vec(r).map_err(io::Error::other)?;
+            line.push(b'\n');
+            tmp.write_all(&line)?;
+        }
+        tmp.as_file().sync_all()?;
+        tmp.persist(path).map_err(|e| e.error)?;
+        let file = std::fs::OpenOptions::new().append(true).open(path)?;
         Ok(Journal {
             file,
             path: path.to_path_buf(),
@@ -67,12 +107,21 @@ impl Journal {
 
 /// Read a `results.jsonl`. Errors name the file and the line number. A truncated last line
 /// (the process died mid-write) is ignored with a warning returned alongside the records;
-/// an invalid line anywhere else is an error. Blank lines are skipped.
+/// an invalid line anywhere else is an error. Blank lines are skipped. Only a regular file is
+/// opened: a FIFO, a directory or a device is [`JournalError::NotRegularFile`].
 pub fn read(path: &Path) -> Result<(Vec<Record>, Vec<String>), JournalError> {
-    let bytes = std::fs::read(path).map_err(|source| JournalError::Io {
+    let io_error = |error| JournalError::Io {
         path: path.to_path_buf(),
-        source,
-    })?;
+        error,
+    };
+    let meta = std::fs::metadata(path).map_err(io_error)?;
+    if !meta.is_file() {
+        return Err(JournalError::NotRegularFile {
+            path: path.to_path_buf(),
+            kind: crate::config::file_kind(&meta),
+        });
+    }
+    let bytes = std::fs::read(path).map_err(io_error)?;
     parse(path, &bytes)
 }
 
@@ -110,11 +159,11 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<(Vec<Record>, Vec<String>), Journa
                     line.len()
                 ));
             }
-            Err(source) => {
+            Err(error) => {
                 return Err(JournalError::Parse {
                     path: path.to_path_buf(),
                     line: lineno,
-                    source,
+                    error,
                 })
             }
         }

@@ -2,7 +2,8 @@
 //! session, run and pair finishes. Kept small and stable; `report` re-renders from them.
 
 use crate::{
-    BackendError, Configured, Counters, Dtype, DtypeTolerance, Envelope, Metrics, Probe, Verdict,
+    BackendError, Configured, Counters, Dtype, DtypeTolerance, Envelope, KvMode, Metrics, Probe,
+    Verdict,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -40,7 +41,7 @@ pub struct PairKey {
     /// Compute dtype.
     pub dtype: Dtype,
     /// 1: aligned KV cache; 0: block-padded cache.
-    pub kv_aligned: u8,
+    pub kv_aligned: KvMode,
     /// Prompt (and synthetic weight) seed.
     pub seed: u64,
 }
@@ -98,6 +99,9 @@ pub struct SweepHeader {
     pub environment: Environment,
     /// Probe of every backend in the sweep (plugin path, device, driver, versions).
     pub backends: Vec<BackendEntry>,
+    /// What the sweep runs, as `--resume` compares it; absent from older journals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<crate::resume::SweepPlan>,
 }
 
 /// A backend as the sweep saw it.
@@ -174,7 +178,7 @@ pub struct WarmupRecord {
     /// Prompt length.
     pub span: usize,
     /// KV layout of the decode route (1: aligned, 0: padded); prefill ignores it.
-    pub kv_aligned: u8,
+    pub kv_aligned: KvMode,
     /// Prefill or decode.
     pub route: Route,
     /// Wall time in seconds, when it succeeded.

@@ -1,7 +1,7 @@
 //! Verdicts per pair and for the whole sweep, with per-dtype tolerances.
 //! (Helper-owned: implementation and tests.)
 
-use crate::{Dtype, Metrics};
+use crate::{Dtype, KvMode, Metrics};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -159,13 +159,12 @@ impl fmt::Display for GlobalVerdict {
 /// `"; "` (e.g. `"max_abs_diff 0.31 > 0.25 (f16 equiv)"`, `"top1_agreement 0.42 < 0.95
 /// (f16 drift)"`, `"3 non-finite values in decode logits (NaN/Inf)"`); `None` on a pass.
 pub fn classify(
-    kv_aligned: u8,
+    kv: KvMode,
     dtype: Dtype,
     m: &Metrics,
     tol: &DtypeTolerance,
 ) -> (Verdict, Option<String>) {
-    let aligned = kv_aligned != 0;
-    let (env, kind, pass, fail) = if aligned {
+    let (env, kind, pass, fail) = if kv.is_aligned() {
         (&tol.equiv, "equiv", Verdict::PassEquiv, Verdict::FailEquiv)
     } else {
         (

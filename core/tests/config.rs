@@ -2,7 +2,7 @@
 
 use driftbench_core::config::{SweepConfig, DEFAULT_BLOCK_SIZE};
 use driftbench_core::errors::ConfigError;
-use driftbench_core::{Dtype, DtypeTolerance, Envelope, ModelSpec, SyntheticModel};
+use driftbench_core::{Dtype, DtypeTolerance, Envelope, KvMode, ModelSpec, SyntheticModel};
 use std::path::{Path, PathBuf};
 
 const SYNTHETIC: &str = r#"
@@ -109,7 +109,7 @@ drift = { max_abs = 3.0, min_top1 = 0.8 }
         cfg.dtypes,
         [Dtype::Bf16, Dtype::F16, Dtype::F32, Dtype::F64]
     );
-    assert_eq!(cfg.kv_aligned, [0, 1]);
+    assert_eq!(cfg.kv_aligned, [KvMode::Padded, KvMode::Aligned]);
     assert_eq!(cfg.seeds, [2, 0, 1]);
     assert_eq!(cfg.block_size, 32);
     assert!(!cfg.warmup);
@@ -514,4 +514,200 @@ fn wrong_type_in_model_names_the_model_key() {
 
     let text = format!("[model]\npath = \"m.gguf\"\n[sweep]\n{MIN_SWEEP}\n");
     parse_err(&text, &["key `model.kind`", "missing field `kind`"]);
+}
+
+#[test]
+fn spans_beyond_max_span_are_rejected() {
+    for span in ["1000000000", "9223372036854775807", "1048577"] {
+        let text = with_sweep(&format!(
+            "spans = [32, {span}]\ndtypes = [\"f32\"]\nkv_aligned = [1]\nseeds = [0]"
+        ));
+        let err = parse_err(
+            &text,
+            &["key `sweep.spans`", span, "at most 1048576", "2^20"],
+        );
+        assert_invalid(&err, "sweep.spans", span);
+    }
+    // The cap itself is accepted, for a model whose logits stay within budget.
+    let text = format!(
+        "{}\n[sweep]\nspans = [1048576]\ndtypes = [\"f32\"]\nkv_aligned = [1]\nseeds = [0]\n",
+        SYNTHETIC.replace("vocab = 256", "vocab = 2")
+    );
+    assert_eq!(parse(&text).unwrap().spans, [1 << 20]);
+}
+
+#[test]
+fn synthetic_spans_keep_logits_within_budget() {
+    // vocab 256: 2^28 / 2^8 = 2^20 = MAX_SPAN; vocab 2^20 allows 256 tokens.
+    let text = format!(
+        "{}\n[sweep]\nspans = [257]\ndtypes = [\"f32\"]\nkv_aligned = [1]\nseeds = [0]\n",
+        SYNTHETIC.replace("vocab = 256", "vocab = 1048576")
+    );
+    let err = parse_err(
+        &text,
+        &[
+            "key `sweep.spans`",
+            "257",
+            "at most 256",
+            "268435456 logits",
+        ],
+    );
+    assert_invalid(&err, "sweep.spans", "257");
+}
+
+#[test]
+fn block_size_beyond_max_span_is_rejected() {
+    let err = parse_err(
+        &with_sweep(&format!("{MIN_SWEEP}\nblock_size = 9223372036854775807")),
+        &["sweep.block_size", "9223372036854775807", "at most 1048576"],
+    );
+    assert_invalid(&err, "sweep.block_size", "9223372036854775807");
+}
+
+#[test]
+fn timeouts_are_bounded() {
+    for (key, value, shown) in [
+        ("timeout_s", "1e300", "1e300"),
+        ("timeout_s", "604801", "604801.0"),
+        ("timeout_s", "nan", "nan"),
+        ("open_timeout_s", "1e300", "1e300"),
+        ("open_timeout_s", "0", "0.0"),
+    ] {
+        let full = format!("sweep.{key}");
+        let err = parse_err(
+            &with_sweep(&format!("{MIN_SWEEP}\n{key} = {value}")),
+            &[&full, shown, "at most 604800 (7 days)"],
+        );
+        assert_invalid(&err, &full, shown);
+    }
+    let cfg = parse(&with_sweep(&format!(
+        "{MIN_SWEEP}\ntimeout_s = 604800\nopen_timeout_s = 0.5"
+    )))
+    .unwrap();
+    assert_eq!(cfg.timeout_s, Some(604800.0));
+    assert_eq!(cfg.open_timeout_s, 0.5);
+}
+
+#[test]
+fn synthetic_sizes_are_bounded() {
+    let sweep = format!("[sweep]\n{MIN_SWEEP}\n");
+    let model = |fields: &str| format!("[model]\nkind = \"synthetic\"\n{fields}\n{sweep}");
+    let cases = [
+        (
+            "layers = 2\nhidden = 64\nheads = 4\nkv_heads = 2\nffn = 128\nvocab = 1000000000000",
+            "model.vocab",
+            "1000000000000",
+            "at most 1048576",
+        ),
+        (
+            "layers = 100000000\nhidden = 64\nheads = 4\nkv_heads = 2\nffn = 128\nvocab = 256",
+            "model.layers",
+            "100000000",
+            "at most 256",
+        ),
+        (
+            "layers = 2\nhidden = 131072\nheads = 4\nkv_heads = 2\nffn = 128\nvocab = 256",
+            "model.hidden",
+            "131072",
+            "at most 65536",
+        ),
+        (
+            "layers = 2\nhidden = 64\nheads = 4\nkv_heads = 2\nffn = 9223372036854775807\nvocab = 256",
+            "model.ffn",
+            "9223372036854775807",
+            "at most 65536",
+        ),
+        (
+            "layers = 2\nhidden = 4096\nheads = 2048\nkv_heads = 2\nffn = 128\nvocab = 256",
+            "model.heads",
+            "2048",
+            "at most 1024",
+        ),
+        // Each size in range, but 256 × (4 × 65536² + 3 × 65536 × 65536) parameters.
+        (
+            "layers = 256\nhidden = 65536\nheads = 4\nkv_heads = 2\nffn = 65536\nvocab = 256",
+            "model",
+            "7696614948864",
+            "at most 2147483648 parameters (2^31)",
+        ),
+    ];
+    for (fields, key, value, limit) in cases {
+        let err = parse_err(&model(fields), &[key, value, limit]);
+        assert_invalid(&err, key, value);
+    }
+}
+
+#[test]
+fn unsafe_names_are_rejected() {
+    for (name, shown) in [
+        ("/abs", "\"/abs\""),
+        ("../..", "\"../..\""),
+        ("a\\nb", "\"a\\nb\""),
+        ("a/b", "\"a/b\""),
+        (".hidden", "\".hidden\""),
+        ("", "\"\""),
+        ("white space", "\"white space\""),
+    ] {
+        let text = format!("name = \"{name}\"\n{}", with_sweep(MIN_SWEEP));
+        let err = parse_err(&text, &["key `name`", shown, "out/<name>"]);
+        assert_invalid(&err, "name", shown);
+    }
+    let long = "x".repeat(65);
+    let text = format!("name = \"{long}\"\n{}", with_sweep(MIN_SWEEP));
+    parse_err(&text, &["key `name`", "at most 64"]);
+    let text = format!("name = \"a-b_c.1\"\n{}", with_sweep(MIN_SWEEP));
+    assert_eq!(parse(&text).unwrap().name, "a-b_c.1");
+}
+
+#[test]
+fn default_name_from_the_file_stem_is_made_safe() {
+    let text = with_sweep(MIN_SWEEP);
+    for (file, name) in [
+        ("configs/my sweep\n.toml", "my_sweep_"),
+        ("configs/.hidden.toml", "_hidden"),
+        ("configs/ok-1.toml", "ok-1"),
+        ("/", "sweep"),
+    ] {
+        let cfg = SweepConfig::parse(&text, Path::new(file)).unwrap();
+        assert_eq!(cfg.name, name, "{file:?}");
+    }
+    let long = format!("{}.toml", "y".repeat(100));
+    let cfg = SweepConfig::parse(&text, Path::new(&long)).unwrap();
+    assert_eq!(cfg.name, "y".repeat(64));
+}
+
+#[test]
+fn description_with_control_characters_is_rejected() {
+    for (desc, shown) in [
+        ("line\\nheading", "\"line\\nheading\""),
+        ("red \\u001b[31m", "\"red \\u{1b}[31m\""),
+    ] {
+        let text = format!("description = \"{desc}\"\n{}", with_sweep(MIN_SWEEP));
+        let err = parse_err(&text, &["key `description`", shown, "control characters"]);
+        assert_invalid(&err, "description", shown);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn non_regular_config_is_refused_without_opening_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo.toml");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Opening the FIFO would block until a writer comes: this returns at once.
+    for (path, kind) in [(fifo, "a fifo"), (dir.path().to_path_buf(), "a directory")] {
+        let err = SweepConfig::load(&path).expect_err("not a regular file");
+        assert!(matches!(err, ConfigError::NotRegularFile { .. }), "{err:?}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&format!("not a regular file ({kind})")),
+            "{msg}"
+        );
+        assert!(msg.starts_with(&path.display().to_string()), "{msg}");
+        assert!(!msg.contains("not found"), "{msg}");
+    }
 }

@@ -4,7 +4,7 @@ use driftbench_core::config::SweepConfig;
 use driftbench_core::grid::{expand, sessions};
 use driftbench_core::records::PairKey;
 use driftbench_core::rng::{prompt_tokens, SplitMix64};
-use driftbench_core::Dtype;
+use driftbench_core::{Dtype, KvMode};
 use std::path::Path;
 
 fn config(sweep: &str) -> SweepConfig {
@@ -41,7 +41,7 @@ fn expand_orders_backend_dtype_span_kv_seed() {
         backend: backend.to_string(),
         span,
         dtype,
-        kv_aligned,
+        kv_aligned: KvMode::from_flag(kv_aligned).unwrap(),
         seed,
     };
     assert_eq!(pairs[0], key("wgpu", Dtype::F16, 8, 0, 5));
@@ -97,7 +97,7 @@ fn sessions_merge_non_contiguous_pairs() {
         backend: backend.to_string(),
         span,
         dtype,
-        kv_aligned: 1,
+        kv_aligned: KvMode::Aligned,
         seed: 0,
     };
     let pairs = [

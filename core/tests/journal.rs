@@ -5,7 +5,7 @@ use driftbench_core::records::{
     Environment, PairKey, PairRecord, Record, Route, RunRecord, RunStatus, SessionRecord,
     SweepHeader, SCHEMA_VERSION,
 };
-use driftbench_core::{Dtype, Metrics, Verdict};
+use driftbench_core::{Dtype, KvMode, Metrics, Verdict};
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -14,7 +14,7 @@ fn key(seed: u64) -> PairKey {
         backend: "flex".to_string(),
         span: 32,
         dtype: Dtype::F16,
-        kv_aligned: 0,
+        kv_aligned: KvMode::Padded,
         seed,
     }
 }
@@ -30,6 +30,7 @@ fn sample() -> Vec<Record> {
             block_size: 16,
             tolerances: BTreeMap::new(),
             pairs_planned: 1,
+            plan: None,
             environment: Environment::default(),
             backends: vec![],
         })),
@@ -174,4 +175,30 @@ fn missing_file_names_the_file() {
     let err = journal::read(&path).unwrap_err();
     assert!(matches!(err, JournalError::Io { .. }));
     assert!(err.to_string().contains("nope.jsonl"), "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_a_directory_is_refused_without_opening_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("results.jsonl");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Opening the FIFO would block until a writer comes: this returns at once.
+    for (path, kind) in [(fifo, "a fifo"), (dir.path().to_path_buf(), "a directory")] {
+        let err = journal::read(&path).unwrap_err();
+        assert!(
+            matches!(err, JournalError::NotRegularFile { .. }),
+            "{err:?}"
+        );
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&format!("not a regular file ({kind})")),
+            "{msg}"
+        );
+        assert!(msg.contains(&path.display().to_string()), "{msg}");
+    }
 }

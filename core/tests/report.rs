@@ -6,7 +6,9 @@ use driftbench_core::records::{
     SessionRecord, SweepHeader, WarmupRecord, SCHEMA_VERSION,
 };
 use driftbench_core::report::{render_markdown, summary_table, write_reports, Report};
-use driftbench_core::{DeviceInfo, Dtype, DtypeTolerance, GlobalVerdict, Metrics, Probe, Verdict};
+use driftbench_core::{
+    DeviceInfo, Dtype, DtypeTolerance, GlobalVerdict, KvMode, Metrics, Probe, Verdict,
+};
 use std::collections::BTreeMap;
 
 fn key(backend: &str, span: usize, dtype: Dtype, kv: u8, seed: u64) -> PairKey {
@@ -14,7 +16,7 @@ fn key(backend: &str, span: usize, dtype: Dtype, kv: u8, seed: u64) -> PairKey {
         backend: backend.to_string(),
         span,
         dtype,
-        kv_aligned: kv,
+        kv_aligned: KvMode::from_flag(kv.into()).unwrap(),
         seed,
     }
 }
@@ -117,6 +119,7 @@ fn header() -> Record {
                 configured: None,
             },
         ],
+        plan: None,
     }))
 }
 
@@ -524,12 +527,12 @@ fn model_load_is_reported_apart() {
 #[test]
 fn warm_up_is_reported_apart_per_shape() {
     let k = |kv, seed| key("gpu", 8, Dtype::F32, kv, seed);
-    let warm = |route, kv, wall: Option<f64>, error: Option<&str>| {
+    let warm = |route, kv: i64, wall: Option<f64>, error: Option<&str>| {
         Record::Warmup(WarmupRecord {
             backend: "gpu".into(),
             dtype: Dtype::F32,
             span: 8,
-            kv_aligned: kv,
+            kv_aligned: KvMode::from_flag(kv).unwrap(),
             route,
             wall_s: wall,
             error: error.map(str::to_string),
@@ -554,7 +557,7 @@ fn warm_up_is_reported_apart_per_shape() {
     let dec1 = gpu
         .warmups
         .iter()
-        .find(|w| w.route == Route::Decode && w.kv_aligned == 1);
+        .find(|w| w.route == Route::Decode && w.kv_aligned == KvMode::Aligned);
     assert_eq!(dec1.unwrap().measured_mean_s, Some(1.0));
     // Warm-up time never leaks into the measured performance table.
     let perf = gpu
@@ -670,6 +673,57 @@ fn journal_without_header_renders_with_placeholders() {
     assert_eq!(r.global(), GlobalVerdict::Fail);
 
     let empty = Report::from_records(&[]);
-    assert_eq!(empty.global(), GlobalVerdict::Pass);
+    assert_eq!(
+        empty.global(),
+        GlobalVerdict::Incomplete,
+        "nothing ran: never PASS"
+    );
     assert!(render_markdown(&empty).contains("**Backends:** none"));
+    assert!(empty.gaps.iter().any(|g| g.contains("no sweep header")));
+    assert!(empty
+        .gaps
+        .iter()
+        .any(|g| g.contains("no pair was classified")));
+}
+
+#[test]
+fn journals_that_are_not_a_whole_sweep_are_incomplete() {
+    // A header alone: planned pairs, none run.
+    let header_only = Report::from_records(&[header()]);
+    assert_eq!(header_only.global(), GlobalVerdict::Incomplete);
+    assert!(render_markdown(&header_only).contains("**Not a whole sweep:**"));
+    // A passing sweep cut short: every pair present passes, yet pairs are missing.
+    let passing: Vec<Record> = records(false)
+        .into_iter()
+        .filter(|r| match r {
+            Record::Pair(p) => p.verdict == Verdict::PassEquiv,
+            Record::Run(_) => false,
+            _ => true,
+        })
+        .collect();
+    let r = Report::from_records(&passing);
+    assert!(r.sweep.pairs_classified < 8);
+    assert_eq!(r.global(), GlobalVerdict::Incomplete);
+    assert!(
+        r.gaps
+            .iter()
+            .any(|g| g.contains("planned pairs have no verdict")),
+        "{:?}",
+        r.gaps
+    );
+}
+
+#[test]
+fn text_from_plugins_cannot_forge_markdown() {
+    let mut recs = records(false);
+    for r in &mut recs {
+        if let Record::Pair(p) = r {
+            p.reason = Some("boom\n# Fake heading\n| fake | row |\n\x1b[31mred\x1b[0m <b>".into());
+        }
+    }
+    let md = render_markdown(&Report::from_records(&recs));
+    assert!(!md.lines().any(|l| l.starts_with("# Fake")), "{md}");
+    assert!(!md.lines().any(|l| l.starts_with("| fake")), "{md}");
+    assert!(!md.contains('\x1b'));
+    assert!(!md.contains("<b>"));
 }

@@ -10,8 +10,8 @@ use driftbench_core::records::{
 use driftbench_core::report::Report;
 use driftbench_core::runner::{run_sweep, PlannedBackend, Silent};
 use driftbench_core::{
-    Backend, BackendError, Counters, DeviceInfo, Dtype, KvLayout, ModelSpec, Probe, Session,
-    SessionInfo, Verdict,
+    Backend, BackendError, Counters, DeviceInfo, Dtype, KvLayout, KvMode, ModelSpec, Probe,
+    Session, SessionInfo, Verdict,
 };
 use std::path::Path;
 
@@ -155,6 +155,7 @@ fn sweep(backends: Vec<Fake>) -> Vec<Record> {
         pairs_planned: 0,
         environment: Default::default(),
         backends: planned.iter().map(|p| p.entry.clone()).collect(),
+        plan: None,
     }));
     run_sweep(&cfg, &planned, header, &mut journal, &Silent).unwrap()
 }
@@ -212,7 +213,7 @@ fn every_cell_is_compared_across_backends_route_by_route() {
                 && r.reference == "a"
                 && r.dtype == Dtype::F16
                 && r.route == Route::Decode
-                && r.kv_aligned == Some(1)
+                && r.kv_aligned == Some(KvMode::Aligned)
         })
         .unwrap();
     assert!((row.max_abs_max - 0.25).abs() < 1e-6);
@@ -229,7 +230,7 @@ fn backends_are_interleaved_cell_by_cell() {
             Record::Pair(p) => Some((
                 p.key.backend.as_str(),
                 p.key.span,
-                p.key.kv_aligned,
+                p.key.kv_aligned.flag(),
                 p.key.seed,
             )),
             _ => None,

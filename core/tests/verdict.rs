@@ -1,7 +1,7 @@
 //! Tests of verdict classification, the global verdict, exit codes and counts.
 
 use driftbench_core::verdict::{classify, count, global_verdict};
-use driftbench_core::{Dtype, DtypeTolerance, Envelope, GlobalVerdict, Metrics, Verdict};
+use driftbench_core::{Dtype, DtypeTolerance, Envelope, GlobalVerdict, KvMode, Metrics, Verdict};
 
 fn metrics(max_abs_diff: f64, top1_agreement: f64) -> Metrics {
     Metrics {
@@ -31,7 +31,7 @@ fn tol() -> DtypeTolerance {
 }
 
 fn verdict(kv: u8, m: &Metrics, t: &DtypeTolerance) -> Verdict {
-    let (v, reason) = classify(kv, Dtype::F16, m, t);
+    let (v, reason) = classify(KvMode::from_flag(kv.into()).unwrap(), Dtype::F16, m, t);
     // A reason comes with every FAIL and never with a pass.
     let is_fail = matches!(v, Verdict::FailEquiv | Verdict::FailDrift);
     assert_eq!(reason.is_some(), is_fail, "{v}: {reason:?}");
@@ -44,7 +44,7 @@ fn equiv_max_abs_at_below_above() {
     assert_eq!(verdict(1, &metrics(0.25, 1.0), &t), Verdict::PassEquiv);
     assert_eq!(verdict(1, &metrics(0.2499, 1.0), &t), Verdict::PassEquiv);
     assert_eq!(verdict(1, &metrics(0.2501, 1.0), &t), Verdict::FailEquiv);
-    let (_, reason) = classify(1, Dtype::F16, &metrics(0.2501, 1.0), &t);
+    let (_, reason) = classify(KvMode::Aligned, Dtype::F16, &metrics(0.2501, 1.0), &t);
     assert_eq!(
         reason.as_deref(),
         Some("max_abs_diff 0.2501 > 0.25 (f16 equiv)")
@@ -57,7 +57,7 @@ fn equiv_min_top1_at_below_above() {
     assert_eq!(verdict(1, &metrics(0.0, 0.95), &t), Verdict::PassEquiv);
     assert_eq!(verdict(1, &metrics(0.0, 0.9501), &t), Verdict::PassEquiv);
     assert_eq!(verdict(1, &metrics(0.0, 0.9499), &t), Verdict::FailEquiv);
-    let (_, reason) = classify(1, Dtype::F16, &metrics(0.0, 0.42), &t);
+    let (_, reason) = classify(KvMode::Aligned, Dtype::F16, &metrics(0.0, 0.42), &t);
     let reason = reason.unwrap();
     assert!(reason.contains("top1_agreement 0.42 < 0.95"), "{reason}");
 }
@@ -74,7 +74,7 @@ fn drift_max_abs_at_below_above() {
     // 0.4 breaks the equiv bound but sits in the drift envelope: the envelopes are not mixed.
     assert_eq!(verdict(0, &metrics(0.4, 1.0), &t), Verdict::ExpectedDrift);
     assert_eq!(verdict(1, &metrics(0.4, 1.0), &t), Verdict::FailEquiv);
-    let (_, reason) = classify(0, Dtype::Bf16, &metrics(0.5001, 1.0), &t);
+    let (_, reason) = classify(KvMode::Padded, Dtype::Bf16, &metrics(0.5001, 1.0), &t);
     assert_eq!(
         reason.as_deref(),
         Some("max_abs_diff 0.5001 > 0.5 (bf16 drift)")
@@ -105,7 +105,7 @@ fn zero_drift_is_expected_drift() {
 
 #[test]
 fn both_bounds_broken_are_both_reported() {
-    let (v, reason) = classify(1, Dtype::F16, &metrics(0.31, 0.42), &tol());
+    let (v, reason) = classify(KvMode::Aligned, Dtype::F16, &metrics(0.31, 0.42), &tol());
     assert_eq!(v, Verdict::FailEquiv);
     assert_eq!(
         reason.as_deref(),
@@ -116,7 +116,7 @@ fn both_bounds_broken_are_both_reported() {
 #[test]
 fn default_f16_tolerance_reason() {
     let t = DtypeTolerance::default_for(Dtype::F16);
-    let (v, reason) = classify(1, Dtype::F16, &metrics(0.31, 1.0), &t);
+    let (v, reason) = classify(KvMode::Aligned, Dtype::F16, &metrics(0.31, 1.0), &t);
     assert_eq!(v, Verdict::FailEquiv);
     assert_eq!(
         reason.as_deref(),
@@ -140,7 +140,7 @@ fn bitwise_tolerance_zero() {
     let tiny = f64::from_bits(1);
     assert_eq!(verdict(1, &metrics(tiny, 1.0), &t), Verdict::FailEquiv);
     assert_eq!(verdict(0, &metrics(tiny, 1.0), &t), Verdict::FailDrift);
-    let (_, reason) = classify(1, Dtype::F32, &metrics(1e-7, 1.0), &t);
+    let (_, reason) = classify(KvMode::Aligned, Dtype::F32, &metrics(1e-7, 1.0), &t);
     let reason = reason.unwrap();
     assert!(reason.contains("max_abs_diff 0.0000001 > 0"), "{reason}");
     assert!(reason.contains("bitwise"), "{reason}");
@@ -161,7 +161,7 @@ fn non_finite_fails_both_kinds_even_with_infinite_tolerance() {
     m.nonfinite_decode = 3;
     assert_eq!(verdict(1, &m, &t), Verdict::FailEquiv);
     assert_eq!(verdict(0, &m, &t), Verdict::FailDrift);
-    let (_, reason) = classify(0, Dtype::F32, &m, &t);
+    let (_, reason) = classify(KvMode::Padded, Dtype::F32, &m, &t);
     assert_eq!(
         reason.as_deref(),
         Some("3 non-finite values in decode logits (NaN/Inf)")
@@ -171,7 +171,7 @@ fn non_finite_fails_both_kinds_even_with_infinite_tolerance() {
     m.nonfinite_prefill = 1;
     assert_eq!(verdict(1, &m, &t), Verdict::FailEquiv);
     assert_eq!(verdict(0, &m, &t), Verdict::FailDrift);
-    let (_, reason) = classify(1, Dtype::F32, &m, &t);
+    let (_, reason) = classify(KvMode::Aligned, Dtype::F32, &m, &t);
     let reason = reason.unwrap();
     assert!(
         reason.contains("1 non-finite value in prefill logits"),
@@ -275,9 +275,18 @@ fn classify_end_to_end_from_compare() {
     let decode = [1.0, 2.0, 3.0, 4.125];
     let m = compare(&prefill, &decode, 4);
     let t = tol();
-    assert_eq!(classify(1, Dtype::F16, &m, &t).0, Verdict::PassEquiv);
+    assert_eq!(
+        classify(KvMode::Aligned, Dtype::F16, &m, &t).0,
+        Verdict::PassEquiv
+    );
     let decode = [1.0, 2.0, 3.0, f32::NAN];
     let m = compare(&prefill, &decode, 4);
-    assert_eq!(classify(1, Dtype::F16, &m, &t).0, Verdict::FailEquiv);
-    assert_eq!(classify(0, Dtype::F16, &m, &t).0, Verdict::FailDrift);
+    assert_eq!(
+        classify(KvMode::Aligned, Dtype::F16, &m, &t).0,
+        Verdict::FailEquiv
+    );
+    assert_eq!(
+        classify(KvMode::Padded, Dtype::F16, &m, &t).0,
+        Verdict::FailDrift
+    );
 }

@@ -3,8 +3,8 @@
 //! # Format
 //!
 //! ```toml
-//! name = "b3-sweep"            # optional; default: the file stem
-//! description = "..."          # optional
+//! name = "b3-sweep"            # optional; default: the file stem, made safe; names out/<name>
+//! description = "..."          # optional; no control characters
 //!
 //! [model]                      # required; tagged by `kind`
 //! kind = "gguf"
@@ -14,15 +14,19 @@
 //!
 //! [sweep]                      # required
 //! backends = ["flex"]          # optional; empty or absent = every backend found
-//! spans = [32, 128, 512]       # required, non-empty, each >= 1; sorted ascending numerically
+//! spans = [32, 128, 512]       # required, non-empty, each in 1..=MAX_SPAN (2^20); sorted
+//!                              #   ascending numerically
 //! dtypes = ["bf16", "f16"]     # required, non-empty; f32, f16 (alias fp16), bf16, f64
 //! kv_aligned = [0, 1]          # required, non-empty, each 0 or 1
 //! seeds = [0, 1, 2]            # required, non-empty, each >= 0
-//! block_size = 16              # optional, default 16, >= 1: block of the padded KV cache
+//! block_size = 16              # optional, default 16, 1..=MAX_SPAN: block of the padded KV cache
 //!                              #   (kv_aligned = 0 rounds the cache capacity up to it)
 //! warmup = true                # optional, default true: one unmeasured warm-up run per
 //!                              #   (backend, dtype, span, route)
-//! timeout_s = 600              # optional, per-run timeout in seconds, > 0; default: none
+//! timeout_s = 600              # optional, per-run timeout in seconds, > 0 and <= 7 days;
+//!                              #   default: none
+//! open_timeout_s = 300         # optional, default 300: deadline of a worker's start, probe,
+//!                              #   options and model load, in seconds, > 0 and <= 7 days
 //!
 //! [backends.cuda]              # optional, per backend instance: the plugin's options
 //! autotune = "minimal"         #   (checked by the plugin before any run)
@@ -45,9 +49,23 @@
 //! - Tolerances: each field that is not given keeps its default from
 //!   [`DtypeTolerance::default_for`]; `max_abs` must be finite and `>= 0` (`0` means
 //!   bitwise), `min_top1` must lie in `[0, 1]`. Every dtype has a tolerance after loading.
-//! - Synthetic models: `layers`, `hidden`, `heads`, `kv_heads`, `ffn` >= 1, `vocab` >= 2,
-//!   `heads` divisible by `kv_heads`, `hidden` divisible by `heads` with an even head
-//!   dimension (RoPE rotates pairs), `rope_base` and `norm_eps` finite and > 0.
+//! - `name` becomes the output folder `out/<name>` when `--out` is absent, so it must be a safe
+//!   file name: 1 to 64 ASCII letters, digits, `-`, `_` or `.`, not starting with `.` (no
+//!   `/`, no `..`, no absolute path, no newline). Without `name`, the file stem is used with
+//!   every other character replaced by `_` (and `sweep` if nothing is left).
+//!   `description` must not hold control characters (newlines, tabs, escapes).
+//! - Numbers: every span and `block_size` in `1..=`[`MAX_SPAN`] (2^20 tokens); `timeout_s`
+//!   and `open_timeout_s` finite, `> 0` and at most [`MAX_TIMEOUT_S`] (7 days); seeds `>= 0`;
+//!   `kv_aligned` 0 or 1.
+//! - Synthetic models: `layers` in `1..=256`, `hidden` and `ffn` in `1..=65536`, `heads` and
+//!   `kv_heads` in `1..=1024`, `vocab` in `2..=2^20`; `heads` divisible by `kv_heads`,
+//!   `hidden` divisible by `heads` with an even head dimension (RoPE rotates pairs),
+//!   `rope_base` and `norm_eps` finite and > 0. At most [`MAX_SYNTHETIC_PARAMS`] (2^31)
+//!   parameters, counted as `vocab × hidden × 2 + layers × (4 × hidden² + 3 × hidden × ffn)`,
+//!   and every span at most [`MAX_SYNTHETIC_LOGITS`] / `vocab` (2^28 logits per matrix), so no
+//!   config can make a run exhaust memory. A GGUF model's spans are checked against its
+//!   context length when the file is checked, before any run (`driftbench sweep`).
+//! - The config file must be a regular file (a FIFO or a device is refused, never opened).
 //!
 //! Every error is a [`ConfigError`] whose one-line message names the file, the key, the value
 //! and what was expected.
@@ -55,10 +73,10 @@
 mod backends;
 mod diagnostics;
 
-pub use backends::BackendInstance;
+pub use backends::{valid_instance_name, BackendInstance};
 
 use crate::errors::ConfigError;
-use crate::{Dtype, DtypeTolerance, Envelope, ModelSpec};
+use crate::{Dtype, DtypeTolerance, Envelope, KvMode, ModelSpec};
 use diagnostics::describe_toml_error;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -66,6 +84,38 @@ use std::path::{Path, PathBuf};
 
 /// Default KV-cache block size of `kv_aligned = 0` runs.
 pub const DEFAULT_BLOCK_SIZE: usize = 16;
+
+/// Default deadline of a worker's start, probe, options and model load, in seconds.
+pub const DEFAULT_OPEN_TIMEOUT_S: f64 = 300.0;
+
+/// Longest span (prompt length in tokens) and largest `block_size` any config or
+/// `driftbench run` accepts: 2^20. A model's own context length may be shorter.
+pub const MAX_SPAN: usize = 1 << 20;
+
+/// Longest `timeout_s` and `open_timeout_s`: 7 days, in seconds.
+pub const MAX_TIMEOUT_S: f64 = 7.0 * 24.0 * 3600.0;
+
+/// Longest `name`, in characters.
+pub const MAX_NAME_LEN: usize = 64;
+
+/// Largest synthetic `vocab`: 2^20 tokens.
+pub const MAX_SYNTHETIC_VOCAB: usize = 1 << 20;
+
+/// Most synthetic `layers`.
+pub const MAX_SYNTHETIC_LAYERS: usize = 256;
+
+/// Largest synthetic `hidden` and `ffn`: 2^16.
+pub const MAX_SYNTHETIC_WIDTH: usize = 1 << 16;
+
+/// Most synthetic `heads` and `kv_heads`.
+pub const MAX_SYNTHETIC_HEADS: usize = 1024;
+
+/// Most parameters of a synthetic model (2^31, 8 GiB in f32), counted as
+/// `vocab × hidden × 2 + layers × (4 × hidden² + 3 × hidden × ffn)`.
+pub const MAX_SYNTHETIC_PARAMS: u64 = 1 << 31;
+
+/// Most logits of one run of a synthetic model, `span × vocab` (2^28, 1 GiB in f32).
+pub const MAX_SYNTHETIC_LOGITS: u64 = 1 << 28;
 
 /// A loaded and validated sweep config.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,7 +135,7 @@ pub struct SweepConfig {
     /// Dtypes, deduplicated, in config order.
     pub dtypes: Vec<Dtype>,
     /// KV layouts (`0` padded, `1` aligned), deduplicated, ascending.
-    pub kv_aligned: Vec<u8>,
+    pub kv_aligned: Vec<KvMode>,
     /// Prompt seeds, deduplicated, in config order.
     pub seeds: Vec<u64>,
     /// Block size of the padded KV cache (kv_aligned = 0).
@@ -94,6 +144,9 @@ pub struct SweepConfig {
     pub warmup: bool,
     /// Per-run timeout in seconds.
     pub timeout_s: Option<f64>,
+    /// Deadline in seconds of everything a worker does before the first run: start, hello,
+    /// probe, options, model load.
+    pub open_timeout_s: f64,
     /// Tolerance of every dtype ([`Dtype::ALL`]): defaults overridden by the file.
     pub tolerances: BTreeMap<Dtype, DtypeTolerance>,
     /// Backend instances with a `[backends.<name>]` table, by name.
@@ -125,6 +178,7 @@ struct RawSweep {
     block_size: Option<i64>,
     warmup: Option<bool>,
     timeout_s: Option<f64>,
+    open_timeout_s: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -156,7 +210,7 @@ impl Checker<'_> {
         ConfigError::Invalid {
             file: self.file.to_string(),
             key: key.into(),
-            value: value.into().to_string(),
+            value: one_line_value(value.into()),
             expected: expected.into(),
         }
     }
@@ -167,6 +221,106 @@ impl Checker<'_> {
         }
         Ok(())
     }
+}
+
+/// A value written as in TOML, on one line: toml writes a string holding a newline as a
+/// multi-line string, and a huge float with all its digits.
+fn one_line_value(value: toml::Value) -> String {
+    match value {
+        toml::Value::String(s) if s.chars().any(char::is_control) => format!("{s:?}"),
+        toml::Value::Float(f) if f.is_finite() && f.abs() >= 1e15 => format!("{f:e}"),
+        other => other.to_string(),
+    }
+}
+
+/// What kind of file `meta` describes, for "not a regular file (a fifo)".
+pub fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    let ft = meta.file_type();
+    if ft.is_file() {
+        return "a regular file";
+    }
+    if ft.is_dir() {
+        return "a directory";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return "a fifo";
+        }
+        if ft.is_socket() {
+            return "a socket";
+        }
+        if ft.is_char_device() {
+            return "a character device";
+        }
+        if ft.is_block_device() {
+            return "a block device";
+        }
+    }
+    "not a regular file"
+}
+
+/// Whether `name` is a safe sweep name: it names the output folder `out/<name>`, so 1 to
+/// [`MAX_NAME_LEN`] ASCII letters, digits, `-`, `_` or `.`, not starting with `.`.
+pub fn valid_sweep_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NAME_LEN
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// The default sweep name for config `file`: its stem, every character a sweep name may not
+/// hold replaced by `_` (a leading `.` too), at most [`MAX_NAME_LEN`] characters; `sweep` when
+/// the file has no stem.
+pub fn default_sweep_name(file: &Path) -> String {
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name: String = stem
+        .chars()
+        .enumerate()
+        .map(|(i, c)| match c {
+            '.' if i == 0 => '_',
+            c if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') => c,
+            _ => '_',
+        })
+        .take(MAX_NAME_LEN)
+        .collect();
+    if name.is_empty() {
+        "sweep".to_string()
+    } else {
+        name
+    }
+}
+
+/// The largest span `model` accepts before any model file is read, and the rule as the
+/// `expected` part of an error: [`MAX_SPAN`], or less for a synthetic model whose
+/// `span × vocab` would pass [`MAX_SYNTHETIC_LOGITS`]. A GGUF model's context length is
+/// checked apart, once its file has been read.
+pub fn span_limit(model: &ModelSpec) -> (usize, String) {
+    let max = MAX_SPAN;
+    if let ModelSpec::Synthetic(m) = model {
+        let by_logits =
+            usize::try_from(MAX_SYNTHETIC_LOGITS / (m.vocab.max(1) as u64)).unwrap_or(usize::MAX);
+        if by_logits < max {
+            return (
+                by_logits,
+                format!(
+                    "a span of at least 1 token and at most {by_logits}: span × model.vocab \
+                     ({}) must stay within {MAX_SYNTHETIC_LOGITS} logits per run (2^28)",
+                    m.vocab
+                ),
+            );
+        }
+    }
+    (
+        max,
+        format!("a span of at least 1 token and at most {max} (2^20, the largest span)"),
+    )
 }
 
 fn dedup_keep_order<T: PartialEq + Clone>(items: impl IntoIterator<Item = T>) -> Vec<T> {
@@ -181,11 +335,22 @@ fn dedup_keep_order<T: PartialEq + Clone>(items: impl IntoIterator<Item = T>) ->
 
 impl SweepConfig {
     /// Read and validate the config file at `path`.
+    ///
+    /// Only a regular file is opened: a FIFO, a directory or a device is refused with
+    /// [`ConfigError::NotRegularFile`] (opening a FIFO would wait for a writer forever).
     pub fn load(path: &Path) -> Result<SweepConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let read_error = |error| ConfigError::Read {
             file: path.display().to_string(),
-            source,
-        })?;
+            error,
+        };
+        let meta = std::fs::metadata(path).map_err(read_error)?;
+        if !meta.is_file() {
+            return Err(ConfigError::NotRegularFile {
+                file: path.display().to_string(),
+                kind: file_kind(&meta),
+            });
+        }
+        let text = std::fs::read_to_string(path).map_err(read_error)?;
         Self::parse(&text, path)
     }
 
@@ -200,16 +365,26 @@ impl SweepConfig {
         let c = Checker { file: &file_str };
 
         let name = match raw.name {
-            Some(name) if name.trim().is_empty() => {
-                return Err(c.invalid("name", name, "a non-empty name"))
+            Some(name) if !valid_sweep_name(&name) => {
+                return Err(c.invalid(
+                    "name",
+                    name,
+                    "a non-empty name of at most 64 letters, digits, `-`, `_` or `.`, not \
+                     starting with `.` (it names the output folder out/<name>)",
+                ))
             }
             Some(name) => name,
-            None => file
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| "sweep".to_string()),
+            None => default_sweep_name(file),
         };
+        if let Some(d) = &raw.description {
+            if d.chars().any(char::is_control) {
+                return Err(c.invalid(
+                    "description",
+                    d.as_str(),
+                    "text without control characters (no newline, tab or escape)",
+                ));
+            }
+        }
 
         let model = check_model(&c, raw.model, file)?;
 
@@ -226,18 +401,13 @@ impl SweepConfig {
         let backends = dedup_keep_order(s.backends);
 
         c.non_empty("sweep.spans", &s.spans)?;
+        let (max_span, span_rule) = span_limit(&model);
         let mut spans = Vec::with_capacity(s.spans.len());
         for &span in &s.spans {
-            if span < 1 {
-                return Err(c.invalid("sweep.spans", span, "a span of at least 1 token"));
+            match usize::try_from(span) {
+                Ok(ok) if (1..=max_span).contains(&ok) => spans.push(ok),
+                _ => return Err(c.invalid("sweep.spans", span, span_rule)),
             }
-            spans.push(usize::try_from(span).map_err(|_| {
-                c.invalid(
-                    "sweep.spans",
-                    span,
-                    "a span that fits this platform's usize",
-                )
-            })?);
         }
         spans.sort_unstable();
         spans.dedup();
@@ -259,9 +429,9 @@ impl SweepConfig {
         c.non_empty("sweep.kv_aligned", &s.kv_aligned)?;
         let mut kv_aligned = Vec::with_capacity(s.kv_aligned.len());
         for &kv in &s.kv_aligned {
-            match kv {
-                0 | 1 => kv_aligned.push(kv as u8),
-                _ => return Err(c.invalid("sweep.kv_aligned", kv, "0 or 1")),
+            match KvMode::from_flag(kv) {
+                Some(mode) => kv_aligned.push(mode),
+                None => return Err(c.invalid("sweep.kv_aligned", kv, "0 or 1")),
             }
         }
         kv_aligned.sort_unstable();
@@ -278,27 +448,23 @@ impl SweepConfig {
 
         let block_size = match s.block_size {
             None => DEFAULT_BLOCK_SIZE,
-            Some(b) if b >= 1 => usize::try_from(b).map_err(|_| {
-                c.invalid(
-                    "sweep.block_size",
-                    b,
-                    "a block size that fits this platform",
-                )
-            })?,
-            Some(b) => {
-                return Err(c.invalid("sweep.block_size", b, "a block size of at least 1 token"))
-            }
+            Some(b) => match usize::try_from(b) {
+                Ok(ok) if (1..=MAX_SPAN).contains(&ok) => ok,
+                _ => {
+                    return Err(c.invalid(
+                        "sweep.block_size",
+                        b,
+                        format!("a block size of at least 1 token and at most {MAX_SPAN} (2^20)"),
+                    ))
+                }
+            },
         };
 
         if let Some(t) = s.timeout_s {
-            if !(t.is_finite() && t > 0.0) {
-                return Err(c.invalid(
-                    "sweep.timeout_s",
-                    t,
-                    "a finite number of seconds greater than 0",
-                ));
-            }
+            check_seconds(&c, "sweep.timeout_s", t)?;
         }
+        let open_timeout_s = s.open_timeout_s.unwrap_or(DEFAULT_OPEN_TIMEOUT_S);
+        check_seconds(&c, "sweep.open_timeout_s", open_timeout_s)?;
 
         let tolerances = check_tolerances(&c, raw.tolerances)?;
         let instances = backends::check_backends(&c, raw.backends)?;
@@ -316,6 +482,7 @@ impl SweepConfig {
             block_size,
             warmup: s.warmup.unwrap_or(true),
             timeout_s: s.timeout_s,
+            open_timeout_s,
             tolerances,
             instances,
         })
@@ -336,6 +503,18 @@ impl SweepConfig {
     }
 }
 
+/// A timeout: finite, > 0 and at most [`MAX_TIMEOUT_S`].
+fn check_seconds(c: &Checker<'_>, key: &str, t: f64) -> Result<(), ConfigError> {
+    if t.is_finite() && t > 0.0 && t <= MAX_TIMEOUT_S {
+        return Ok(());
+    }
+    Err(c.invalid(
+        key,
+        t,
+        format!("a finite number of seconds greater than 0 and at most {MAX_TIMEOUT_S} (7 days)"),
+    ))
+}
+
 fn usize_value(v: usize) -> toml::Value {
     toml::Value::Integer(i64::try_from(v).unwrap_or(i64::MAX))
 }
@@ -353,23 +532,21 @@ fn check_model(c: &Checker<'_>, model: ModelSpec, file: &Path) -> Result<ModelSp
             Ok(ModelSpec::Gguf { path })
         }
         ModelSpec::Synthetic(m) => {
-            for (key, v) in [
-                ("model.layers", m.layers),
-                ("model.hidden", m.hidden),
-                ("model.heads", m.heads),
-                ("model.kv_heads", m.kv_heads),
-                ("model.ffn", m.ffn),
+            for (key, v, min, max) in [
+                ("model.layers", m.layers, 1, MAX_SYNTHETIC_LAYERS),
+                ("model.hidden", m.hidden, 1, MAX_SYNTHETIC_WIDTH),
+                ("model.heads", m.heads, 1, MAX_SYNTHETIC_HEADS),
+                ("model.kv_heads", m.kv_heads, 1, MAX_SYNTHETIC_HEADS),
+                ("model.ffn", m.ffn, 1, MAX_SYNTHETIC_WIDTH),
+                ("model.vocab", m.vocab, 2, MAX_SYNTHETIC_VOCAB),
             ] {
-                if v < 1 {
-                    return Err(c.invalid(key, usize_value(v), "an integer of at least 1"));
+                if !(min..=max).contains(&v) {
+                    return Err(c.invalid(
+                        key,
+                        usize_value(v),
+                        format!("an integer of at least {min} and at most {max}"),
+                    ));
                 }
-            }
-            if m.vocab < 2 {
-                return Err(c.invalid(
-                    "model.vocab",
-                    usize_value(m.vocab),
-                    "a vocabulary of at least 2 tokens",
-                ));
             }
             if m.heads % m.kv_heads != 0 {
                 return Err(c.invalid(
@@ -410,6 +587,24 @@ fn check_model(c: &Checker<'_>, model: ModelSpec, file: &Path) -> Result<ModelSp
                     "model.norm_eps",
                     m.norm_eps,
                     "a finite number greater than 0",
+                ));
+            }
+            // Each size is at most 2^20 here: no product below can overflow a u128.
+            let (v, h, l, f) = (
+                m.vocab as u128,
+                m.hidden as u128,
+                m.layers as u128,
+                m.ffn as u128,
+            );
+            let params = v * h * 2 + l * (4 * h * h + 3 * h * f);
+            if params > u128::from(MAX_SYNTHETIC_PARAMS) {
+                return Err(c.invalid(
+                    "model",
+                    toml::Value::Integer(i64::try_from(params).unwrap_or(i64::MAX)),
+                    format!(
+                        "a synthetic model of at most {MAX_SYNTHETIC_PARAMS} parameters (2^31), \
+                         counted as vocab × hidden × 2 + layers × (4 × hidden² + 3 × hidden × ffn)"
+                    ),
                 ));
             }
             Ok(ModelSpec::Synthetic(m))

@@ -101,9 +101,25 @@ pub fn bound(x: f64) -> String {
     }
 }
 
-/// Text made safe for one markdown table cell (no pipe, no line break).
+/// Text from a plugin, a config or a journal made safe for one markdown line: control
+/// characters (line breaks, ANSI escapes) become spaces, so it cannot start a heading or a
+/// table row, and `<`, `>` become entities, so it cannot open raw HTML.
+pub fn inline(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text made safe for one markdown table cell: [`inline`], and no pipe.
 pub fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\r', '\n'], " ")
+    inline(s).replace('|', "\\|")
 }
 
 #[cfg(test)]

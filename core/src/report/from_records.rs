@@ -9,7 +9,7 @@ use crate::records::{
     SweepHeader, WarmupRecord, SCHEMA_VERSION,
 };
 use crate::verdict::{count, global_verdict};
-use crate::{Dtype, Verdict};
+use crate::{Dtype, GlobalVerdict, KvMode, Verdict};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Placeholder where the journal does not say (no sweep header).
@@ -102,16 +102,42 @@ impl Report {
             pairs_planned: header.map(|h| h.pairs_planned),
             pairs_classified: pairs.len(),
         };
+        let gaps = gaps(header, pairs.len());
+        let global = match global_verdict(all.iter().copied()) {
+            GlobalVerdict::Pass if !gaps.is_empty() => GlobalVerdict::Incomplete,
+            g => g,
+        };
         Report {
             schema_version: SCHEMA_VERSION,
             sweep,
-            global: global_verdict(all.iter().copied()),
+            global,
+            gaps,
             counts: to_counts(all),
             backends,
             cross,
             header: header.cloned(),
         }
     }
+}
+
+/// Why the records do not make a whole sweep (see [`Report::gaps`]).
+fn gaps(header: Option<&SweepHeader>, classified: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    match header {
+        None => out.push(
+            "the journal has no sweep header: what was planned is unknown".to_string(),
+        ),
+        Some(h) if h.pairs_planned > classified => out.push(format!(
+            "{} of {} planned pairs have no verdict: the sweep stopped early or the journal is partial",
+            h.pairs_planned - classified,
+            h.pairs_planned
+        )),
+        Some(_) => {}
+    }
+    if classified == 0 {
+        out.push("no pair was classified".to_string());
+    }
+    out
 }
 
 fn to_counts(verdicts: Vec<Verdict>) -> Vec<VerdictCount> {
@@ -129,7 +155,7 @@ fn mode<'a>(keys: impl Iterator<Item = &'a PairKey>, n_backends: usize) -> Strin
     for k in keys {
         spans.insert(k.span);
         dtypes.insert(k.dtype);
-        kv0 |= k.kv_aligned == 0;
+        kv0 |= !k.kv_aligned.is_aligned();
     }
     let mut parts = Vec::new();
     if spans.len() > 1 {
@@ -244,7 +270,7 @@ fn warmup_rows(warmups: &[&WarmupRecord], runs: &[&RunRecord]) -> Vec<WarmupRow>
 
 fn drift(pairs: &[&PairRecord]) -> Vec<DriftRow> {
     let mut groups: BTreeMap<(usize, Dtype), Vec<&crate::Metrics>> = BTreeMap::new();
-    for p in pairs.iter().filter(|p| p.key.kv_aligned == 0) {
+    for p in pairs.iter().filter(|p| !p.key.kv_aligned.is_aligned()) {
         if let Some(m) = &p.metrics {
             groups.entry((p.key.span, p.key.dtype)).or_default().push(m);
         }
@@ -376,7 +402,7 @@ fn agreement<'a>(
     crosses: impl Iterator<Item = &'a CrossRecord>,
     order: &[String],
 ) -> Vec<AgreementRow> {
-    type Key = (usize, usize, Dtype, Route, Option<u8>);
+    type Key = (usize, usize, Dtype, Route, Option<KvMode>);
     let pos = |name: &str| order.iter().position(|n| n == name).unwrap_or(usize::MAX);
     let mut groups: BTreeMap<Key, Vec<&CrossRecord>> = BTreeMap::new();
     for c in crosses {

@@ -1,7 +1,9 @@
 //! `report.md`: the reference report's sections, once per backend, then the cross-backend
 //! summary, the environment and the configuration.
 
-use super::format::{bound, cell, diff, fixed, opt_secs, ratio, sci, secs, thousands, top1, NONE};
+use super::format::{
+    bound, cell, diff, fixed, inline, opt_secs, ratio, sci, secs, thousands, top1, NONE,
+};
 use super::model::*;
 use crate::options::describe;
 use crate::records::{BackendEntry, Route, SweepHeader};
@@ -11,7 +13,7 @@ use std::fmt::Write as _;
 /// Render the whole report as markdown.
 pub fn render_markdown(r: &Report) -> String {
     let mut md = Md::default();
-    md.line(&format!("# Sweep Report: {}", r.sweep.name));
+    md.line(&format!("# Sweep Report: {}", inline(&r.sweep.name)));
     md.blank();
     md.line(&format!("**Date:** {}", r.sweep.date_utc));
     md.blank();
@@ -30,6 +32,14 @@ pub fn render_markdown(r: &Report) -> String {
 
     md.heading(2, "Global Verdict");
     verdict_block(&mut md, r.global.as_str(), &r.counts);
+    if !r.gaps.is_empty() {
+        md.line("**Not a whole sweep:**");
+        md.blank();
+        for g in &r.gaps {
+            md.line(&format!("- {}", inline(g)));
+        }
+        md.blank();
+    }
     md.line(&format!(
         "Over every backend: {} pair(s) classified. Exit code {}.",
         r.sweep.pairs_classified,
@@ -51,7 +61,12 @@ struct Md(String);
 
 impl Md {
     fn line(&mut self, s: &str) {
-        self.0.push_str(s);
+        // Last guard: whatever text reached a line unescaped, no escape sequence or carriage
+        // return goes into the file (line breaks inside `s` are the report's own).
+        self.0.extend(
+            s.chars()
+                .map(|c| if c.is_control() && c != '\n' { ' ' } else { c }),
+        );
         self.0.push('\n');
     }
     fn blank(&mut self) {
@@ -87,7 +102,7 @@ fn verdict_block(md: &mut Md, global: &str, counts: &[VerdictCount]) {
 }
 
 fn backend_section(md: &mut Md, b: &BackendReport) {
-    md.heading(2, &format!("Backend: {}", b.name));
+    md.heading(2, &format!("Backend: {}", inline(&b.name)));
 
     md.heading(3, "Global Verdict");
     verdict_block(md, b.global.as_str(), &b.counts);
@@ -120,7 +135,7 @@ fn backend_section(md: &mut Md, b: &BackendReport) {
         md.blank();
     }
     for o in &b.observations {
-        md.heading(4, &format!("Observation: {}", o.title));
+        md.heading(4, &format!("Observation: {}", inline(&o.title)));
         md.line(&o.body);
         md.blank();
     }
@@ -513,16 +528,19 @@ fn environment_section(md: &mut Md, h: Option<&SweepHeader>) {
         return;
     };
     let e = &h.environment;
-    md.line(&format!("- **driftbench:** {}", e.driftbench_version));
+    md.line(&format!(
+        "- **driftbench:** {}",
+        inline(&e.driftbench_version)
+    ));
     md.line(&format!(
         "- **commit:** {}",
-        e.commit.as_deref().unwrap_or("unknown")
+        inline(e.commit.as_deref().unwrap_or("unknown"))
     ));
-    md.line(&format!("- **OS:** {}", e.os));
-    md.line(&format!("- **CPU:** {}", e.cpu));
+    md.line(&format!("- **OS:** {}", inline(&e.os)));
+    md.line(&format!("- **CPU:** {}", inline(&e.cpu)));
     md.line(&format!("- **threads:** {}", e.threads));
     for (k, v) in &e.extra {
-        md.line(&format!("- **{k}:** {v}"));
+        md.line(&format!("- **{}:** {}", inline(k), inline(v)));
     }
     md.blank();
     for b in &h.backends {
@@ -531,28 +549,31 @@ fn environment_section(md: &mut Md, h: Option<&SweepHeader>) {
 }
 
 fn backend_environment(md: &mut Md, b: &BackendEntry) {
-    md.heading(3, &format!("Backend: {}", b.name));
-    md.line(&format!("- **source:** {}", b.source));
+    md.heading(3, &format!("Backend: {}", inline(&b.name)));
+    md.line(&format!("- **source:** {}", inline(&b.source)));
     if let Some(p) = &b.plugin {
-        md.line(&format!("- **plugin:** {p}"));
+        md.line(&format!("- **plugin:** {}", inline(p)));
     }
     if let Some(c) = &b.configured {
-        md.line(&format!("- **options in force:** {}", describe(&c.options)));
+        md.line(&format!(
+            "- **options in force:** {}",
+            inline(&describe(&c.options))
+        ));
         for (k, v) in &c.details {
-            md.line(&format!("- **{k}:** {v}"));
+            md.line(&format!("- **{}:** {}", inline(k), inline(v)));
         }
     }
     if let Some(err) = &b.error {
-        md.line(&format!("- **failed to load:** {err}"));
+        md.line(&format!("- **failed to load:** {}", inline(err)));
     }
     if let Some(p) = &b.probe {
-        md.line(&format!("- **version:** {}", p.version));
+        md.line(&format!("- **version:** {}", inline(&p.version)));
         md.line(&format!(
             "- **burn:** {}",
-            p.burn_version.as_deref().unwrap_or(NONE)
+            inline(p.burn_version.as_deref().unwrap_or(NONE))
         ));
         if let Some(why) = &p.unavailable {
-            md.line(&format!("- **unavailable:** {why}"));
+            md.line(&format!("- **unavailable:** {}", inline(why)));
         }
         if p.devices.is_empty() {
             md.line("- **devices:** none");
@@ -560,9 +581,9 @@ fn backend_environment(md: &mut Md, b: &BackendEntry) {
         for (i, d) in p.devices.iter().enumerate() {
             md.line(&format!(
                 "- **device {i}:** {} ({}), driver {}",
-                d.name,
-                d.kind,
-                d.driver.as_deref().unwrap_or("unknown")
+                inline(&d.name),
+                inline(&d.kind),
+                inline(d.driver.as_deref().unwrap_or("unknown"))
             ));
             let dts: Vec<&str> = d.dtypes.iter().map(|t| t.as_str()).collect();
             md.line(&format!(
@@ -574,10 +595,10 @@ fn backend_environment(md: &mut Md, b: &BackendEntry) {
                 }
             ));
             for (t, why) in &d.unsupported {
-                md.line(&format!("  - unsupported {t}: {why}"));
+                md.line(&format!("  - unsupported {t}: {}", inline(why)));
             }
             for (k, v) in &d.details {
-                md.line(&format!("  - {k}: {v}"));
+                md.line(&format!("  - {}: {}", inline(k), inline(v)));
             }
         }
     } else if b.error.is_none() {
@@ -592,11 +613,11 @@ fn configuration_section(md: &mut Md, r: &Report) {
     let unknown = || "unknown".to_string();
     md.line(&format!(
         "- **config:** {}",
-        h.map_or_else(unknown, |h| h.config_path.clone())
+        h.map_or_else(unknown, |h| inline(&h.config_path))
     ));
     md.line(&format!(
         "- **model:** {}",
-        h.map_or_else(unknown, |h| h.model.clone())
+        h.map_or_else(unknown, |h| inline(&h.model))
     ));
     md.line(&format!(
         "- **KV block size (kv_aligned=0):** {}",

@@ -2,7 +2,7 @@
 
 use super::float_opt;
 use crate::records::{Route, SweepHeader};
-use crate::{Counters, Dtype, GlobalVerdict, Metrics, Verdict};
+use crate::{Counters, Dtype, GlobalVerdict, KvMode, Metrics, Verdict};
 use serde::{Deserialize, Serialize};
 
 /// A whole sweep's report; serialized as-is, it is `report.json`.
@@ -12,8 +12,13 @@ pub struct Report {
     pub schema_version: u32,
     /// Name, date, mode and pair totals of the sweep.
     pub sweep: SweepInfo,
-    /// Global verdict over every pair of every backend.
+    /// Global verdict over every pair of every backend; `INCOMPLETE` (unless a pair failed)
+    /// when [`Report::gaps`] is not empty.
     pub global: GlobalVerdict,
+    /// Why the journal does not make a whole sweep: no header, no pair, planned pairs
+    /// without a verdict. Empty for a finished sweep.
+    #[serde(default)]
+    pub gaps: Vec<String>,
     /// Pairs per verdict over every backend (every verdict, zeros included).
     pub counts: Vec<VerdictCount>,
     /// One report per backend, in order of first appearance in the journal.
@@ -138,7 +143,7 @@ pub struct ComparisonRow {
     /// Dtype.
     pub dtype: Dtype,
     /// 1 aligned, 0 block-padded KV cache.
-    pub kv_aligned: u8,
+    pub kv_aligned: KvMode,
     /// Seed.
     pub seed: u64,
     /// Verdict.
@@ -248,7 +253,7 @@ pub struct WarmupRow {
     /// Dtype.
     pub dtype: Dtype,
     /// KV layout of the decode route.
-    pub kv_aligned: u8,
+    pub kv_aligned: KvMode,
     /// Route.
     pub route: Route,
     /// Seconds the warm-up took.
@@ -289,7 +294,7 @@ pub struct AgreementRow {
     /// Route.
     pub route: Route,
     /// KV layout of the decode route; `None` for prefill (aggregated over both).
-    pub kv_aligned: Option<u8>,
+    pub kv_aligned: Option<KvMode>,
     /// Largest max_abs_diff.
     #[serde(with = "crate::float_serde")]
     pub max_abs_max: f64,

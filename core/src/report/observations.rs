@@ -1,6 +1,6 @@
 //! Findings written from the data of one backend, each a short titled paragraph.
 
-use super::format::{diff, top1};
+use super::format::{diff, inline, top1};
 use super::model::Observation;
 use super::stats::{cmp_nan_high, cmp_nan_low, mean};
 use crate::records::{BackendEntry, PairRecord};
@@ -23,16 +23,16 @@ pub fn generate(
     let kv0: Vec<_> = measured
         .iter()
         .copied()
-        .filter(|(p, _)| p.key.kv_aligned == 0)
+        .filter(|(p, _)| !p.key.kv_aligned.is_aligned())
         .collect();
     let kv1: Vec<_> = measured
         .iter()
         .copied()
-        .filter(|(p, _)| p.key.kv_aligned != 0)
+        .filter(|(p, _)| p.key.kv_aligned.is_aligned())
         .collect();
     let unmeasured_kv0 = pairs
         .iter()
-        .filter(|p| p.key.kv_aligned == 0 && p.metrics.is_none())
+        .filter(|p| !p.key.kv_aligned.is_aligned() && p.metrics.is_none())
         .count();
     drift_observed(&kv0, unmeasured_kv0, block_size, &mut out);
     equivalence(&kv1, &mut out);
@@ -78,13 +78,20 @@ fn availability(entry: Option<&BackendEntry>, pairs: &[&PairRecord], out: &mut V
             obs(
                 out,
                 "Backend Failed to Load",
-                format!("The backend could not be loaded ({}): {err}", e.source),
+                format!(
+                    "The backend could not be loaded ({}): {}",
+                    inline(&e.source),
+                    inline(err)
+                ),
             );
         } else if let Some(why) = e.probe.as_ref().and_then(|p| p.unavailable.as_ref()) {
             obs(
                 out,
                 "Backend Unavailable",
-                format!("The probe reports the backend unavailable here: {why}"),
+                format!(
+                    "The probe reports the backend unavailable here: {}",
+                    inline(why)
+                ),
             );
         }
     }
@@ -284,7 +291,7 @@ fn failures(pairs: &[&PairRecord], out: &mut Vec<Observation>) {
             "\n- **{}** {}: {}",
             p.verdict,
             at(p),
-            p.reason.as_deref().unwrap_or("(no reason recorded)")
+            inline(p.reason.as_deref().unwrap_or("(no reason recorded)"))
         );
     }
     obs(out, "Failures", body);
@@ -294,10 +301,7 @@ fn failures(pairs: &[&PairRecord], out: &mut Vec<Observation>) {
 fn grouped(pairs: &[&PairRecord], v: Verdict, title: &str, out: &mut Vec<Observation>) {
     let mut groups: Vec<(String, Vec<&PairRecord>)> = Vec::new();
     for p in pairs.iter().filter(|p| p.verdict == v) {
-        let reason = p
-            .reason
-            .clone()
-            .unwrap_or_else(|| "(no reason recorded)".to_string());
+        let reason = inline(p.reason.as_deref().unwrap_or("(no reason recorded)"));
         match groups.iter_mut().find(|(r, _)| *r == reason) {
             Some((_, ps)) => ps.push(p),
             None => groups.push((reason, vec![p])),

@@ -9,14 +9,18 @@
 mod pair;
 
 pub use pair::{
-    layout_of, run_pair, run_record, timed_run, unrun_pair, Buffers, PairOutcome, Timing, Warmed,
-    WARMUP_SEED,
+    run_pair, run_record, timed_run, unrun_pair, Buffers, PairOutcome, PairPlan, Timing, Warmed,
+    MAX_LOGITS, WARMUP_SEED,
 };
 
 use crate::config::SweepConfig;
 use crate::journal::Journal;
 use crate::records::{BackendEntry, CrossRecord, PairKey, Record, Route, SessionRecord};
+use crate::resume::Cell;
 use crate::{grid, metrics, Backend, BackendError, Dtype, Session, Verdict};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// A backend ready to run, with what the report says about it.
@@ -115,6 +119,11 @@ fn open_lane(
     let t0 = Instant::now();
     let opened = planned.backend.open(&cfg.model, dtype);
     let load_s = t0.elapsed().as_secs_f64();
+    // What the backend says sizes everything after: checked before it is believed.
+    let opened = opened.and_then(|s| {
+        s.info().check().map_err(BackendError::Run)?;
+        Ok(s)
+    });
     match opened {
         Ok(session) => {
             let info = session.info();
@@ -202,21 +211,80 @@ pub fn run_sweep(
     journal: &mut Journal,
     progress: &dyn Progress,
 ) -> std::io::Result<Vec<Record>> {
+    let ctl = SweepControl::default();
+    run_sweep_with(cfg, backends, Some(header), journal, progress, &ctl).map(|r| r.records)
+}
+
+/// What a sweep skips and when it stops.
+#[derive(Debug, Default)]
+pub struct SweepControl {
+    /// Cells already finished (a resumed journal's): not run again.
+    pub done: HashSet<Cell>,
+    /// Set (by a signal handler) to stop before the next pair.
+    pub stop: Arc<AtomicBool>,
+}
+
+/// What a sweep wrote, and whether it was stopped before the end.
+#[derive(Debug)]
+pub struct SweepRun {
+    /// Records journaled by this call.
+    pub records: Vec<Record>,
+    /// `ctl.stop` was set: pairs after the last one recorded were not run.
+    pub interrupted: bool,
+}
+
+/// Run the sweep's cells that `ctl.done` lacks, journaling `header` first when given, and
+/// stopping between pairs once `ctl.stop` is set.
+pub fn run_sweep_with(
+    cfg: &SweepConfig,
+    backends: &[PlannedBackend],
+    header: Option<Record>,
+    journal: &mut Journal,
+    progress: &dyn Progress,
+    ctl: &SweepControl,
+) -> std::io::Result<SweepRun> {
     let mut sink = Sink {
         journal,
         records: Vec::new(),
     };
-    sink.push(header)?;
+    if let Some(h) = header {
+        sink.push(h)?;
+    }
     let names: Vec<String> = backends.iter().map(|b| b.entry.name.clone()).collect();
     progress.start(2 * grid::expand(cfg, &names).len() as u64);
     let cells = grid::expand(cfg, &["".to_string()]);
-    for &dtype in &cfg.dtypes {
+    let stopped = || ctl.stop.load(Ordering::SeqCst);
+    let mut interrupted = false;
+    'dtypes: for &dtype in &cfg.dtypes {
+        let todo: Vec<&PairKey> = cells
+            .iter()
+            .filter(|c| c.dtype == dtype)
+            .filter(|c| {
+                let done = ctl.done.contains(&Cell::of(c));
+                if done {
+                    progress.advance(2 * backends.len() as u64);
+                }
+                !done
+            })
+            .collect();
+        if todo.is_empty() {
+            continue;
+        }
+        if stopped() {
+            interrupted = true;
+            break;
+        }
+        let plan = PairPlan::of(cfg, dtype);
         let mut lanes = Vec::with_capacity(backends.len());
         for planned in backends {
             lanes.push(open_lane(cfg, planned, dtype, &mut sink, progress)?);
         }
-        for cell in cells.iter().filter(|c| c.dtype == dtype) {
+        for cell in todo {
             for (planned, lane) in backends.iter().zip(lanes.iter_mut()) {
+                if stopped() {
+                    interrupted = true;
+                    break 'dtypes;
+                }
                 let key = PairKey {
                     backend: planned.entry.name.clone(),
                     ..cell.clone()
@@ -237,7 +305,7 @@ pub fn run_sweep(
                             key.backend, key.span, key.kv_aligned, key.seed
                         );
                         progress.message(&label);
-                        let outcome = run_pair(cfg, session.as_mut(), &key, *vocab, warmed, bufs);
+                        let outcome = run_pair(&plan, session.as_mut(), &key, *vocab, warmed, bufs);
                         *ok = (outcome.prefill_ok, outcome.decode_ok);
                         for r in &outcome.records {
                             if let Record::Pair(p) = r {
@@ -276,5 +344,8 @@ pub fn run_sweep(
         // Sessions of this dtype close here (workers exit) before the next dtype loads.
         drop(lanes);
     }
-    Ok(sink.records)
+    Ok(SweepRun {
+        records: sink.records,
+        interrupted,
+    })
 }

@@ -1,21 +1,50 @@
 //! One pair on one open session: warm-up of its shapes, the two measured runs, the verdict.
 
 use crate::config::SweepConfig;
+use crate::poison::{poison, unwritten};
 use crate::records::{PairKey, PairRecord, Record, Route, RunRecord, RunStatus, WarmupRecord};
 use crate::rng::prompt_tokens;
 use crate::verdict::classify;
-use crate::{BackendError, KvLayout, Session, Verdict};
+use crate::{BackendError, Dtype, DtypeTolerance, Envelope, KvLayout, KvMode, Session, Verdict};
 use std::time::Instant;
 
 /// Seed of the unmeasured warm-up prompts (never a sweep seed in practice).
 pub const WARMUP_SEED: u64 = u64::MAX;
 
-/// The KV layout of `kv_aligned` with the sweep's block size.
-pub fn layout_of(kv_aligned: u8, block: usize) -> KvLayout {
-    if kv_aligned == 1 {
-        KvLayout::Aligned
-    } else {
-        KvLayout::Padded { block }
+/// What a pair takes from the sweep's plan, resolved once per dtype: `sweep` and `run` both
+/// build one and hand it to [`run_pair`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairPlan {
+    /// Block size of padded KV caches.
+    pub block_size: usize,
+    /// The dtype's tolerance (both envelopes).
+    pub tolerance: DtypeTolerance,
+    /// One unmeasured warm-up run per new shape.
+    pub warmup: bool,
+}
+
+impl PairPlan {
+    /// The plan of `cfg`'s pairs in `dtype`.
+    pub fn of(cfg: &SweepConfig, dtype: Dtype) -> PairPlan {
+        PairPlan {
+            block_size: cfg.block_size,
+            tolerance: cfg.tolerance(dtype),
+            warmup: cfg.warmup,
+        }
+    }
+
+    /// The decode route's KV layout for `kv`.
+    pub fn layout(&self, kv: KvMode) -> KvLayout {
+        kv.layout(self.block_size)
+    }
+
+    /// The envelope a pair of `kv` is judged by.
+    pub fn envelope(&self, kv: KvMode) -> Envelope {
+        if kv.is_aligned() {
+            self.tolerance.equiv
+        } else {
+            self.tolerance.drift
+        }
     }
 }
 
@@ -28,7 +57,11 @@ pub struct Timing {
     pub host_wall_s: f64,
 }
 
-/// Run one route into `out` and time it.
+/// Most logits one route may produce (span × vocab): 8 GiB of f32 per buffer.
+pub const MAX_LOGITS: usize = 1 << 31;
+
+/// Run one route into `out` and time it. `out` is poisoned first, and a run that reports
+/// success with any logit left unwritten is a failed run.
 pub fn timed_run(
     session: &mut dyn Session,
     route: Route,
@@ -36,12 +69,17 @@ pub fn timed_run(
     layout: KvLayout,
     out: &mut [f32],
 ) -> Result<Timing, BackendError> {
+    poison(out);
     let t0 = Instant::now();
     match route {
         Route::Prefill => session.prefill(tokens, out)?,
         Route::Decode => session.decode(tokens, layout, out)?,
     }
     let host_wall_s = t0.elapsed().as_secs_f64();
+    if let Some(u) = unwritten(out) {
+        let vocab = out.len() / tokens.len().max(1);
+        return Err(BackendError::Run(u.describe(out.len(), vocab)));
+    }
     Ok(Timing {
         wall_s: session.last_wall_s().unwrap_or(host_wall_s),
         host_wall_s,
@@ -84,7 +122,7 @@ pub fn run_record(
 #[derive(Debug, Default)]
 pub struct Warmed {
     prefill: Vec<usize>,
-    decode: Vec<(usize, u8)>,
+    decode: Vec<(usize, KvMode)>,
 }
 
 /// Logits buffers of one backend, reused from pair to pair.
@@ -111,19 +149,26 @@ pub struct PairOutcome {
 /// compilation, autotuning and first-touch allocation stay out of measured times and are
 /// reported apart), then run the pair's two routes and classify them.
 pub fn run_pair(
-    cfg: &SweepConfig,
+    plan: &PairPlan,
     session: &mut dyn Session,
     key: &PairKey,
     vocab: usize,
     warmed: &mut Warmed,
     bufs: &mut Buffers,
 ) -> PairOutcome {
-    let n = key.span * vocab;
-    bufs.prefill.resize(n, 0.0);
-    bufs.decode.resize(n, 0.0);
-    let layout = layout_of(key.kv_aligned, cfg.block_size);
+    let n = match logits_len(key.span, vocab, bufs) {
+        Ok(n) => n,
+        Err(why) => {
+            return PairOutcome {
+                records: unrun_pair(key, Verdict::Incomplete, &why),
+                prefill_ok: false,
+                decode_ok: false,
+            }
+        }
+    };
+    let layout = plan.layout(key.kv_aligned);
     let mut records = Vec::new();
-    if cfg.warmup {
+    if plan.warmup {
         let mut routes = Vec::new();
         if !warmed.prefill.contains(&key.span) {
             warmed.prefill.push(key.span);
@@ -164,13 +209,8 @@ pub fn run_pair(
     let pair = match (&p, &d) {
         (Ok(_), Ok(_)) => {
             let m = session.compare(&bufs.prefill, &bufs.decode, vocab);
-            let tol = cfg.tolerance(key.dtype);
-            let (verdict, reason) = classify(key.kv_aligned, key.dtype, &m, &tol);
-            let envelope = if key.kv_aligned == 1 {
-                tol.equiv
-            } else {
-                tol.drift
-            };
+            let (verdict, reason) = classify(key.kv_aligned, key.dtype, &m, &plan.tolerance);
+            let envelope = plan.envelope(key.kv_aligned);
             PairRecord {
                 key: key.clone(),
                 verdict,
@@ -206,6 +246,28 @@ pub fn run_pair(
         prefill_ok: p.is_ok(),
         decode_ok: d.is_ok(),
     }
+}
+
+/// Size both buffers for `span` × `vocab` logits, or say why they cannot be: the product
+/// overflows, exceeds [`MAX_LOGITS`], or the memory is not there (an error, not an abort).
+fn logits_len(span: usize, vocab: usize, bufs: &mut Buffers) -> Result<usize, String> {
+    let n = span
+        .checked_mul(vocab)
+        .filter(|n| *n <= MAX_LOGITS)
+        .ok_or_else(|| {
+            format!("span {span} × vocab {vocab} logits exceed the limit of {MAX_LOGITS} per route")
+        })?;
+    for buf in [&mut bufs.prefill, &mut bufs.decode] {
+        buf.clear();
+        buf.try_reserve_exact(n).map_err(|e| {
+            format!(
+                "cannot allocate {n} logits ({} bytes): {e}",
+                n.saturating_mul(4)
+            )
+        })?;
+        buf.resize(n, 0.0);
+    }
+    Ok(n)
 }
 
 /// The records of a pair that cannot run (`SKIPPED` or `INCOMPLETE` for `why`): two unrun

@@ -14,4 +14,4 @@ pub use discovery::{discover, PluginCandidate, PLUGIN_PATH_ENV};
 pub use errors::LoadError;
 pub use loader::LoadedPlugin;
 pub use plugin_backend::PluginBackend;
-pub use worker::WorkerBackend;
+pub use worker::{kill_all_workers, Deadlines, WorkerBackend};

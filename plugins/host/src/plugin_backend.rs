@@ -30,6 +30,11 @@ impl PluginBackend {
 }
 
 fn to_error(code: i32, msg: String) -> BackendError {
+    let msg = if msg.trim().is_empty() {
+        format!("the plugin returned status {code} without a message")
+    } else {
+        msg
+    };
     match code {
         status::UNAVAILABLE => BackendError::Unavailable(msg),
         status::INVALID => BackendError::Invalid(msg),
@@ -51,22 +56,40 @@ fn with_text(mut f: impl FnMut(*mut DbBuf) -> i32) -> (i32, String) {
     (code, big.text(&storage))
 }
 
+impl PluginBackend {
+    /// The plugin's probe, or why it failed.
+    pub fn try_probe(&self) -> Result<Probe, BackendError> {
+        let t = self.plugin.table;
+        // SAFETY: `probe` comes from a table whose handshake passed; the buffer is ours.
+        let (code, text) = with_text(|b| unsafe { (t.probe)(b) });
+        if code != status::OK {
+            return Err(BackendError::Run(format!(
+                "probe failed: {}",
+                to_error(code, text).message()
+            )));
+        }
+        serde_json::from_str::<Probe>(&text).map_err(|e| {
+            BackendError::Run(format!(
+                "probe failed: the plugin sent a probe that is not valid: {e}"
+            ))
+        })
+    }
+}
+
 impl Backend for PluginBackend {
     fn name(&self) -> &str {
         &self.plugin.name
     }
 
+    /// A probe that failed (returned an error, panicked, sent something that is not a probe)
+    /// stands in as "not available", but callers that decide verdicts use
+    /// [`PluginBackend::try_probe`]: a broken plugin is not absent hardware.
     fn probe(&self) -> Probe {
-        let t = self.plugin.table;
-        let (code, text) = with_text(|b| unsafe { (t.probe)(b) });
-        let parsed = (code == status::OK)
-            .then(|| serde_json::from_str::<Probe>(&text).ok())
-            .flatten();
-        parsed.unwrap_or_else(|| Probe {
+        self.try_probe().unwrap_or_else(|e| Probe {
             backend: self.plugin.name.clone(),
             version: self.plugin.version.clone(),
             burn_version: None,
-            unavailable: Some(format!("probe failed: {text}")),
+            unavailable: Some(e.message().to_string()),
             devices: vec![],
             backend_dtypes: vec![],
         })
@@ -106,13 +129,15 @@ impl Backend for PluginBackend {
         if code != status::OK || handle.is_null() {
             return Err(to_error(code, text));
         }
-        let info: SessionInfo = match serde_json::from_str(&text) {
+        let info = serde_json::from_str::<SessionInfo>(&text)
+            .map_err(|e| format!("plugin sent bad session info: {e}"))
+            .and_then(|i| i.check().map(|()| i));
+        let info = match info {
             Ok(i) => i,
-            Err(e) => {
+            Err(why) => {
+                // SAFETY: `handle` is the session this call opened; closed once.
                 unsafe { (t.close)(handle) };
-                return Err(BackendError::Run(format!(
-                    "plugin sent bad session info: {e}"
-                )));
+                return Err(BackendError::Run(why));
             }
         };
         Ok(Box::new(PluginSession {

@@ -14,6 +14,34 @@
 //! - `v1.0`: the entry point hands out a v1.0 function table (no `configure`, no counters),
 //!   as a plugin built against the first ABI release would.
 //!
+//! Hostile modes (issue 8: a plugin must never fool the verdict nor take the sweep down):
+//! - `unwritten-decode`: decode returns success without writing its output;
+//! - `partial-decode`: decode writes only the first row (the first `VOCAB` values);
+//! - `vocab-zero`, `vocab-huge`, `vocab-giant`: the session info reports a vocab of 0,
+//!   2^31 or 2^62;
+//! - `entry-segfault`, `entry-exit`, `entry-hang`: the entry point `driftbench_plugin_v1`
+//!   writes through a null pointer, calls `exit(0)`, or sleeps forever, before returning
+//!   its table;
+//! - `open-hang`: `open` never returns; `probe-hang`: the probe never returns;
+//! - `probe-panic`: the probe panics; `probe-badjson`: the probe answers OK with text that
+//!   is not JSON;
+//! - `stderr-binary`: every prefill and decode first writes invalid UTF-8 and then a normal
+//!   line to stderr (a failed write fails the run), then works normally;
+//! - `stderr-endless`: the first decode of each process writes 512 MiB to stderr without a
+//!   newline (64 KiB chunks of one static buffer, so the plugin's own memory stays small),
+//!   then every decode works normally;
+//! - `garbage-frame`: decode writes the frame header `FF FF FF FF` (a 4 GiB length) to every
+//!   write-only pipe among fds 3..1024 (the worker's protocol channel: the worker moved its
+//!   original stdout there), then sleeps forever;
+//! - `fork-hold`: decode forks; the child appends its pid and a newline to the file named by
+//!   `DRIFTBENCH_TEST_PLUGIN_PIDFILE` (when set) and sleeps 60 s holding every inherited
+//!   descriptor; the parent exits with code 3;
+//! - `markdown`: the probe's device name, and the message of the Run error every decode
+//!   returns, carry newlines, a markdown heading, a table row and ANSI escapes ([`MARKDOWN`]).
+//!
+//! `DRIFTBENCH_TEST_PLUGIN_NAME` (read once, default `testplugin`) changes the backend name
+//! the plugin reports, e.g. to `flex` to shadow another plugin.
+//!
 //! Options (`[backends.<name>]`, read by `configure`): `decode_shift` (a number, default 0)
 //! is added to every decode logit, so two instances of this plugin differ by exactly that in
 //! their decode route. Counters: `fake_compiles` is 1 for the first call of each (route,
@@ -27,14 +55,37 @@ use driftbench_core::{
     Backend, BackendError, BackendSetup, Configured, Counters, DeviceInfo, Dtype, KvLayout,
     ModelSpec, Probe, Session, SessionInfo,
 };
-use driftbench_plugin_abi::{PluginHeader, PluginV1, MAGIC, V1_0_TABLE_SIZE};
+use driftbench_plugin_abi::{status, DbBuf, PluginHeader, PluginV1, MAGIC, V1_0_TABLE_SIZE};
 use std::ffi::{c_char, c_void};
+use std::io::Write;
 
 /// Environment variable selecting the behaviour.
 pub const MODE_ENV: &str = "DRIFTBENCH_TEST_PLUGIN_MODE";
+/// Environment variable naming the file the `fork-hold` child appends its pid to.
+pub const PIDFILE_ENV: &str = "DRIFTBENCH_TEST_PLUGIN_PIDFILE";
+/// Environment variable overriding the backend name (default `testplugin`).
+pub const NAME_ENV: &str = "DRIFTBENCH_TEST_PLUGIN_NAME";
+/// Text of the `markdown` mode: a line break, a heading, a table row and ANSI colours.
+pub const MARKDOWN: &str = "line\n# Fake heading\n| fake | row |\n\x1b[31mred\x1b[0m";
+/// What the `stderr-binary` mode writes to stderr before its normal line.
+pub const BINARY_STDERR: &[u8] = b"\xff\xfe\xfd not utf-8\n";
+/// Bytes the `stderr-endless` mode writes, without a newline.
+pub const ENDLESS_BYTES: usize = 512 << 20;
 
 fn mode() -> String {
     std::env::var(MODE_ENV).unwrap_or_else(|_| "ok".into())
+}
+
+/// The backend name: `DRIFTBENCH_TEST_PLUGIN_NAME`, read once, or `testplugin`.
+fn backend_name() -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| std::env::var(NAME_ENV).unwrap_or_else(|_| "testplugin".into()))
+}
+
+fn sleep_forever() -> ! {
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(3600));
+    }
 }
 
 const VOCAB: usize = 11;
@@ -72,24 +123,152 @@ fn row(prefix: &[u32], out: &mut [f32]) {
     }
 }
 
+fn stderr_failed(e: std::io::Error) -> BackendError {
+    BackendError::Run(format!("test plugin: cannot write to stderr: {e}"))
+}
+
+/// The `stderr-binary` mode: invalid UTF-8, then a normal line. A host that stops draining
+/// stderr makes these writes fail (EPIPE), and the run with them.
+fn binary_stderr() -> Result<(), BackendError> {
+    let mut e = std::io::stderr().lock();
+    e.write_all(BINARY_STDERR).map_err(stderr_failed)?;
+    e.write_all(b"test plugin: a normal line after binary bytes\n")
+        .map_err(stderr_failed)?;
+    e.flush().map_err(stderr_failed)
+}
+
+/// The `stderr-endless` mode: 512 MiB without a newline, once per process.
+fn endless_stderr() -> Result<(), BackendError> {
+    static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    static CHUNK: [u8; 64 << 10] = [b'x'; 64 << 10];
+    if DONE.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return Ok(());
+    }
+    let mut e = std::io::stderr().lock();
+    for _ in 0..ENDLESS_BYTES / CHUNK.len() {
+        e.write_all(&CHUNK).map_err(stderr_failed)?;
+    }
+    e.flush().map_err(stderr_failed)
+}
+
+/// The `garbage-frame` mode: a 4 GiB frame length on every write-only pipe from fd 3 up
+/// (the worker's protocol channel), then nothing more.
+#[cfg(unix)]
+fn garbage_frame() -> ! {
+    for fd in 3..1024 {
+        // SAFETY: fstat and fcntl only inspect the descriptor; `st` is a plain C struct
+        // that fstat fills in.
+        let is_write_pipe = unsafe {
+            let mut st: libc::stat = std::mem::zeroed();
+            libc::fstat(fd, &mut st) == 0 && (st.st_mode & libc::S_IFMT) == libc::S_IFIFO && {
+                let fl = libc::fcntl(fd, libc::F_GETFL);
+                fl >= 0 && (fl & libc::O_ACCMODE) == libc::O_WRONLY
+            }
+        };
+        if is_write_pipe {
+            let bytes = [0xFFu8; 4];
+            // SAFETY: writes 4 bytes from a live stack buffer to an open descriptor.
+            let _ = unsafe { libc::write(fd, bytes.as_ptr() as *const c_void, bytes.len()) };
+        }
+    }
+    sleep_forever()
+}
+
+#[cfg(not(unix))]
+fn garbage_frame() -> ! {
+    sleep_forever()
+}
+
+/// The `fork-hold` mode: a child that keeps every inherited descriptor for 60 s, and a
+/// parent that exits with code 3.
+#[cfg(unix)]
+fn fork_hold() -> ! {
+    // Everything the child needs is prepared before the fork: after it, only
+    // async-signal-safe calls.
+    let pidfile = std::env::var_os(PIDFILE_ENV).and_then(|p| {
+        use std::os::unix::ffi::OsStrExt;
+        std::ffi::CString::new(p.as_bytes()).ok()
+    });
+    let _ = std::io::stderr().flush();
+    // SAFETY: fork itself is sound; the child below only calls async-signal-safe functions
+    // (open, write, close, sleep, _exit) on data prepared before the fork.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        // SAFETY: see above; `path` is NUL-terminated and `text` a live stack buffer.
+        unsafe {
+            if let Some(path) = &pidfile {
+                let fd = libc::open(
+                    path.as_ptr(),
+                    libc::O_WRONLY | libc::O_CREAT | libc::O_APPEND | libc::O_CLOEXEC,
+                    0o644,
+                );
+                if fd >= 0 {
+                    let mut text = [0u8; 24];
+                    let n = decimal_line(libc::getpid() as u64, &mut text);
+                    libc::write(fd, text.as_ptr() as *const c_void, n);
+                    libc::close(fd);
+                }
+            }
+            let mut left = 60;
+            while left > 0 {
+                left = libc::sleep(left);
+            }
+            libc::_exit(0);
+        }
+    }
+    std::process::exit(3)
+}
+
+#[cfg(not(unix))]
+fn fork_hold() -> ! {
+    std::process::exit(3)
+}
+
+/// `n` in decimal and a newline into `buf`; returns the length. No allocation (used after
+/// fork).
+fn decimal_line(mut n: u64, buf: &mut [u8; 24]) -> usize {
+    let mut digits = [0u8; 20];
+    let mut k = 0;
+    loop {
+        digits[k] = b'0' + (n % 10) as u8;
+        k += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for i in 0..k {
+        buf[i] = digits[k - 1 - i];
+    }
+    buf[k] = b'\n';
+    k + 1
+}
+
 impl Backend for TestBackend {
     fn name(&self) -> &str {
-        "testplugin"
+        backend_name()
     }
     fn probe(&self) -> Probe {
         let mut dtypes = vec![Dtype::F32, Dtype::F16, Dtype::Bf16];
         let mut unsupported = vec![];
-        if mode() == "no-bf16" {
-            dtypes.pop();
-            unsupported.push((Dtype::Bf16, "test adapter has no bf16".to_string()));
+        let mut device = "fake device".to_string();
+        match mode().as_str() {
+            "no-bf16" => {
+                dtypes.pop();
+                unsupported.push((Dtype::Bf16, "test adapter has no bf16".to_string()));
+            }
+            "probe-panic" => panic!("test plugin asked to panic in its probe"),
+            "probe-hang" => sleep_forever(),
+            "markdown" => device = format!("fake device {MARKDOWN}"),
+            _ => {}
         }
         Probe {
-            backend: "testplugin".into(),
+            backend: backend_name().into(),
             version: env!("CARGO_PKG_VERSION").into(),
             burn_version: None,
             unavailable: None,
             devices: vec![DeviceInfo {
-                name: "fake device".into(),
+                name: device,
                 kind: "software".into(),
                 driver: None,
                 dtypes,
@@ -110,6 +289,9 @@ impl Backend for TestBackend {
         })
     }
     fn open(&self, _model: &ModelSpec, _dtype: Dtype) -> Result<Box<dyn Session>, BackendError> {
+        if mode() == "open-hang" {
+            sleep_forever();
+        }
         Ok(Box::new(FakeSession {
             decode_shift: self.decode_shift,
             seen: Vec::new(),
@@ -120,14 +302,23 @@ impl Backend for TestBackend {
 
 impl Session for FakeSession {
     fn info(&self) -> SessionInfo {
+        let vocab = match mode().as_str() {
+            "vocab-zero" => 0,
+            "vocab-huge" => 1usize << 31,
+            "vocab-giant" => 1usize << 62,
+            _ => VOCAB,
+        };
         SessionInfo {
-            vocab: VOCAB,
+            vocab,
             max_span: 1 << 20,
             device: "fake device".into(),
             model: "fake prefix-hash model".into(),
         }
     }
     fn prefill(&mut self, tokens: &[u32], out: &mut [f32]) -> Result<(), BackendError> {
+        if mode() == "stderr-binary" {
+            binary_stderr()?;
+        }
         self.count(None, tokens.len());
         fill(tokens, out);
         Ok(())
@@ -149,9 +340,7 @@ impl Session for FakeSession {
                 unsafe { std::ptr::write_volatile(std::ptr::null_mut::<u32>(), 1) };
                 unreachable!()
             }
-            "hang" => loop {
-                std::thread::sleep(std::time::Duration::from_secs(3600));
-            },
+            "hang" => sleep_forever(),
             "sigkill" => {
                 let _ = std::process::Command::new("kill")
                     .args(["-KILL", &std::process::id().to_string()])
@@ -161,6 +350,26 @@ impl Session for FakeSession {
                 }
             }
             "slow" => std::thread::sleep(std::time::Duration::from_millis(150)),
+            "unwritten-decode" => {
+                self.count(Some(layout), tokens.len());
+                return Ok(());
+            }
+            "partial-decode" => {
+                self.count(Some(layout), tokens.len());
+                if !tokens.is_empty() {
+                    row(&tokens[..1], &mut out[..VOCAB]);
+                }
+                return Ok(());
+            }
+            "stderr-binary" => binary_stderr()?,
+            "stderr-endless" => endless_stderr()?,
+            "garbage-frame" => garbage_frame(),
+            "fork-hold" => fork_hold(),
+            "markdown" => {
+                return Err(BackendError::Run(format!(
+                    "test plugin decode failed: {MARKDOWN}"
+                )))
+            }
             _ => {}
         }
         self.count(Some(layout), tokens.len());
@@ -230,11 +439,50 @@ fn v1_0_table(t: &PluginV1) -> &'static TableV1_0 {
     })
 }
 
-/// The entry point (ABI v1 symbol), with the `wrong-abi` and `v1.0` twists.
+/// What the `probe-badjson` probe answers, with status OK.
+pub const BAD_JSON: &str = "this is {not JSON";
+
+/// The probe of the `probe-badjson` mode: success, with text that is not JSON.
+///
+/// # Safety
+/// `out` is null or a valid host buffer (the ABI's contract for `probe`).
+unsafe extern "C" fn bad_json_probe(out: *mut DbBuf) -> i32 {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { DbBuf::write(out, BAD_JSON) };
+    status::OK
+}
+
+/// The table of the `probe-badjson` mode: the real one with [`bad_json_probe`].
+fn bad_json_table(t: &PluginV1) -> &'static PluginV1 {
+    static TABLE: std::sync::OnceLock<PluginV1> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| PluginV1 {
+        header: t.header,
+        name: t.name,
+        version: t.version,
+        probe: bad_json_probe,
+        open: t.open,
+        prefill: t.prefill,
+        decode: t.decode,
+        close: t.close,
+        configure: t.configure,
+        last_counters: t.last_counters,
+    })
+}
+
+/// The entry point (ABI v1 symbol), with the `wrong-abi`, `v1.0`, `probe-badjson` and
+/// `entry-*` twists.
 #[no_mangle]
 pub extern "C" fn driftbench_plugin_v1() -> *const PluginV1 {
-    if mode() == "wrong-abi" {
-        return &WRONG_ABI as *const PluginHeader as *const PluginV1;
+    match mode().as_str() {
+        "wrong-abi" => return &WRONG_ABI as *const PluginHeader as *const PluginV1,
+        "entry-segfault" => {
+            // SAFETY: deliberately not safe; this mode exists to crash.
+            unsafe { std::ptr::write_volatile(std::ptr::null_mut::<u32>(), 1) };
+            unreachable!()
+        }
+        "entry-exit" => std::process::exit(0),
+        "entry-hang" => sleep_forever(),
+        _ => {}
     }
     fn make() -> Box<dyn Backend> {
         Box::new(TestBackend::default())
@@ -243,9 +491,41 @@ pub extern "C" fn driftbench_plugin_v1() -> *const PluginV1 {
         driftbench_plugin_abi::__export(make, env!("CARGO_PKG_VERSION"))
     })
     .unwrap_or(std::ptr::null());
-    if mode() == "v1.0" && !table.is_null() {
-        // SAFETY: `table` points to the registry's static table.
-        return v1_0_table(unsafe { &*table }) as *const TableV1_0 as *const PluginV1;
+    if table.is_null() {
+        return table;
     }
-    table
+    match mode().as_str() {
+        // SAFETY: `table` points to the registry's static table.
+        "v1.0" => v1_0_table(unsafe { &*table }) as *const TableV1_0 as *const PluginV1,
+        // SAFETY: as above.
+        "probe-badjson" => bad_json_table(unsafe { &*table }),
+        _ => table,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_lines() {
+        let mut b = [0u8; 24];
+        let n = decimal_line(0, &mut b);
+        assert_eq!(&b[..n], b"0\n");
+        let n = decimal_line(1234567, &mut b);
+        assert_eq!(&b[..n], b"1234567\n");
+        let n = decimal_line(u64::MAX, &mut b);
+        assert_eq!(&b[..n], format!("{}\n", u64::MAX).as_bytes());
+    }
+
+    #[test]
+    fn bad_json_probe_answers_ok_with_non_json() {
+        let (storage, mut buf) = DbBuf::host(64);
+        // SAFETY: `buf` is a valid host buffer backed by `storage`.
+        let code = unsafe { bad_json_probe(&mut buf) };
+        assert_eq!(code, status::OK);
+        let text = buf.text(&storage);
+        assert_eq!(text, BAD_JSON);
+        assert!(serde_json::from_str::<serde_json::Value>(&text).is_err());
+    }
 }

@@ -10,10 +10,11 @@ use serde::{Deserialize, Serialize};
 use std::io::{self, Read, Write};
 
 /// Version of this protocol; the worker announces it first and the host checks it.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
-/// Largest frame accepted (a 8192 × 262144 f32 logits matrix fits).
-const MAX_FRAME: usize = 1 << 33;
+/// Largest JSON message frame either side accepts. Logits travel in their own binary frame,
+/// bounded by the size the session declared.
+pub const MAX_MESSAGE: usize = 16 << 20;
 
 /// Host → worker.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -75,6 +76,12 @@ pub enum Reply {
         protocol: u32,
         /// Backend name of the loaded plugin.
         backend: String,
+        /// Plugin version.
+        #[serde(default)]
+        version: String,
+        /// ABI version the plugin speaks, `major.minor`.
+        #[serde(default)]
+        abi: String,
     },
     /// Answer to [`Request::Probe`].
     Probe {
@@ -148,8 +155,10 @@ pub fn write_frame(w: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
     w.flush()
 }
 
-/// Read one frame; `Ok(None)` at a clean end of stream.
-pub fn read_frame(r: &mut impl Read) -> io::Result<Option<Vec<u8>>> {
+/// Read one frame of at most `max` bytes; `Ok(None)` at a clean end of stream. A longer
+/// frame is refused (`InvalidData`) before anything is allocated for it, so a garbage header
+/// cannot make the reader allocate or wait for gigabytes.
+pub fn read_frame(r: &mut impl Read, max: usize) -> io::Result<Option<Vec<u8>>> {
     let mut len = [0u8; 4];
     match r.read_exact(&mut len) {
         Ok(()) => {}
@@ -157,10 +166,10 @@ pub fn read_frame(r: &mut impl Read) -> io::Result<Option<Vec<u8>>> {
         Err(e) => return Err(e),
     }
     let len = u32::from_le_bytes(len) as usize;
-    if len > MAX_FRAME {
+    if len > max {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("frame of {len} bytes"),
+            format!("frame header announces {len} bytes, at most {max} expected here"),
         ));
     }
     let mut buf = vec![0u8; len];
@@ -172,6 +181,16 @@ pub fn read_frame(r: &mut impl Read) -> io::Result<Option<Vec<u8>>> {
 pub fn write_json<T: Serialize>(w: &mut impl Write, msg: &T) -> io::Result<()> {
     let bytes = serde_json::to_vec(msg).map_err(io::Error::other)?;
     write_frame(w, &bytes)
+}
+
+/// Decode a worker's reply frame.
+pub fn decode_reply(frame: &[u8]) -> Result<Reply, serde_json::Error> {
+    serde_json::from_slice(frame)
+}
+
+/// Decode a host's request frame.
+pub fn decode_request(frame: &[u8]) -> Result<Request, serde_json::Error> {
+    serde_json::from_slice(frame)
 }
 
 /// f32 values as a little-endian byte frame.

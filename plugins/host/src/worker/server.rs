@@ -1,10 +1,11 @@
 //! The worker side: load one plugin, answer requests until told to stop or stdin closes.
 
 use super::protocol::{
-    f32_bytes, read_frame, write_frame, write_json, Reply, Request, PROTOCOL_VERSION,
+    decode_request, f32_bytes, read_frame, write_frame, write_json, Reply, Request, MAX_MESSAGE,
+    PROTOCOL_VERSION,
 };
 use crate::{LoadedPlugin, PluginBackend};
-use driftbench_core::{Backend, BackendError, Session};
+use driftbench_core::{Backend, BackendError, Session, POISON};
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
 use std::path::Path;
@@ -50,20 +51,20 @@ pub fn serve(plugin: &Path) -> io::Result<()> {
         &Reply::Hello {
             protocol: PROTOCOL_VERSION,
             backend: backend.name().to_string(),
+            version: backend.plugin().version.clone(),
+            abi: backend.plugin().abi.clone(),
         },
     )?;
     let mut session: Option<Box<dyn Session>> = None;
     let mut logits: Vec<f32> = Vec::new();
-    while let Some(frame) = read_frame(&mut input)? {
-        let req: Request = serde_json::from_slice(&frame)
+    while let Some(frame) = read_frame(&mut input, MAX_MESSAGE)? {
+        let req: Request = decode_request(&frame)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("bad request: {e}")))?;
         match req {
-            Request::Probe => write_json(
-                &mut out,
-                &Reply::Probe {
-                    probe: backend.probe(),
-                },
-            )?,
+            Request::Probe => match backend.try_probe() {
+                Ok(probe) => write_json(&mut out, &Reply::Probe { probe })?,
+                Err(e) => write_json(&mut out, &Reply::from(&e))?,
+            },
             Request::Configure { setup } => match backend.configure(&setup) {
                 Ok(configured) => write_json(&mut out, &Reply::Configured { configured })?,
                 Err(e) => write_json(&mut out, &Reply::from(&e))?,
@@ -112,7 +113,16 @@ fn run_route(
             &Reply::from(&BackendError::Invalid("no model loaded".into())),
         );
     };
-    logits.resize(n * s.info().vocab, 0.0);
+    let Some(len) = n.checked_mul(s.info().vocab) else {
+        return write_json(
+            out,
+            &Reply::from(&BackendError::Invalid("span × vocab overflows".into())),
+        );
+    };
+    // Poisoned before every call: a plugin that reports success without writing every row
+    // leaves poison the host detects, never the previous call's logits.
+    logits.clear();
+    logits.resize(len, POISON);
     let t0 = std::time::Instant::now();
     let result = f(s.as_mut(), logits);
     let wall_s = t0.elapsed().as_secs_f64();

@@ -1,0 +1,69 @@
+//! Poisoned logits buffers: every buffer a backend writes into is filled with [`POISON`]
+//! before the call, so a backend that reports success without writing every logit is caught
+//! (its stale or unwritten values would otherwise compare as equal to the other route).
+
+/// A signalling NaN with a payload no arithmetic produces (computed NaNs are quiet, and
+/// carry canonical or propagated payloads); copies keep its bits.
+pub const POISON_BITS: u32 = 0x7FA5_5A5A;
+
+/// [`POISON_BITS`] as an `f32`.
+pub const POISON: f32 = f32::from_bits(POISON_BITS);
+
+/// Fill `out` with [`POISON`].
+pub fn poison(out: &mut [f32]) {
+    out.fill(POISON);
+}
+
+/// Where logits were left unwritten: the first one and how many.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unwritten {
+    /// Index of the first poisoned value.
+    pub first: usize,
+    /// Number of poisoned values.
+    pub count: usize,
+}
+
+/// The poisoned values left in `out`, if any.
+pub fn unwritten(out: &[f32]) -> Option<Unwritten> {
+    let first = out.iter().position(|v| v.to_bits() == POISON_BITS)?;
+    let count = out[first..]
+        .iter()
+        .filter(|v| v.to_bits() == POISON_BITS)
+        .count();
+    Some(Unwritten { first, count })
+}
+
+impl Unwritten {
+    /// "left 44 of 55 logits unwritten (first: position 1, vocab index 0)".
+    pub fn describe(&self, total: usize, vocab: usize) -> String {
+        let vocab = vocab.max(1);
+        format!(
+            "the backend reported success but left {} of {total} logits unwritten (first: position {}, vocab index {})",
+            self.count,
+            self.first / vocab,
+            self.first % vocab
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poison_survives_copies_and_is_not_a_computed_nan() {
+        let mut v = [1.0f32; 6];
+        poison(&mut v[2..]);
+        let copied: Vec<f32> = v
+            .iter()
+            .map(|x| f32::from_le_bytes(x.to_le_bytes()))
+            .collect();
+        assert_eq!(unwritten(&copied), Some(Unwritten { first: 2, count: 4 }));
+        let zero = std::hint::black_box(0.0f32);
+        let computed = [f32::NAN, zero / zero, f32::INFINITY - f32::INFINITY];
+        assert_eq!(unwritten(&computed), None);
+        assert!(Unwritten { first: 7, count: 4 }
+            .describe(10, 3)
+            .contains("position 2, vocab index 1"));
+    }
+}
