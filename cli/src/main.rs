@@ -1,5 +1,7 @@
 //! The `driftbench` binary: a thin shell over `driftbench-core` and the plugin host.
 
+#![forbid(unsafe_code)]
+
 mod args;
 mod backends;
 mod environment;

@@ -111,7 +111,10 @@ pub fn run(
         report
             .gaps
             .push("the sweep was interrupted (SIGINT or SIGTERM)".into());
-        report.global = GlobalVerdict::Incomplete;
+        // DESIGN.md's rule: a FAIL already found stays FAIL; otherwise INCOMPLETE.
+        if report.global == GlobalVerdict::Pass {
+            report.global = GlobalVerdict::Incomplete;
+        }
     }
     write_reports(&out_dir, &report)
         .with_context(|| format!("writing the report into {}", out_dir.display()))?;

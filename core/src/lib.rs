@@ -1,6 +1,8 @@
 //! driftbench core: the [`Backend`] trait, the sweep config and its grid, metrics,
 //! verdicts, the results journal and the report. No burn, no libloading.
 
+#![forbid(unsafe_code)]
+
 pub mod backend;
 pub mod config;
 pub mod dtype;

@@ -5,13 +5,15 @@
 use driftbench_core::config::SweepConfig;
 use driftbench_core::journal::Journal;
 use driftbench_core::records::{
-    BackendEntry, CrossRecord, Record, Route, SweepHeader, SCHEMA_VERSION,
+    BackendEntry, CrossRecord, PairKey, PairRecord, Record, Route, SweepHeader, SCHEMA_VERSION,
 };
 use driftbench_core::report::Report;
-use driftbench_core::runner::{run_sweep, PlannedBackend, Silent};
+use driftbench_core::runner::{
+    run_pair, run_sweep, Buffers, PairPlan, PlannedBackend, Silent, Warmed,
+};
 use driftbench_core::{
-    Backend, BackendError, Counters, DeviceInfo, Dtype, KvLayout, KvMode, ModelSpec, Probe,
-    Session, SessionInfo, Verdict,
+    Backend, BackendError, Counters, DeviceInfo, Dtype, DtypeTolerance, KvLayout, KvMode,
+    ModelSpec, Probe, Session, SessionInfo, Verdict,
 };
 use std::path::Path;
 
@@ -140,9 +142,12 @@ seeds = [0, 1]
 }
 
 fn sweep(backends: Vec<Fake>) -> Vec<Record> {
+    sweep_planned(backends.into_iter().map(planned).collect())
+}
+
+fn sweep_planned(planned: Vec<PlannedBackend>) -> Vec<Record> {
     let dir = tempfile::tempdir().unwrap();
     let mut journal = Journal::create(&dir.path().join("results.jsonl")).unwrap();
-    let planned: Vec<PlannedBackend> = backends.into_iter().map(planned).collect();
     let cfg = config();
     let header = Record::Sweep(Box::new(SweepHeader {
         schema_version: SCHEMA_VERSION,
@@ -290,4 +295,136 @@ fn an_unavailable_dtype_skips_only_that_backend_and_is_not_compared() {
     assert_eq!(report.backend("a").unwrap().count(Verdict::PassEquiv), 8);
     assert!(crosses(&recs).iter().all(|c| c.key.dtype == Dtype::F32));
     assert_eq!(crosses(&recs).len(), 8 * 2);
+}
+
+/// A session whose decode reports success but writes only its first `rows` rows, into a
+/// buffer that held the prefill's logits just before (as a reused buffer would).
+struct Lazy {
+    rows: usize,
+    vocab: usize,
+}
+
+impl Session for Lazy {
+    fn info(&self) -> SessionInfo {
+        SessionInfo {
+            vocab: self.vocab,
+            max_span: 64,
+            device: "lazy".into(),
+            model: "lazy".into(),
+        }
+    }
+    fn prefill(&mut self, tokens: &[u32], out: &mut [f32]) -> Result<(), BackendError> {
+        fill(tokens, out, 0.0);
+        Ok(())
+    }
+    fn decode(&mut self, tokens: &[u32], _: KvLayout, out: &mut [f32]) -> Result<(), BackendError> {
+        let mut full = vec![0.0; out.len()];
+        fill(tokens, &mut full, 0.0);
+        let n = (self.rows * VOCAB).min(out.len());
+        out[..n].copy_from_slice(&full[..n]);
+        Ok(())
+    }
+}
+
+fn pair_of(rows: usize) -> PairRecord {
+    let plan = PairPlan {
+        block_size: 4,
+        tolerance: DtypeTolerance::default_for(Dtype::F32),
+        warmup: false,
+    };
+    let key = PairKey {
+        backend: "lazy".into(),
+        span: 6,
+        dtype: Dtype::F32,
+        kv_aligned: KvMode::Aligned,
+        seed: 0,
+    };
+    let mut session = Lazy { rows, vocab: VOCAB };
+    let mut bufs = Buffers::default();
+    let out = run_pair(
+        &plan,
+        &mut session,
+        &key,
+        VOCAB,
+        &mut Warmed::default(),
+        &mut bufs,
+    );
+    out.records
+        .into_iter()
+        .find_map(|r| match r {
+            Record::Pair(p) => Some(p),
+            _ => None,
+        })
+        .expect("a pair record")
+}
+
+#[test]
+fn a_decode_that_leaves_logits_unwritten_is_incomplete_never_pass() {
+    assert_eq!(pair_of(6).verdict, Verdict::PassEquiv, "all rows written");
+    for rows in [0, 1, 5] {
+        let p = pair_of(rows);
+        assert_eq!(p.verdict, Verdict::Incomplete, "{rows} rows written");
+        let why = p.reason.unwrap();
+        assert!(why.contains("unwritten"), "{why}");
+        assert!(
+            why.contains(&format!("first: position {rows}, vocab index 0")),
+            "{why}"
+        );
+    }
+}
+
+#[test]
+fn a_session_reporting_an_impossible_vocab_costs_only_its_pairs() {
+    #[derive(Clone)]
+    struct Huge(usize);
+    impl Backend for Huge {
+        fn name(&self) -> &str {
+            "huge"
+        }
+        fn probe(&self) -> Probe {
+            Fake {
+                name: "huge",
+                prefill_shift: 0.0,
+                decode_shift: 0.0,
+                no_f16: false,
+            }
+            .probe()
+        }
+        fn open(&self, _: &ModelSpec, _: Dtype) -> Result<Box<dyn Session>, BackendError> {
+            Ok(Box::new(Lazy {
+                rows: 0,
+                vocab: self.0,
+            }))
+        }
+    }
+    for vocab in [0, 1 << 31, 1 << 62] {
+        let mut p = planned(Fake {
+            name: "flex",
+            prefill_shift: 0.0,
+            decode_shift: 0.0,
+            no_f16: false,
+        });
+        let huge = PlannedBackend {
+            entry: BackendEntry {
+                name: "huge".into(),
+                ..p.entry.clone()
+            },
+            backend: Box::new(Huge(vocab)),
+        };
+        p.entry.name = "flex".into();
+        let recs = sweep_planned(vec![huge, p]);
+        for r in &recs {
+            if let Record::Pair(p) = r {
+                if p.key.backend == "huge" {
+                    assert_eq!(p.verdict, Verdict::Incomplete, "vocab {vocab}");
+                    assert!(p.reason.as_deref().unwrap().contains("vocab"));
+                } else {
+                    assert!(
+                        matches!(p.verdict, Verdict::PassEquiv | Verdict::ExpectedDrift),
+                        "flex intact"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -9,6 +9,8 @@
 //!   and how many autotune keys it tuned, counted from cubecl's own log events, and a
 //!   session wrapper that reports them per call — what the report's warm-up table shows.
 
+#![forbid(unsafe_code)]
+
 pub mod counters;
 pub mod options;
 pub mod runtime_config;

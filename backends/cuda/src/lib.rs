@@ -7,6 +7,10 @@
 //! when the loader's path lacks it), and the plugin refuses to open a session when the probe
 //! says no: a machine without a driver gets `SKIPPED: no CUDA driver`, never a panic.
 
+// Unsafe code here is FFI; every unsafe operation is explicit and says why it holds.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod nvrtc;
 mod probe;
 

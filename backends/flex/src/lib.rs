@@ -5,6 +5,8 @@
 //! to f32 on every product, which makes one-row decode steps crawl. f64 is offered as a
 //! reference dtype.
 
+#![forbid(unsafe_code)]
+
 use burn_flex::{Flex, FlexDevice};
 use driftbench_core::host::{cpu_model, cpu_threads};
 use driftbench_core::{Backend, BackendError, DeviceInfo, Dtype, ModelSpec, Probe, Session};

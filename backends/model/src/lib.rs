@@ -12,6 +12,8 @@
 //! softmax are computed in f32 and rounded back to the compute dtype; everything else runs in
 //! the compute dtype.
 
+#![forbid(unsafe_code)]
+
 pub mod arch;
 pub mod errors;
 pub mod gguf_load;

@@ -8,6 +8,8 @@
 //! bf16 never is: cubecl-wgpu panics in a worker thread on it ("bf16 is not a valid
 //! WgpuElement"), so the host must see `SKIPPED` before any tensor exists.
 
+#![forbid(unsafe_code)]
+
 use burn_wgpu::{CubeBackend, Wgpu, WgpuDevice, WgpuRuntime};
 use driftbench_core::{
     Backend, BackendError, BackendSetup, Configured, DeviceInfo, Dtype, ModelSpec, Probe, Session,

@@ -23,10 +23,13 @@ impl DbBuf {
         if buf.is_null() {
             return;
         }
-        let b = &mut *buf;
+        // SAFETY: non-null, so a valid `DbBuf` (caller's contract).
+        let b = unsafe { &mut *buf };
         let n = s.len().min(b.cap);
         if n > 0 && !b.ptr.is_null() {
-            std::ptr::copy_nonoverlapping(s.as_ptr(), b.ptr, n);
+            // SAFETY: `b.ptr` is valid for `cap` bytes (caller's contract) and `n <= cap`; `s`
+            // is a Rust string, so it cannot overlap the host's buffer.
+            unsafe { std::ptr::copy_nonoverlapping(s.as_ptr(), b.ptr, n) };
         }
         b.len = s.len();
     }

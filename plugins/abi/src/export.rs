@@ -1,6 +1,16 @@
 //! Plugin side: the exported functions and the [`export_plugin!`](crate::export_plugin) macro.
 //!
 //! Each plugin `cdylib` links its own copy of this crate, so the statics below are per plugin.
+//!
+//! # Safety contract of the table functions
+//!
+//! The `unsafe extern "C"` functions below are only reached through [`PluginV1`], and the host
+//! calls them as its field docs say: every `*mut DbBuf` is null or points to a valid [`DbBuf`]
+//! whose `ptr` is valid for `cap` bytes; every input pointer that is not null is valid for
+//! reads of its length (`setup_len` bytes, `model_len` bytes, `n` tokens); `out` is valid for
+//! `out_len` f32 writes and aliases nothing else passed; `session` (in `open`: `*session`'s
+//! target) is null or a handle this plugin's `open` returned that is not closed yet, used by
+//! one thread at a time and closed once.
 
 use crate::{status, DbBuf, PluginHeader, PluginV1, ABI_MAJOR, ABI_MINOR, MAGIC};
 use driftbench_core::{Backend, BackendError, BackendSetup, Dtype, KvLayout, ModelSpec, Session};
@@ -19,8 +29,11 @@ struct Registry {
     table: PluginV1,
 }
 
-// The table holds pointers to the CStrings above, which live as long as the registry (forever).
+// SAFETY: the only non-thread-safe fields are the table's pointers, which point to the
+// CStrings above (never mutated, alive as long as the registry: forever, it is a static) and to
+// functions; the backend itself sits behind a Mutex.
 unsafe impl Sync for Registry {}
+// SAFETY: as for Sync: the table's pointers reference immutable data owned by the registry.
 unsafe impl Send for Registry {}
 
 static REGISTRY: OnceLock<Registry> = OnceLock::new();
@@ -112,15 +125,18 @@ unsafe extern "C" fn probe(out: *mut DbBuf) -> i32 {
     });
     match r {
         Ok(Ok(json)) => {
-            DbBuf::write(out, &json);
+            // SAFETY: `out` is null or a valid host buffer (table contract, see module docs).
+            unsafe { DbBuf::write(out, &json) };
             status::OK
         }
         Ok(Err(e)) => {
-            DbBuf::write(out, e);
+            // SAFETY: `out` is null or a valid host buffer (table contract, see module docs).
+            unsafe { DbBuf::write(out, e) };
             status::RUN
         }
         Err(p) => {
-            DbBuf::write(out, &format!("probe panicked: {}", panic_text(p)));
+            // SAFETY: `out` is null or a valid host buffer (table contract, see module docs).
+            unsafe { DbBuf::write(out, &format!("probe panicked: {}", panic_text(p))) };
             status::PANIC
         }
     }
@@ -128,10 +144,12 @@ unsafe extern "C" fn probe(out: *mut DbBuf) -> i32 {
 
 unsafe extern "C" fn configure(setup_json: *const u8, setup_len: usize, msg: *mut DbBuf) -> i32 {
     if setup_json.is_null() {
-        DbBuf::write(msg, "null argument");
+        // SAFETY: `msg` is null or a valid host buffer (table contract, see module docs).
+        unsafe { DbBuf::write(msg, "null argument") };
         return status::INVALID;
     }
-    let bytes = std::slice::from_raw_parts(setup_json, setup_len);
+    // SAFETY: non-null, and the host passes `setup_len` readable bytes (table contract).
+    let bytes = unsafe { std::slice::from_raw_parts(setup_json, setup_len) };
     let r = catch_unwind(AssertUnwindSafe(|| -> Result<String, BackendError> {
         let setup: BackendSetup = serde_json::from_slice(bytes)
             .map_err(|e| BackendError::Invalid(format!("backend setup: {e}")))?;
@@ -145,15 +163,18 @@ unsafe extern "C" fn configure(setup_json: *const u8, setup_len: usize, msg: *mu
     }));
     match r {
         Ok(Ok(json)) => {
-            DbBuf::write(msg, &json);
+            // SAFETY: `msg` is null or a valid host buffer (table contract, see module docs).
+            unsafe { DbBuf::write(msg, &json) };
             status::OK
         }
         Ok(Err(e)) => {
-            DbBuf::write(msg, e.message());
+            // SAFETY: `msg` is null or a valid host buffer (table contract, see module docs).
+            unsafe { DbBuf::write(msg, e.message()) };
             code(&e)
         }
         Err(p) => {
-            DbBuf::write(msg, &format!("configure panicked: {}", panic_text(p)));
+            // SAFETY: `msg` is null or a valid host buffer (table contract, see module docs).
+            unsafe { DbBuf::write(msg, &format!("configure panicked: {}", panic_text(p))) };
             status::PANIC
         }
     }
@@ -167,10 +188,12 @@ unsafe extern "C" fn open(
     msg: *mut DbBuf,
 ) -> i32 {
     if model_json.is_null() || session.is_null() {
-        DbBuf::write(msg, "null argument");
+        // SAFETY: `msg` is null or a valid host buffer (table contract, see module docs).
+        unsafe { DbBuf::write(msg, "null argument") };
         return status::INVALID;
     }
-    let bytes = std::slice::from_raw_parts(model_json, model_len);
+    // SAFETY: non-null, and the host passes `model_len` readable bytes (table contract).
+    let bytes = unsafe { std::slice::from_raw_parts(model_json, model_len) };
     let r = catch_unwind(AssertUnwindSafe(
         || -> Result<Box<dyn Session>, BackendError> {
             let spec: ModelSpec = serde_json::from_slice(bytes)
@@ -187,49 +210,64 @@ unsafe extern "C" fn open(
     match r {
         Ok(Ok(s)) => {
             let info = serde_json::to_string(&s.info()).unwrap_or_default();
-            DbBuf::write(msg, &info);
+            // SAFETY: `msg` is null or a valid host buffer (table contract, see module docs).
+            unsafe { DbBuf::write(msg, &info) };
             let slot = Box::new(SessionSlot {
                 session: s,
                 poisoned: None,
             });
-            *session = Box::into_raw(slot) as *mut c_void;
+            // SAFETY: `session` is non-null (checked above) and the host's handle slot, valid
+            // for a write (table contract).
+            unsafe { *session = Box::into_raw(slot) as *mut c_void };
             status::OK
         }
         Ok(Err(e)) => {
-            DbBuf::write(msg, e.message());
+            // SAFETY: `msg` is null or a valid host buffer (table contract, see module docs).
+            unsafe { DbBuf::write(msg, e.message()) };
             code(&e)
         }
         Err(p) => {
-            DbBuf::write(msg, &format!("open panicked: {}", panic_text(p)));
+            // SAFETY: `msg` is null or a valid host buffer (table contract, see module docs).
+            unsafe { DbBuf::write(msg, &format!("open panicked: {}", panic_text(p))) };
             status::PANIC
         }
     }
 }
 
 /// Run `f` on the session behind `session` with panic protection and poisoning.
+///
+/// # Safety
+/// `err` is null or a valid host buffer; `session` is null or a live handle from [`open`], not
+/// in use elsewhere (the table contract in the module docs).
 unsafe fn with_session(
     session: *mut c_void,
     err: *mut DbBuf,
     f: impl FnOnce(&mut dyn Session) -> Result<(), BackendError>,
 ) -> i32 {
     if session.is_null() {
-        DbBuf::write(err, "null session");
+        // SAFETY: `err` is null or a valid host buffer (this function's contract).
+        unsafe { DbBuf::write(err, "null session") };
         return status::INVALID;
     }
-    let slot = &mut *(session as *mut SessionSlot);
+    // SAFETY: non-null, so a live `SessionSlot` from `open`, used by no one else right now
+    // (this function's contract).
+    let slot = unsafe { &mut *(session as *mut SessionSlot) };
     if let Some(why) = &slot.poisoned {
-        DbBuf::write(err, &format!("session poisoned by an earlier panic: {why}"));
+        // SAFETY: `err` is null or a valid host buffer (this function's contract).
+        unsafe { DbBuf::write(err, &format!("session poisoned by an earlier panic: {why}")) };
         return status::POISONED;
     }
     match catch_unwind(AssertUnwindSafe(|| f(slot.session.as_mut()))) {
         Ok(Ok(())) => status::OK,
         Ok(Err(e)) => {
-            DbBuf::write(err, e.message());
+            // SAFETY: `err` is null or a valid host buffer (this function's contract).
+            unsafe { DbBuf::write(err, e.message()) };
             code(&e)
         }
         Err(p) => {
             let why = panic_text(p);
-            DbBuf::write(err, &format!("panicked: {why}"));
+            // SAFETY: `err` is null or a valid host buffer (this function's contract).
+            unsafe { DbBuf::write(err, &format!("panicked: {why}")) };
             slot.poisoned = Some(why);
             status::PANIC
         }
@@ -245,12 +283,16 @@ unsafe extern "C" fn prefill(
     err: *mut DbBuf,
 ) -> i32 {
     if tokens.is_null() || out.is_null() {
-        DbBuf::write(err, "null buffer");
+        // SAFETY: `err` is null or a valid host buffer (table contract, see module docs).
+        unsafe { DbBuf::write(err, "null buffer") };
         return status::INVALID;
     }
-    let tokens = std::slice::from_raw_parts(tokens, n);
-    let out = std::slice::from_raw_parts_mut(out, out_len);
-    with_session(session, err, |s| s.prefill(tokens, out))
+    // SAFETY: non-null, and the host passes `n` readable tokens (table contract).
+    let tokens = unsafe { std::slice::from_raw_parts(tokens, n) };
+    // SAFETY: non-null, the host's buffer of `out_len` f32, aliased by nothing (table contract).
+    let out = unsafe { std::slice::from_raw_parts_mut(out, out_len) };
+    // SAFETY: `session` and `err` come from the host under the table contract.
+    unsafe { with_session(session, err, |s| s.prefill(tokens, out)) }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -265,7 +307,8 @@ unsafe extern "C" fn decode(
     err: *mut DbBuf,
 ) -> i32 {
     if tokens.is_null() || out.is_null() {
-        DbBuf::write(err, "null buffer");
+        // SAFETY: `err` is null or a valid host buffer (table contract, see module docs).
+        unsafe { DbBuf::write(err, "null buffer") };
         return status::INVALID;
     }
     let layout = match kv_aligned {
@@ -274,30 +317,39 @@ unsafe extern "C" fn decode(
             block: block as usize,
         },
         other => {
-            DbBuf::write(err, &format!("kv_aligned must be 0 or 1, got {other}"));
+            // SAFETY: `err` is null or a valid host buffer (table contract, see module docs).
+            unsafe { DbBuf::write(err, &format!("kv_aligned must be 0 or 1, got {other}")) };
             return status::INVALID;
         }
     };
-    let tokens = std::slice::from_raw_parts(tokens, n);
-    let out = std::slice::from_raw_parts_mut(out, out_len);
-    with_session(session, err, |s| s.decode(tokens, layout, out))
+    // SAFETY: non-null, and the host passes `n` readable tokens (table contract).
+    let tokens = unsafe { std::slice::from_raw_parts(tokens, n) };
+    // SAFETY: non-null, the host's buffer of `out_len` f32, aliased by nothing (table contract).
+    let out = unsafe { std::slice::from_raw_parts_mut(out, out_len) };
+    // SAFETY: `session` and `err` come from the host under the table contract.
+    unsafe { with_session(session, err, |s| s.decode(tokens, layout, out)) }
 }
 
 unsafe extern "C" fn last_counters(session: *mut c_void, out: *mut DbBuf) -> i32 {
     if session.is_null() {
-        DbBuf::write(out, "null session");
+        // SAFETY: `out` is null or a valid host buffer (table contract, see module docs).
+        unsafe { DbBuf::write(out, "null session") };
         return status::INVALID;
     }
-    let slot = &*(session as *const SessionSlot);
+    // SAFETY: non-null, so a live `SessionSlot` from `open`, not in use elsewhere (table
+    // contract).
+    let slot = unsafe { &*(session as *const SessionSlot) };
     match catch_unwind(AssertUnwindSafe(|| {
         serde_json::to_string(&slot.session.last_counters()).unwrap_or_else(|_| "{}".into())
     })) {
         Ok(json) => {
-            DbBuf::write(out, &json);
+            // SAFETY: `out` is null or a valid host buffer (table contract, see module docs).
+            unsafe { DbBuf::write(out, &json) };
             status::OK
         }
         Err(p) => {
-            DbBuf::write(out, &format!("last_counters panicked: {}", panic_text(p)));
+            // SAFETY: `out` is null or a valid host buffer (table contract, see module docs).
+            unsafe { DbBuf::write(out, &format!("last_counters panicked: {}", panic_text(p))) };
             status::PANIC
         }
     }
@@ -305,7 +357,9 @@ unsafe extern "C" fn last_counters(session: *mut c_void, out: *mut DbBuf) -> i32
 
 unsafe extern "C" fn close(session: *mut c_void) {
     if !session.is_null() {
-        let slot = Box::from_raw(session as *mut SessionSlot);
+        // SAFETY: non-null, so the `Box<SessionSlot>` that `open` leaked, closed only once
+        // (table contract); ownership comes back here.
+        let slot = unsafe { Box::from_raw(session as *mut SessionSlot) };
         // A poisoned session may hold broken state: leak it rather than run its destructors.
         if slot.poisoned.is_some() {
             std::mem::forget(slot);

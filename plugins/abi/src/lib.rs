@@ -10,6 +10,10 @@
 //! and call [`export_plugin!`]. Every exported function runs inside `catch_unwind`; a panic in a
 //! session poisons it (later calls answer [`status::POISONED`]).
 
+// Unsafe code here is FFI; every unsafe operation is explicit and says why it holds.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod buf;
 mod export;
 mod types;

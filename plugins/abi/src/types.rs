@@ -103,9 +103,10 @@ pub struct PluginV1 {
     pub last_counters: Option<unsafe extern "C" fn(session: *mut c_void, out: *mut DbBuf) -> i32>,
 }
 
-// The table is immutable after creation and its pointers reference static, read-only data
-// (NUL-terminated names and functions), so sharing it between threads is sound.
+// SAFETY: the table is immutable after creation and its pointers reference static, read-only
+// data (NUL-terminated names and functions), so sharing it between threads is sound.
 unsafe impl Sync for PluginV1 {}
+// SAFETY: as for Sync: moving the table moves only pointers to static, read-only data.
 unsafe impl Send for PluginV1 {}
 
 impl std::fmt::Debug for PluginV1 {

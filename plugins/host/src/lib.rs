@@ -4,6 +4,10 @@
 //! Libraries are never unloaded: unloading a library whose threads or thread-locals are still
 //! alive (rayon pools, GPU runtimes) crashes at exit.
 
+// Unsafe code here is FFI; every unsafe operation is explicit and says why it holds.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 pub mod discovery;
 pub mod errors;
 pub mod loader;

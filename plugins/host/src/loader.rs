@@ -23,11 +23,16 @@ pub struct LoadedPlugin {
     pub(crate) table: &'static PluginV1,
 }
 
+/// The text of a C string, lossily decoded; empty for a null pointer.
+///
+/// # Safety
+/// `p` is null or points to a NUL-terminated string that stays alive during the call.
 unsafe fn c_text(p: *const c_char) -> String {
     if p.is_null() {
         String::new()
     } else {
-        CStr::from_ptr(p).to_string_lossy().into_owned()
+        // SAFETY: non-null, so a live NUL-terminated string (caller's contract).
+        unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
     }
 }
 
@@ -49,11 +54,15 @@ impl LoadedPlugin {
         })?;
         // Never unloaded: see the crate docs.
         let lib: &'static Library = Box::leak(Box::new(lib));
+        // SAFETY: `ENTRY_SYMBOL` is NUL-terminated and the ABI defines the symbol as an `Entry`;
+        // the library is leaked, so the function pointer never dangles.
         let entry: Entry = match unsafe { lib.get::<Entry>(ENTRY_SYMBOL) } {
             Ok(sym) => *sym,
             Err(_) => {
                 let other = (2..=9).find(|v| {
                     let sym = format!("driftbench_plugin_v{v}\0");
+                    // SAFETY: `sym` is NUL-terminated; the symbol is only looked up, never
+                    // called, so its real type does not matter.
                     unsafe { lib.get::<Entry>(sym.as_bytes()) }.is_ok()
                 });
                 let hint = match other {
@@ -72,6 +81,8 @@ impl LoadedPlugin {
             path: path.to_path_buf(),
             reason,
         };
+        // SAFETY: `entry` is the ABI's entry symbol of a library that stays loaded; it takes
+        // no arguments and, like loading, runs trusted plugin code.
         let ptr = unsafe { entry() };
         if ptr.is_null() {
             return Err(abi_err(
@@ -79,6 +90,8 @@ impl LoadedPlugin {
             ));
         }
         // Only the header is read until it checks out.
+        // SAFETY: `ptr` is non-null and, per the ABI, points to a static table of any version,
+        // and every version starts with a `PluginHeader`.
         let header: PluginHeader = unsafe { std::ptr::read(ptr as *const PluginHeader) };
         if header.magic != MAGIC {
             return Err(abi_err(format!(
@@ -119,10 +132,15 @@ impl LoadedPlugin {
             copy.assume_init()
         };
         let table: &'static PluginV1 = Box::leak(Box::new(table));
+        // SAFETY: per the ABI, `name` is null or a static NUL-terminated string of the plugin,
+        // whose library is never unloaded.
+        let name = unsafe { c_text(table.name) };
+        // SAFETY: as above, for `version`.
+        let version = unsafe { c_text(table.version) };
         Ok(LoadedPlugin {
             path: path.to_path_buf(),
-            name: unsafe { c_text(table.name) },
-            version: unsafe { c_text(table.version) },
+            name,
+            version,
             abi: format!("{}.{}", header.abi_major, header.abi_minor),
             table,
         })

@@ -106,6 +106,8 @@ impl Backend for PluginBackend {
             };
         };
         let json = serde_json::to_vec(setup).map_err(|e| BackendError::Invalid(e.to_string()))?;
+        // SAFETY: `configure` comes from the table whose handshake passed (present only when the
+        // plugin's minor declares it); `json` is ours, `json.len()` bytes; the buffer is ours.
         let (code, text) = with_text(|b| unsafe { configure(json.as_ptr(), json.len(), b) });
         if code != status::OK {
             return Err(to_error(code, text));
@@ -121,9 +123,13 @@ impl Backend for PluginBackend {
         let (code, text) = with_text(|b| {
             if !handle.is_null() {
                 // A retry after a too-small buffer: close the first session.
+                // SAFETY: `handle` is the session the first `open` call returned; it is closed
+                // once, then reset to null.
                 unsafe { (t.close)(handle) };
                 handle = std::ptr::null_mut();
             }
+            // SAFETY: `open` comes from the table whose handshake passed; `json` is ours,
+            // `json.len()` bytes; `handle` is a live local to write to; the buffer is ours.
             unsafe { (t.open)(json.as_ptr(), json.len(), dtype.code(), &mut handle, b) }
         });
         if code != status::OK || handle.is_null() {
@@ -155,7 +161,8 @@ struct PluginSession {
     info: SessionInfo,
 }
 
-// The handle is only used from the thread that owns the session.
+// SAFETY: the handle is only used through this session, which is not Sync, so by one thread at
+// a time; plugin sessions are `driftbench_core::Session`, which is Send, so they may move.
 unsafe impl Send for PluginSession {}
 
 impl PluginSession {
@@ -189,6 +196,8 @@ impl Session for PluginSession {
 
     fn prefill(&mut self, tokens: &[u32], out: &mut [f32]) -> Result<(), BackendError> {
         let (t, h, n) = (self.table, self.handle, out.len());
+        // SAFETY: `prefill` comes from the table whose handshake passed; `h` is this session's
+        // live handle; `tokens` is ours; `call` passes `out` (`n` values) and its own error buffer.
         self.call(tokens, out, |o, e| unsafe {
             (t.prefill)(h, tokens.as_ptr(), tokens.len(), o, n, e)
         })
@@ -205,6 +214,8 @@ impl Session for PluginSession {
             KvLayout::Padded { block } => (0, u32::try_from(block).unwrap_or(u32::MAX)),
         };
         let (t, h, n) = (self.table, self.handle, out.len());
+        // SAFETY: `decode` comes from the table whose handshake passed; `h` is this session's
+        // live handle; `tokens` is ours; `call` passes `out` (`n` values) and its own error buffer.
         self.call(tokens, out, |o, e| unsafe {
             (t.decode)(h, tokens.as_ptr(), tokens.len(), kv, block, o, n, e)
         })
@@ -215,6 +226,8 @@ impl Session for PluginSession {
             return Counters::new();
         };
         let h = self.handle;
+        // SAFETY: `f` comes from the table whose handshake passed (present only when the
+        // plugin's minor declares it); `h` is this session's live handle; the buffer is ours.
         let (code, text) = with_text(|b| unsafe { f(h, b) });
         if code != status::OK {
             return Counters::new();
@@ -225,6 +238,7 @@ impl Session for PluginSession {
 
 impl Drop for PluginSession {
     fn drop(&mut self) {
+        // SAFETY: `handle` is the live session `open` returned; dropping closes it exactly once.
         unsafe { (self.table.close)(self.handle) };
     }
 }

@@ -50,6 +50,10 @@
 //! Its library name (`libdriftbench_test_plugin`) does not match the discovery rule
 //! `libdriftbench_backend_*`, so only an explicit `--plugin PATH` loads it.
 
+// Unsafe code here is FFI; every unsafe operation is explicit and says why it holds.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use driftbench_core::options::OptionReader;
 use driftbench_core::{
     Backend, BackendError, BackendSetup, Configured, Counters, DeviceInfo, Dtype, KvLayout,
@@ -414,8 +418,9 @@ struct TableV1_0 {
     close: *const c_void,
 }
 
-// Read-only after creation; the pointers are to static functions and strings.
+// SAFETY: read-only after creation; the pointers are to static functions and strings.
 unsafe impl Sync for TableV1_0 {}
+// SAFETY: as for Sync: moving it moves only pointers to static functions and strings.
 unsafe impl Send for TableV1_0 {}
 
 const _: () = assert!(std::mem::size_of::<TableV1_0>() == V1_0_TABLE_SIZE);
