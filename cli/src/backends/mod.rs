@@ -98,6 +98,8 @@ fn name_plugins(found: &Found, isolation: &Isolation) -> Result<Vec<Plugin>> {
                 c.path.display(),
                 n.escape_debug()
             ),
+            // A load error names the file already.
+            (None, Err(why)) if why.contains(&c.path.display().to_string()) => bail!("{why}"),
             (None, Err(why)) => bail!("--plugin {}: {why}", c.path.display()),
             (None, Ok(_)) => bail!("--plugin {}: the plugin reported no name", c.path.display()),
         };

@@ -25,7 +25,7 @@ pub fn render_markdown(r: &Report) -> String {
         if names.is_empty() {
             "none".to_string()
         } else {
-            names.join(", ")
+            inline(&names.join(", "))
         }
     ));
     md.blank();

@@ -267,7 +267,8 @@ unsafe fn with_session(
         Err(p) => {
             let why = panic_text(p);
             // SAFETY: `err` is null or a valid host buffer (this function's contract).
-            unsafe { DbBuf::write(err, &format!("panicked: {why}")) };
+            // The host's error kind already says "panicked".
+            unsafe { DbBuf::write(err, &why) };
             slot.poisoned = Some(why);
             status::PANIC
         }

@@ -44,12 +44,26 @@ fn to_error(code: i32, msg: String) -> BackendError {
     }
 }
 
-/// Call `f` with a text buffer, growing it once if the plugin's answer did not fit.
+/// Largest text answer taken from a plugin (a probe, session info, a message): what the
+/// worker protocol carries in one message frame.
+const MSG_MAX: usize = crate::worker::protocol::MAX_MESSAGE;
+
+/// Call `f` with a text buffer, growing it once if the plugin's answer did not fit. An
+/// answer announced larger than [`MSG_MAX`] is refused, never allocated.
 fn with_text(mut f: impl FnMut(*mut DbBuf) -> i32) -> (i32, String) {
     let (storage, mut buf) = DbBuf::host(MSG_CAP);
     let code = f(&mut buf);
     if buf.len <= buf.cap {
         return (code, buf.text(&storage));
+    }
+    if buf.len > MSG_MAX {
+        return (
+            status::INVALID,
+            format!(
+                "the plugin announced an answer of {} bytes, more than the {MSG_MAX} accepted",
+                buf.len
+            ),
+        );
     }
     let (storage, mut big) = DbBuf::host(buf.len);
     let code = f(&mut big);
@@ -133,6 +147,10 @@ impl Backend for PluginBackend {
             unsafe { (t.open)(json.as_ptr(), json.len(), dtype.code(), &mut handle, b) }
         });
         if code != status::OK || handle.is_null() {
+            if !handle.is_null() {
+                // SAFETY: a session this call opened whose answer was refused; closed once.
+                unsafe { (t.close)(handle) };
+            }
             return Err(to_error(code, text));
         }
         let info = serde_json::from_str::<SessionInfo>(&text)
@@ -240,5 +258,33 @@ impl Drop for PluginSession {
     fn drop(&mut self) {
         // SAFETY: `handle` is the live session `open` returned; dropping closes it exactly once.
         unsafe { (self.table.close)(self.handle) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_without_a_message_still_says_something() {
+        let e = to_error(77, String::new());
+        assert_eq!(
+            e.message(),
+            "the plugin returned status 77 without a message"
+        );
+        assert!(
+            matches!(to_error(status::PANIC, " ".into()), BackendError::Panic(m) if m.contains("status"))
+        );
+    }
+
+    #[test]
+    fn an_answer_announced_huge_is_refused_unallocated() {
+        let (code, text) = with_text(|b| {
+            // SAFETY: `b` is the host buffer `with_text` hands out, valid for this call.
+            unsafe { (*b).len = usize::MAX / 2 };
+            status::OK
+        });
+        assert_eq!(code, status::INVALID);
+        assert!(text.contains("more than"), "{text}");
     }
 }

@@ -525,18 +525,28 @@ fn every_target_has_a_test() {
     assert_eq!(targets::TARGETS, ["gguf", "config", "protocol"]);
 }
 
-/// Regenerates the GGUF and protocol seeds of `fuzz/corpus/` (the config seeds are copies of
-/// `configs/*.toml` and hand-written files):
-/// `cargo test --workspace --test fuzz_replay -- --ignored write_seed_corpus`.
+/// The GGUF and protocol seeds of `fuzz/corpus/` are what this code makes (the config seeds
+/// are copies of `configs/*.toml` and hand-written files): a format change that leaves the
+/// seeds stale fails here. `DRIFTBENCH_WRITE_FUZZ_SEEDS=1` rewrites them instead.
 #[test]
-#[ignore = "writes fuzz/corpus; run by hand"]
-fn write_seed_corpus() {
+fn seed_corpus_is_current() {
     use driftbench_gguf::{GgmlType, GgufWriter, Value, ValueType};
     use driftbench_plugin_host::worker::protocol::{decode_reply, decode_request, f32_bytes};
 
     let dir = Path::new(FUZZ_DIR).join("corpus");
+    let rewrite = std::env::var_os("DRIFTBENCH_WRITE_FUZZ_SEEDS").is_some();
     let write = |target: &str, name: &str, bytes: &[u8]| {
-        std::fs::write(dir.join(target).join(name), bytes).unwrap();
+        let path = dir.join(target).join(name);
+        if rewrite {
+            std::fs::write(&path, bytes).unwrap();
+        } else {
+            let on_disk = std::fs::read(&path).unwrap_or_default();
+            assert!(
+                on_disk == bytes,
+                "{} is stale: rerun with DRIFTBENCH_WRITE_FUZZ_SEEDS=1",
+                path.display()
+            );
+        }
     };
 
     // GGUF: every metadata value type, every dequantizable tensor type, v2 and v3.
