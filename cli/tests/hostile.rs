@@ -11,7 +11,7 @@
 #![cfg(target_os = "linux")]
 
 mod common;
-use common::{artifacts, driftbench, journal, library, pairs, root, text};
+use common::{artifacts, driftbench, journal, library, pairs, plugin_sweep, root, text};
 use serde_json::Value;
 use std::ffi::c_long;
 use std::os::unix::process::ExitStatusExt;
@@ -243,18 +243,12 @@ fn sweep_with(
     limit: Duration,
 ) -> Swept {
     let out = dir.join("out");
-    let mut args = vec![
-        "sweep",
-        config.to_str().unwrap(),
-        "--plugin",
-        lib.to_str().unwrap(),
-        "--backend",
-        "testplugin,flex",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    let ran = run_guarded(cmd(&args, mode), dir, limit);
+    let mut c = plugin_sweep(config, lib, &out);
+    c.args(extra)
+        .env_remove("DRIFTBENCH_TEST_PLUGIN_PIDFILE")
+        .env_remove("DRIFTBENCH_TEST_PLUGIN_NAME")
+        .env("DRIFTBENCH_TEST_PLUGIN_MODE", mode);
+    let ran = run_guarded(c, dir, limit);
     finish(dir, &out, ran)
 }
 

@@ -3,25 +3,16 @@
 //! backends' results intact.
 
 mod common;
-use common::{driftbench, journal, library, pairs, root, text};
+use common::{driftbench, journal, library, pairs, plugin_sweep, root, text};
 use serde_json::Value;
 
 fn sweep(mode: &str, config: &std::path::Path) -> (Option<i32>, Vec<Value>, String) {
     let out = tempfile::tempdir().unwrap();
     let lib = library("driftbench_test_plugin");
-    let o = driftbench(&[
-        "sweep",
-        config.to_str().unwrap(),
-        "--plugin",
-        lib.to_str().unwrap(),
-        "--backend",
-        "testplugin,flex",
-        "--out",
-        out.path().to_str().unwrap(),
-    ])
-    .env("DRIFTBENCH_TEST_PLUGIN_MODE", mode)
-    .output()
-    .unwrap();
+    let o = plugin_sweep(config, &lib, out.path())
+        .env("DRIFTBENCH_TEST_PLUGIN_MODE", mode)
+        .output()
+        .unwrap();
     let recs = journal(out.path(), &text(&o));
     let md = std::fs::read_to_string(out.path().join("report.md")).unwrap_or_default();
     (o.status.code(), recs, md)

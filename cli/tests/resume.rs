@@ -4,7 +4,7 @@
 #![cfg(unix)]
 
 mod common;
-use common::{driftbench, journal, library, root, text};
+use common::{journal, library, plugin_sweep, root, text};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -18,20 +18,8 @@ const PLANNED: usize = 24;
 /// in) and flex, into `out`.
 fn sweep(out: &Path, extra: &[&str]) -> std::process::Command {
     let lib = library("driftbench_test_plugin");
-    let config = root().join("configs/ci.toml");
-    let mut args = vec![
-        "sweep",
-        config.to_str().unwrap(),
-        "--plugin",
-        lib.to_str().unwrap(),
-        "--backend",
-        "testplugin,flex",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    let mut c = driftbench(&args);
-    c.env("DRIFTBENCH_TEST_PLUGIN_MODE", "slow");
+    let mut c = plugin_sweep(&root().join("configs/ci.toml"), &lib, out);
+    c.args(extra).env("DRIFTBENCH_TEST_PLUGIN_MODE", "slow");
     c
 }
 
@@ -190,19 +178,10 @@ fn resume_refuses_another_sweep_naming_what_changed() {
         .replace("seeds = [0]", "seeds = [0, 7]");
     let changed = common::write_config(dir.path(), "ci.toml", &cfg);
     let lib = library("driftbench_test_plugin");
-    let o = driftbench(&[
-        "sweep",
-        changed.to_str().unwrap(),
-        "--plugin",
-        lib.to_str().unwrap(),
-        "--backend",
-        "testplugin,flex",
-        "--out",
-        out.path().to_str().unwrap(),
-        "--resume",
-    ])
-    .output()
-    .unwrap();
+    let o = plugin_sweep(&changed, &lib, out.path())
+        .arg("--resume")
+        .output()
+        .unwrap();
     let t = text(&o);
     assert_eq!(o.status.code(), Some(2), "{t}");
     assert!(t.contains("error: --resume"), "{t}");

@@ -2,7 +2,7 @@
 //! its built cdylib, and the test plugin for NaN, panic and unavailable dtypes.
 
 mod common;
-use common::{driftbench, library, root, text};
+use common::{driftbench, library, plugin_sweep, root, text};
 use serde_json::Value;
 
 fn lines(path: &std::path::Path) -> Vec<Value> {
@@ -142,19 +142,10 @@ fn test_plugin_sweep(mode: &str) -> (Option<i32>, String, Vec<Value>) {
     let out = tempfile::tempdir().unwrap();
     let cfg = root().join("configs/ci.toml");
     let lib = library("driftbench_test_plugin");
-    let o = driftbench(&[
-        "sweep",
-        cfg.to_str().unwrap(),
-        "--plugin",
-        lib.to_str().unwrap(),
-        "--backend",
-        "testplugin,flex",
-        "--out",
-        out.path().to_str().unwrap(),
-    ])
-    .env("DRIFTBENCH_TEST_PLUGIN_MODE", mode)
-    .output()
-    .unwrap();
+    let o = plugin_sweep(&cfg, &lib, out.path())
+        .env("DRIFTBENCH_TEST_PLUGIN_MODE", mode)
+        .output()
+        .unwrap();
     let md = std::fs::read_to_string(out.path().join("report.md")).unwrap_or_default();
     let recs = lines(&out.path().join("results.jsonl"));
     assert!(!text(&o).contains("error:"), "{}", text(&o));

@@ -150,6 +150,22 @@ impl Selection<'_> {
     }
 }
 
+/// A plan entry for a backend that cannot run: a stand-in whose pairs say `why`.
+type Entry = (
+    Box<dyn Backend>,
+    Option<driftbench_core::Probe>,
+    Option<driftbench_core::Configured>,
+    Option<String>,
+);
+
+fn broken(name: &str, why: String) -> Entry {
+    let stand_in = Unloadable {
+        name: name.to_string(),
+        why: why.clone(),
+    };
+    (Box::new(stand_in), None, None, Some(why))
+}
+
 /// The backends to run, each started and configured with its options. A plugin that
 /// cannot start, probe or take its setup stays in the plan with the reason (its pairs are
 /// INCOMPLETE); a backend that rejects an option is an error (bad input), naming the config
@@ -219,8 +235,7 @@ pub fn select(found: Found, sel: &Selection) -> Result<Vec<PlannedBackend>> {
             None => format!("plugin {file} ({origin}, not started)"),
         };
         let plugin_field = (inst.plugin != name).then(|| inst.plugin.clone());
-        let (backend, probe, configured, error): (Box<dyn Backend>, _, _, _) = match started.result
-        {
+        let (backend, probe, configured, error): Entry = match started.result {
             Ok((mut backend, _)) => {
                 let setup = BackendSetup {
                     options: inst.options.clone(),
@@ -240,33 +255,10 @@ pub fn select(found: Found, sel: &Selection) -> Result<Vec<PlannedBackend>> {
                             inst.plugin
                         ))
                     }
-                    Err(e) => {
-                        let why = format!("setting options failed: {}", e.message());
-                        let stand_in = Unloadable {
-                            name: name.clone(),
-                            why: why.clone(),
-                        };
-                        (
-                            Box::new(stand_in) as Box<dyn Backend>,
-                            None,
-                            None,
-                            Some(why),
-                        )
-                    }
+                    Err(e) => broken(&name, format!("setting options failed: {}", e.message())),
                 }
             }
-            Err(why) => {
-                let stand_in = Unloadable {
-                    name: name.clone(),
-                    why: why.clone(),
-                };
-                (
-                    Box::new(stand_in) as Box<dyn Backend>,
-                    None,
-                    None,
-                    Some(why),
-                )
-            }
+            Err(why) => broken(&name, why),
         };
         planned.push(PlannedBackend {
             entry: BackendEntry {

@@ -82,3 +82,18 @@ pub fn pairs<'a>(recs: &'a [Value], backend: &str) -> Vec<&'a Value> {
         .filter(|r| r["type"] == "pair" && r["backend"] == backend)
         .collect()
 }
+
+/// `driftbench sweep CONFIG --plugin LIB --backend testplugin,flex --out OUT`: the test
+/// plugin beside the real flex, as the isolation, hostile and resume tests run them.
+pub fn plugin_sweep(config: &Path, lib: &Path, out: &Path) -> Command {
+    driftbench(&[
+        "sweep",
+        config.to_str().unwrap(),
+        "--plugin",
+        lib.to_str().unwrap(),
+        "--backend",
+        "testplugin,flex",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
