@@ -15,6 +15,7 @@ pub mod kv_mode;
 pub mod metrics;
 pub mod model_spec;
 pub mod options;
+pub mod plan;
 pub mod poison;
 pub mod records;
 pub mod report;

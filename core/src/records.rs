@@ -101,7 +101,7 @@ pub struct SweepHeader {
     pub backends: Vec<BackendEntry>,
     /// What the sweep runs, as `--resume` compares it; absent from older journals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub plan: Option<crate::resume::SweepPlan>,
+    pub plan: Option<crate::plan::SweepPlan>,
 }
 
 /// A backend as the sweep saw it.

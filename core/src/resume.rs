@@ -5,83 +5,10 @@
 //! once. A cell is done when every backend has its pair verdict; the records of cells cut
 //! short are dropped and the cells run again, so a resumed sweep journals each pair once.
 
-use crate::config::SweepConfig;
+pub use crate::plan::SweepPlan;
 use crate::records::{PairKey, Record, SweepHeader, SCHEMA_VERSION};
-use crate::{BackendOptions, Dtype, DtypeTolerance, KvMode};
-use serde::{Deserialize, Serialize};
+use crate::{Dtype, KvMode};
 use std::collections::{BTreeMap, HashSet};
-
-/// Everything that decides a sweep's verdicts and metrics: a journal is resumed only by the
-/// same plan.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SweepPlan {
-    /// Model description (path or synthetic shape).
-    pub model: String,
-    /// Spans.
-    pub spans: Vec<usize>,
-    /// Dtypes.
-    pub dtypes: Vec<Dtype>,
-    /// KV layouts.
-    pub kv_aligned: Vec<KvMode>,
-    /// Prompt seeds.
-    pub seeds: Vec<u64>,
-    /// Padded-cache block size.
-    pub block_size: usize,
-    /// Warm-up runs.
-    pub warmup: bool,
-    /// Tolerances per dtype.
-    pub tolerances: BTreeMap<Dtype, DtypeTolerance>,
-    /// Backend instances in run order, with their plugin and options.
-    pub backends: Vec<(String, String, BackendOptions)>,
-}
-
-impl SweepPlan {
-    /// The plan of `cfg` run on `backends` (instance names, in order).
-    pub fn of(cfg: &SweepConfig, backends: &[String]) -> SweepPlan {
-        SweepPlan {
-            model: cfg.model.describe(),
-            spans: cfg.spans.clone(),
-            dtypes: cfg.dtypes.clone(),
-            kv_aligned: cfg.kv_aligned.clone(),
-            seeds: cfg.seeds.clone(),
-            block_size: cfg.block_size,
-            warmup: cfg.warmup,
-            tolerances: cfg.tolerances.clone(),
-            backends: backends
-                .iter()
-                .map(|b| {
-                    let i = cfg.instance(b);
-                    (b.clone(), i.plugin, i.options)
-                })
-                .collect(),
-        }
-    }
-
-    /// The fields that differ between `self` (the journal's) and `now`.
-    pub fn changes(&self, now: &SweepPlan) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut field = |name: &str, a: String, b: String| {
-            if a != b {
-                out.push(format!("{name}: {a} in the journal, {b} now"));
-            }
-        };
-        field("model", self.model.clone(), now.model.clone());
-        field("spans", j(&self.spans), j(&now.spans));
-        field("dtypes", j(&self.dtypes), j(&now.dtypes));
-        field("kv_aligned", j(&self.kv_aligned), j(&now.kv_aligned));
-        field("seeds", j(&self.seeds), j(&now.seeds));
-        field("block_size", j(&self.block_size), j(&now.block_size));
-        field("warmup", j(&self.warmup), j(&now.warmup));
-        field("tolerances", j(&self.tolerances), j(&now.tolerances));
-        field("backends", j(&self.backends), j(&now.backends));
-        out
-    }
-}
-
-/// A value as compact JSON, for "what changed" messages.
-fn j<T: Serialize>(v: &T) -> String {
-    serde_json::to_string(v).unwrap_or_default()
-}
 
 /// One cell of the grid: a pair key without its backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
