@@ -19,7 +19,6 @@ pub(crate) fn devices() -> Result<Vec<DeviceInfo>, String> {
         return Err("no CUDA driver (libcuda could not be loaded)".into());
     }
     // Kernels are compiled at run time: without NVRTC the first tensor op panics.
-    // SAFETY: as above, for NVRTC.
     let Some(nvrtc) = nvrtc else {
         return Err(
             "CUDA driver found but NVRTC (libnvrtc) could not be loaded: not on the loader's \
