@@ -379,25 +379,27 @@ fn evil() -> (tempfile::TempDir, PathBuf) {
     plugin_copy(&dll("driftbench_backend_evil"))
 }
 
+/// `sweep CONFIG --backend BACKENDS` with `dir` (holding `evil`) on the plugin path.
+fn sweep_discovered(dir: &Path, config: &Path, backends: &str, mode: &str) -> Swept {
+    let out = dir.join("out");
+    let args = [
+        "sweep",
+        config.to_str().unwrap(),
+        "--backend",
+        backends,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let mut c = cmd(&args, mode);
+    c.env("DRIFTBENCH_PLUGIN_PATH", dir);
+    finish(dir, &out, run_guarded(c, dir, GUARD))
+}
+
 /// The entry point misbehaves in a discovered plugin nobody selected: the sweep and
 /// `driftbench plugins` are unharmed, and the table says what happened to `evil`.
 fn check_entry_unselected(mode: &str, reason: &[&str]) {
     let (dir, _lib) = evil();
-    let out = dir.path().join("out");
-    let cfg = root().join("configs/ci.toml");
-    let mut c = cmd(
-        &[
-            "sweep",
-            cfg.to_str().unwrap(),
-            "--backend",
-            "flex",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        mode,
-    );
-    c.env("DRIFTBENCH_PLUGIN_PATH", dir.path());
-    let s = finish(dir.path(), &out, run_guarded(c, dir.path(), GUARD));
+    let s = sweep_discovered(dir.path(), &root().join("configs/ci.toml"), "flex", mode);
     assert_eq!(s.ran.code(), Some(0), "flex alone passes\n{}", s.ctx);
     assert_flex_intact(&s.recs, &s.ctx);
 
@@ -429,21 +431,8 @@ fn check_entry_unselected(mode: &str, reason: &[&str]) {
 /// The same plugin selected: its pairs are INCOMPLETE with the reason, flex's are intact.
 fn check_entry_selected(mode: &str, reason: &[&str]) {
     let (dir, _lib) = evil();
-    let out = dir.path().join("out");
     let cfg = ci_config(dir.path(), "open_timeout_s = 3");
-    let mut c = cmd(
-        &[
-            "sweep",
-            cfg.to_str().unwrap(),
-            "--backend",
-            "evil,flex",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        mode,
-    );
-    c.env("DRIFTBENCH_PLUGIN_PATH", dir.path());
-    let s = finish(dir.path(), &out, run_guarded(c, dir.path(), GUARD));
+    let s = sweep_discovered(dir.path(), &cfg, "evil,flex", mode);
     assert_eq!(s.ran.code(), Some(3), "INCOMPLETE exits 3\n{}", s.ctx);
     assert_incomplete(&s, "evil", reason);
     assert_flex_intact(&s.recs, &s.ctx);
