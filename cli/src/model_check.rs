@@ -3,13 +3,14 @@
 //! length. A bad model file is bad input (`error:`, exit 2), not a sweep of INCOMPLETE pairs.
 //!
 //! Only the header is read, never the tensor data: the file is read from its start in growing
-//! pieces (1 MiB, doubling, at most [`MAX_HEADER_BYTES`]) until driftbench-gguf's reader can
-//! parse the whole header from the piece, so a 100 GB file costs as much as a 1 MB one.
+//! pieces (1 MiB, doubling, at most [`MAX_HEADER_BYTES`]) until driftbench-gguf's
+//! [`Gguf::parse_header`] can parse the whole header from the piece (it checks every tensor's
+//! extent against the file's length), so a 100 GB file costs as much as a 1 MB one.
 
 use anyhow::{bail, Result};
 use driftbench_core::config::{file_kind, span_limit, SweepConfig, MAX_SPAN};
 use driftbench_core::ModelSpec;
-use driftbench_gguf::{GgmlType, Gguf, GgufError, ValueType};
+use driftbench_gguf::{Gguf, GgufError};
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -119,7 +120,6 @@ fn reason(e: &GgufError, path: &Path) -> String {
 }
 
 /// Parse the header of the GGUF file at `path` (`len` bytes) without reading tensor data.
-/// The returned [`Gguf`] holds the metadata (and, for a file read whole, the tensors).
 fn read_header(path: &Path, len: u64) -> Result<Gguf, String> {
     let mut file = File::open(path).map_err(|e| format!("cannot open it: {e}"))?;
     let mut buf: Vec<u8> = Vec::new();
@@ -137,8 +137,8 @@ fn read_header(path: &Path, len: u64) -> Result<Gguf, String> {
                 buf.len()
             ));
         }
-        match Gguf::parse(buf.clone(), path.to_path_buf()) {
-            // Header and every tensor's data inside what was read.
+        match Gguf::parse_header(buf.clone(), len, path.to_path_buf()) {
+            // The header parsed, and every tensor's data lies inside the file.
             Ok(gguf) => return Ok(gguf),
             // More of the header lies past what was read.
             Err(GgufError::Truncated { .. } | GgufError::AbsurdCount { .. }) if !whole => {
@@ -149,117 +149,8 @@ fn read_header(path: &Path, len: u64) -> Result<Gguf, String> {
                 }
                 want = (want * 2).min(MAX_HEADER_BYTES).min(len);
             }
-            // The whole header parsed; a tensor's data lies past what was read: check every
-            // tensor's extent against the file's length, then keep only the metadata.
-            Err(GgufError::TensorOutOfBounds { .. }) if !whole => {
-                check_tensor_extents(&buf, len)?;
-                return metadata_only(buf, path);
-            }
             Err(e) => return Err(reason(&e, path)),
         }
-    }
-}
-
-/// The metadata of a header whose tensor data was not read: the same bytes with the tensor
-/// count set to 0.
-fn metadata_only(mut buf: Vec<u8>, path: &Path) -> Result<Gguf, String> {
-    // magic (4), version (4), tensor_count (8): checked by the parse that got this far.
-    buf[8..16].copy_from_slice(&0u64.to_le_bytes());
-    Gguf::parse(buf, path.to_path_buf()).map_err(|e| reason(&e, path))
-}
-
-/// Walk a header the reader has already accepted (so every read below is in bounds) to the
-/// tensor table, and check that every tensor's data lies inside a file of `len` bytes.
-fn check_tensor_extents(buf: &[u8], len: u64) -> Result<(), String> {
-    let internal = || "its header could not be walked again".to_string();
-    let mut w = Walker { buf, pos: 8 };
-    let tensor_count = w.u64().ok_or_else(internal)?;
-    let kv_count = w.u64().ok_or_else(internal)?;
-    let mut alignment = driftbench_gguf::DEFAULT_ALIGNMENT;
-    for _ in 0..kv_count {
-        let key = w.bytes().ok_or_else(internal)?;
-        let ty = w.u32().ok_or_else(internal)?;
-        if key == b"general.alignment" {
-            alignment = w.int(ty).ok_or_else(internal)?.max(1);
-        } else {
-            w.skip_value(ty, 0).ok_or_else(internal)?;
-        }
-    }
-    let mut tensors = Vec::new();
-    for _ in 0..tensor_count {
-        let name = String::from_utf8_lossy(w.bytes().ok_or_else(internal)?).into_owned();
-        let n_dims = w.u32().ok_or_else(internal)?;
-        let mut n_elements = 1u64;
-        for _ in 0..n_dims {
-            n_elements = n_elements.saturating_mul(w.u64().ok_or_else(internal)?);
-        }
-        let ty = GgmlType(w.u32().ok_or_else(internal)?);
-        let offset = w.u64().ok_or_else(internal)?;
-        tensors.push((name, ty, n_elements, offset));
-    }
-    let data_offset = (w.pos as u64).div_ceil(alignment).saturating_mul(alignment);
-    for (name, ty, n_elements, offset) in tensors {
-        // Tensors of unknown types have no known size; the reader accepts them too.
-        let Some(bytes) = ty.bytes_for(n_elements) else {
-            continue;
-        };
-        let end = data_offset.saturating_add(offset).saturating_add(bytes);
-        if end > len {
-            return Err(format!(
-                "tensor `{name}` ({ty}) ends at byte {end} but the file has {len} bytes (truncated or corrupt)"
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Little-endian reads over an already validated header.
-struct Walker<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Walker<'a> {
-    fn take(&mut self, n: u64) -> Option<&'a [u8]> {
-        let end = self.pos.checked_add(usize::try_from(n).ok()?)?;
-        let s = self.buf.get(self.pos..end)?;
-        self.pos = end;
-        Some(s)
-    }
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-    fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
-    }
-    fn bytes(&mut self) -> Option<&'a [u8]> {
-        let n = self.u64()?;
-        self.take(n)
-    }
-    /// An unsigned integer value of type id `ty` (for `general.alignment`).
-    fn int(&mut self, ty: u32) -> Option<u64> {
-        let size = ValueType::from_id(ty)?.fixed_size()?;
-        let b = self.take(size as u64)?;
-        let mut le = [0u8; 8];
-        le[..b.len().min(8)].copy_from_slice(&b[..b.len().min(8)]);
-        Some(u64::from_le_bytes(le))
-    }
-    fn skip_value(&mut self, ty: u32, depth: usize) -> Option<()> {
-        let vt = ValueType::from_id(ty)?;
-        if let Some(size) = vt.fixed_size() {
-            self.take(size as u64)?;
-        } else if vt == ValueType::String {
-            self.bytes()?;
-        } else if depth < driftbench_gguf::reader::MAX_ARRAY_DEPTH {
-            let elem = self.u32()?;
-            let count = self.u64()?;
-            for _ in 0..count {
-                self.skip_value(elem, depth + 1)?;
-            }
-        } else {
-            return None;
-        }
-        Some(())
     }
 }
 

@@ -102,7 +102,7 @@ pub fn run(
     };
     let bar = Bar::new();
     let t0 = Instant::now();
-    let run = runner::run_sweep_with(&cfg, &planned, header, &mut journal, &bar, &ctl)
+    let run = runner::run_sweep(&cfg, &planned, header, &mut journal, &bar, &ctl)
         .with_context(|| format!("writing {}", journal_path.display()))?;
     bar.finish();
     records.extend(run.records);

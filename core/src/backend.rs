@@ -18,13 +18,6 @@ pub enum KvLayout {
     },
 }
 
-impl KvLayout {
-    /// The `kv_aligned` flag value of this layout.
-    pub fn kv_aligned(self) -> u8 {
-        crate::KvMode::from(self).flag()
-    }
-}
-
 /// One device a backend can run on, as its probe reports it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeviceInfo {

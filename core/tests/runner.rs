@@ -9,7 +9,7 @@ use driftbench_core::records::{
 };
 use driftbench_core::report::Report;
 use driftbench_core::runner::{
-    run_pair, run_sweep, Buffers, PairPlan, PlannedBackend, Silent, Warmed,
+    run_pair, run_sweep, Buffers, PairPlan, PlannedBackend, Silent, SweepControl, Warmed,
 };
 use driftbench_core::{
     Backend, BackendError, Counters, DeviceInfo, Dtype, DtypeTolerance, KvLayout, KvMode,
@@ -162,7 +162,16 @@ fn sweep_planned(planned: Vec<PlannedBackend>) -> Vec<Record> {
         backends: planned.iter().map(|p| p.entry.clone()).collect(),
         plan: None,
     }));
-    run_sweep(&cfg, &planned, header, &mut journal, &Silent).unwrap()
+    run_sweep(
+        &cfg,
+        &planned,
+        Some(header),
+        &mut journal,
+        &Silent,
+        &SweepControl::default(),
+    )
+    .unwrap()
+    .records
 }
 
 fn fake(name: &'static str, prefill_shift: f32, decode_shift: f32) -> Fake {

@@ -180,6 +180,16 @@ pub enum GgufError {
         alignment: u64,
     },
 
+    /// A tensor's data was not read: the file was parsed from its header alone
+    /// ([`crate::Gguf::parse_header`]).
+    #[error("{}: tensor `{tensor}`: only the file's header was read", path.display())]
+    DataNotRead {
+        /// The file concerned.
+        path: PathBuf,
+        /// The tensor.
+        tensor: String,
+    },
+
     /// A tensor's data lies (partly) outside the file.
     #[error(
         "{}: tensor data out of bounds: tensor `{tensor}` ({ggml_type}) occupies file bytes {start}..{end} but the file has {file_len} bytes (truncated or corrupt offset)",

@@ -94,7 +94,10 @@ impl TensorInfo {
 /// (interleaved) RoPE layout.
 pub struct Gguf {
     path: PathBuf,
+    /// The file, or its first bytes when only the header was read.
     bytes: Vec<u8>,
+    /// Length of the whole file.
+    file_len: u64,
     version: u32,
     metadata: Vec<(String, Value)>,
     metadata_index: HashMap<String, usize>,
@@ -110,7 +113,7 @@ impl std::fmt::Debug for Gguf {
         f.debug_struct("Gguf")
             .field("path", &self.path)
             .field("version", &self.version)
-            .field("file_len", &self.bytes.len())
+            .field("file_len", &self.file_len)
             .field("metadata_entries", &self.metadata.len())
             .field("tensors", &self.tensors.len())
             .field("alignment", &self.alignment)
@@ -137,10 +140,21 @@ impl Gguf {
 
     /// Parses a GGUF file already in memory; messages name it `path`.
     pub fn parse(bytes: Vec<u8>, path: PathBuf) -> Result<Gguf> {
-        let parsed = parse_structure(&bytes, &path)?;
+        let file_len = bytes.len() as u64;
+        Gguf::parse_header(bytes, file_len, path)
+    }
+
+    /// Parses the header of a GGUF file of `file_len` bytes from its first bytes, `prefix`
+    /// (the whole file, or as much as holds its metadata and tensor table): every tensor's data
+    /// is checked to lie inside the file, without being read. A header longer than `prefix`
+    /// fails with [`GgufError::Truncated`] or [`GgufError::AbsurdCount`]: read more. The data of
+    /// tensors outside `prefix` is [`GgufError::DataNotRead`].
+    pub fn parse_header(prefix: Vec<u8>, file_len: u64, path: PathBuf) -> Result<Gguf> {
+        let parsed = parse_structure(&prefix, &path)?;
         let gguf = Gguf {
             path,
-            bytes,
+            bytes: prefix,
+            file_len,
             version: parsed.version,
             metadata: parsed.metadata,
             metadata_index: parsed.metadata_index,
@@ -151,7 +165,7 @@ impl Gguf {
         };
         for info in &gguf.tensors {
             if info.n_bytes().is_some() {
-                gguf.tensor_bytes(info)?;
+                gguf.tensor_extent(info)?;
             }
         }
         Ok(gguf)
@@ -169,7 +183,7 @@ impl Gguf {
 
     /// Length of the file in bytes.
     pub fn file_len(&self) -> u64 {
-        self.bytes.len() as u64
+        self.file_len
     }
 
     /// Alignment of the data section and of tensor offsets (`general.alignment`, default 32).
@@ -293,6 +307,18 @@ impl Gguf {
     /// Fails for ggml type ids unknown to this crate (their size is unknown) and for data that
     /// does not lie inside the file.
     pub fn tensor_bytes(&self, info: &TensorInfo) -> Result<&[u8]> {
+        let (start, end) = self.tensor_extent(info)?;
+        let range = usize::try_from(start).ok().zip(usize::try_from(end).ok());
+        range
+            .and_then(|(start, end)| self.bytes.get(start..end))
+            .ok_or_else(|| GgufError::DataNotRead {
+                path: self.path.clone(),
+                tensor: info.name.clone(),
+            })
+    }
+
+    /// Where a tensor's data lies in the file, checked to be inside it.
+    fn tensor_extent(&self, info: &TensorInfo) -> Result<(u64, u64)> {
         let n_bytes = info.n_bytes().ok_or_else(|| GgufError::UnknownTensorType {
             path: self.path.clone(),
             tensor: info.name.clone(),
@@ -301,10 +327,7 @@ impl Gguf {
         let start = self.data_offset.checked_add(info.offset);
         let end = start.and_then(|s| s.checked_add(n_bytes));
         match (start, end) {
-            (Some(start), Some(end)) if end <= self.file_len() => {
-                // Both fit in the buffer's length, hence in usize.
-                Ok(&self.bytes[start as usize..end as usize])
-            }
+            (Some(start), Some(end)) if end <= self.file_len => Ok((start, end)),
             _ => Err(GgufError::TensorOutOfBounds {
                 path: self.path.clone(),
                 tensor: info.name.clone(),

@@ -203,18 +203,6 @@ fn cross_records(cell: &PairKey, logits: &[CellLogits]) -> Vec<Record> {
     out
 }
 
-/// Run the whole sweep. `header` is journaled first. Returns every record written.
-pub fn run_sweep(
-    cfg: &SweepConfig,
-    backends: &[PlannedBackend],
-    header: Record,
-    journal: &mut Journal,
-    progress: &dyn Progress,
-) -> std::io::Result<Vec<Record>> {
-    let ctl = SweepControl::default();
-    run_sweep_with(cfg, backends, Some(header), journal, progress, &ctl).map(|r| r.records)
-}
-
 /// What a sweep skips and when it stops.
 #[derive(Debug, Default)]
 pub struct SweepControl {
@@ -235,7 +223,7 @@ pub struct SweepRun {
 
 /// Run the sweep's cells that `ctl.done` lacks, journaling `header` first when given, and
 /// stopping between pairs once `ctl.stop` is set.
-pub fn run_sweep_with(
+pub fn run_sweep(
     cfg: &SweepConfig,
     backends: &[PlannedBackend],
     header: Option<Record>,

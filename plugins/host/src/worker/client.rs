@@ -179,7 +179,6 @@ impl WorkerSession {
                 (Reply::Opened { info }, _) => info,
                 (other, _) => return Err(unexpected("open", &other)),
             };
-            info.check().map_err(BackendError::Run)?;
             if let Some(old) = &self.info {
                 if old.vocab != info.vocab {
                     return Err(BackendError::Run(format!(

@@ -85,7 +85,7 @@ fn signal_name(sig: i32) -> &'static str {
 }
 
 /// "exited with code 3", "killed by signal 11 (SIGSEGV)".
-pub(crate) fn describe(status: ExitStatus) -> String {
+fn describe(status: ExitStatus) -> String {
     #[cfg(unix)]
     {
         use std::os::unix::process::ExitStatusExt;
