@@ -568,18 +568,10 @@ fn a_forked_child_holding_the_pipes_does_not_hide_the_exit() {
     let pidfile = dir.path().join("children.pid");
     let cfg = ci_config(dir.path(), "");
     let out = dir.path().join("out");
-    let args = [
-        "sweep",
-        cfg.to_str().unwrap(),
-        "--plugin",
-        lib.to_str().unwrap(),
-        "--backend",
-        "testplugin,flex",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    let mut c = cmd(&args, "fork-hold");
-    c.env("DRIFTBENCH_TEST_PLUGIN_PIDFILE", &pidfile);
+    let mut c = plugin_sweep(&cfg, &lib, &out);
+    c.env_remove("DRIFTBENCH_TEST_PLUGIN_NAME")
+        .env("DRIFTBENCH_TEST_PLUGIN_MODE", "fork-hold")
+        .env("DRIFTBENCH_TEST_PLUGIN_PIDFILE", &pidfile);
     // Each child sleeps 60 s: a sweep that waits for the pipes to close takes at least that
     // long per worker. 45 s is a hang check, not a speed check.
     let ran = run_guarded(c, dir.path(), Duration::from_secs(45));
