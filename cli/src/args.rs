@@ -176,6 +176,10 @@ pub struct RunArgs {
     /// Write prefill.npy, decode.npy (float32, [span, vocab]) and manifest.json here.
     #[arg(long = "save-logits", value_name = "DIR")]
     pub save_logits: Option<PathBuf>,
+    /// Then trace both routes' hidden states per layer against flex f64 and say where the
+    /// error enters (trace.json goes into the --save-logits folder).
+    #[arg(long = "trace-layers")]
+    pub trace_layers: bool,
     /// Plugin search.
     #[command(flatten)]
     pub plugins: PluginArgs,

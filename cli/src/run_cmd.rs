@@ -1,4 +1,7 @@
-//! `driftbench run`: one pair, optionally saving both logits matrices.
+//! `driftbench run`: one pair, optionally saving both logits matrices and tracing where
+//! its error enters (`--trace-layers`).
+
+mod trace_layers;
 
 use crate::args::RunArgs;
 use crate::model_check;
@@ -48,7 +51,7 @@ pub fn run(a: &RunArgs) -> Result<i32> {
             instances: &instances,
             config: a.config.as_deref(),
             cache_dir: cache.path.clone(),
-            isolation,
+            isolation: isolation.clone(),
         },
     )?;
     let b = &planned[0];
@@ -92,6 +95,7 @@ pub fn run(a: &RunArgs) -> Result<i32> {
         info.vocab,
         &mut Warmed::default(),
         &mut bufs,
+        None,
     );
     let wall = |route: Route| {
         outcome.records.iter().find_map(|r| match r {
@@ -175,6 +179,37 @@ pub fn run(a: &RunArgs) -> Result<i32> {
         let path = dir.join("manifest.json");
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
         println!("saved {}", dir.display());
+    }
+    if a.trace_layers {
+        let job = trace_layers::Job {
+            backend: &a.backend,
+            dtype,
+            model: &model,
+            tokens: &tokens,
+            layout: kv.layout(block),
+        };
+        // Started only once the pair's backend has traced: no reference for a backend
+        // that cannot.
+        let reference = || -> Result<Box<dyn driftbench_core::Backend>> {
+            let name = trace_layers::REFERENCE_BACKEND.to_string();
+            let mut planned = backends::select(
+                backends::find(&a.plugins.plugins)?,
+                &backends::Selection {
+                    names: std::slice::from_ref(&name),
+                    instances: &instances,
+                    config: a.config.as_deref(),
+                    cache_dir: cache.path.clone(),
+                    isolation,
+                },
+            )?;
+            Ok(planned.remove(0).backend)
+        };
+        trace_layers::run(
+            &job,
+            session.as_mut(),
+            reference,
+            a.save_logits.as_deref(),
+        )?;
     }
     Ok(global_verdict([verdict]).exit_code())
 }

@@ -9,7 +9,7 @@ use driftbench_core::journal::{self, Journal};
 use driftbench_core::records::{Record, SweepHeader, SCHEMA_VERSION};
 use driftbench_core::report::{summary_table, write_reports, Report};
 use driftbench_core::resume::{self, SweepPlan};
-use driftbench_core::runner::SweepControl;
+use driftbench_core::runner::{FloorSource, SweepControl};
 use driftbench_core::{grid, runner, GlobalVerdict};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -36,16 +36,49 @@ pub fn run(
         cfg.timeout_s,
     );
     let cache = plugins.cache()?;
-    let planned = backends::select(
-        backends::find(&plugins.plugins)?,
-        &backends::Selection {
-            names: &names,
-            instances: &cfg.instances,
-            config: Some(config),
-            cache_dir: cache.path.clone(),
-            isolation,
-        },
-    )?;
+    let found = backends::find(&plugins.plugins)?;
+    let selection = |names: &[String]| backends::Selection {
+        names,
+        instances: &cfg.instances,
+        config: Some(config),
+        cache_dir: cache.path.clone(),
+        isolation: isolation.clone(),
+    };
+    let planned = backends::select(found.clone(), &selection(&names))?;
+    let found = backends::Found {
+        warnings: Vec::new(), // printed once, by the selection above
+        ..found
+    };
+    // The f64 reference runs on the floor backend, in the sweep or started for it alone.
+    let floor_name = &cfg.reference.floor_backend;
+    let floor_only = if cfg.reference.noise_floor
+        && !planned.iter().any(|p| &p.entry.name == floor_name)
+    {
+        Some(
+            backends::select(found, &selection(std::slice::from_ref(floor_name)))
+                .map_err(|e| format!("noise floor backend {floor_name}: {e:#}")),
+        )
+    } else {
+        None
+    };
+    let floor = if !cfg.reference.noise_floor {
+        FloorSource::Off
+    } else {
+        match &floor_only {
+            None => FloorSource::Backend(
+                planned
+                    .iter()
+                    .find(|p| &p.entry.name == floor_name)
+                    .expect("checked above"),
+            ),
+            Some(Ok(v)) if !v.is_empty() => FloorSource::Backend(&v[0]),
+            Some(Ok(_)) => FloorSource::Missing(format!("no backend named {floor_name}")),
+            Some(Err(why)) => {
+                eprintln!("warning: {}", terminal(why));
+                FloorSource::Missing(why.clone())
+            }
+        }
+    };
     let out_dir = out.unwrap_or_else(|| PathBuf::from("out").join(&cfg.name));
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("cannot create output folder {}", out_dir.display()))?;
@@ -102,7 +135,7 @@ pub fn run(
     };
     let bar = Bar::new();
     let t0 = Instant::now();
-    let run = runner::run_sweep(&cfg, &planned, header, &mut journal, &bar, &ctl)
+    let run = runner::run_sweep(&cfg, &planned, floor, header, &mut journal, &bar, &ctl)
         .with_context(|| format!("writing {}", journal_path.display()))?;
     bar.finish();
     records.extend(run.records);

@@ -1,6 +1,8 @@
 //! The backend trait every compute stack implements, in process or behind a plugin.
 
 use crate::options::{BackendSetup, Configured, Counters};
+use crate::records::Route;
+use crate::trace::LayerTrace;
 use crate::{Dtype, Metrics, ModelSpec};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -196,6 +198,21 @@ pub trait Session: Send {
     /// empty where the backend keeps none.
     fn last_counters(&self) -> Counters {
         Counters::new()
+    }
+    /// Run `route` on `tokens` (decode through a KV cache in `layout`; prefill ignores it)
+    /// and return the hidden state of every position at every trace point (see
+    /// [`crate::trace`]), computed by the same kernels as the untraced route. Sessions that
+    /// cannot trace keep this default, which says so.
+    fn trace(
+        &mut self,
+        route: Route,
+        tokens: &[u32],
+        layout: KvLayout,
+    ) -> Result<LayerTrace, BackendError> {
+        let _ = (route, tokens, layout);
+        Err(BackendError::Unavailable(
+            "this backend does not trace layers".into(),
+        ))
     }
     /// Compare two logits matrices of width `vocab`. The host default runs on the CPU;
     /// a backend may do it on its device.

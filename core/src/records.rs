@@ -1,6 +1,7 @@
 //! Machine-readable records: one JSON object per line in `results.jsonl`, appended as each
 //! session, run and pair finishes. Kept small and stable; `report` re-renders from them.
 
+use crate::noise_floor::NoiseFloor;
 use crate::{
     BackendError, Configured, Counters, Dtype, DtypeTolerance, Envelope, KvMode, Metrics, Probe,
     Verdict,
@@ -205,6 +206,34 @@ pub struct PairRecord {
     pub metrics: Option<Metrics>,
     /// The envelope the verdict was judged against.
     pub envelope: Option<Envelope>,
+    /// Each route against the f64 reference of its (span, seed), when it was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub floor: Option<NoiseFloor>,
+}
+
+/// The f64 reference runs of one (span, seed): each route once more in f64 on the noise-floor
+/// backend, the yardstick every dtype's routes are measured against.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceRecord {
+    /// Backend that computed it.
+    pub backend: String,
+    /// Prompt length.
+    pub span: usize,
+    /// Prompt seed.
+    pub seed: u64,
+    /// Seconds the f64 model load took, on the first record after each load.
+    #[serde(default, with = "crate::float_opt", skip_serializing_if = "Option::is_none")]
+    pub load_s: Option<f64>,
+    /// Wall time of the f64 prefill, seconds.
+    #[serde(default, with = "crate::float_opt")]
+    pub prefill_wall_s: Option<f64>,
+    /// Wall time of the f64 decode (aligned KV cache), seconds.
+    #[serde(default, with = "crate::float_opt")]
+    pub decode_wall_s: Option<f64>,
+    /// The f64 prefill against the f64 decode: how far apart the reference routes are.
+    pub metrics: Option<Metrics>,
+    /// Why the reference could not be computed (then pairs of this cell have no floor).
+    pub error: Option<String>,
 }
 
 /// The same run on two backends: one route of one (span, dtype, kv_aligned, seed) cell,
@@ -214,7 +243,7 @@ pub struct CrossRecord {
     /// The cell (its `backend` field is the compared backend).
     #[serde(flatten)]
     pub key: PairKey,
-    /// The backend compared against (earlier in the sweep's backend order).
+    /// The backend compared against: the sweep's cross-backend reference.
     pub reference: String,
     /// Prefill or decode.
     pub route: Route,
@@ -238,6 +267,8 @@ pub enum Record {
     Pair(PairRecord),
     /// One route of one cell on two backends.
     Cross(CrossRecord),
+    /// The f64 reference runs of one (span, seed).
+    Reference(ReferenceRecord),
 }
 
 impl From<&BackendError> for RunStatus {

@@ -107,7 +107,9 @@ pub fn resume(records: Vec<Record>, plan: &SweepPlan) -> Result<Resumed, ResumeE
             Record::Run(r) => keep(&r.key),
             Record::Pair(p) => keep(&p.key),
             Record::Cross(c) => keep(&c.key),
-            Record::Sweep(_) | Record::Session(_) | Record::Warmup(_) => true,
+            Record::Sweep(_) | Record::Session(_) | Record::Warmup(_) | Record::Reference(_) => {
+                true
+            }
         })
         .collect();
     Ok(Resumed { header, kept, done })

@@ -65,8 +65,10 @@ fn sample() -> Vec<Record> {
                 nonfinite_decode: 0,
                 positions: 32,
                 vocab: 64,
+                ..Default::default()
             }),
             envelope: None,
+            floor: None,
         }),
     ]
 }

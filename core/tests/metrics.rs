@@ -274,3 +274,139 @@ fn length_not_multiple_of_vocab_panics() {
 fn zero_vocab_panics() {
     compare(&[], &[], 0);
 }
+
+// ---- Known perturbations: each metric finds exactly what was injected. ----
+
+const V: usize = 8;
+const ROWS: usize = 6;
+
+/// Rows with a clear top-1 (token `(3 r + 1) % V` at 5.0, the rest below 2.0).
+fn base() -> Vec<f32> {
+    let mut x = vec![0f32; ROWS * V];
+    for r in 0..ROWS {
+        for j in 0..V {
+            x[r * V + j] = ((r * 5 + j * 3) % 7) as f32 * 0.25;
+        }
+        x[r * V + (3 * r + 1) % V] = 5.0;
+    }
+    x
+}
+
+/// KL(softmax(p) ‖ softmax(q)) of one row, the textbook way.
+fn kl(p: &[f32], q: &[f32]) -> f64 {
+    let soft = |x: &[f32]| {
+        let z: f64 = x.iter().map(|&v| f64::from(v).exp()).sum();
+        x.iter().map(|&v| f64::from(v).exp() / z).collect::<Vec<f64>>()
+    };
+    let (p, q) = (soft(p), soft(q));
+    p.iter().zip(&q).map(|(a, b)| a * (a / b).ln()).sum()
+}
+
+#[test]
+fn a_shifted_row_shows_in_the_curve_and_not_in_kl_or_top1() {
+    let a = base();
+    let mut b = a.clone();
+    for v in &mut b[2 * V..3 * V] {
+        *v += 0.5;
+    }
+    let m = compare(&a, &b, V);
+    assert_eq!(m.max_abs_diff, 0.5);
+    assert_eq!(m.drift_curve, vec![0.0, 0.0, 0.5, 0.0, 0.0, 0.0]);
+    assert_eq!(m.mean_abs_diff, 0.5 * V as f64 / (ROWS * V) as f64);
+    // A uniform shift leaves the distribution unchanged: no divergence, no flip.
+    assert!(m.kl_max.unwrap() < 1e-12, "{:?}", m.kl_max);
+    assert_eq!(m.top1_agreement, 1.0);
+    assert_eq!(m.first_flip, None);
+    let energy: f64 = a.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
+    let nmse = m.nmse.unwrap();
+    assert!((nmse - V as f64 * 0.25 / energy).abs() < 1e-12, "{nmse}");
+}
+
+#[test]
+fn a_confident_flip_is_found_with_its_large_margins() {
+    let a = base();
+    let mut b = a.clone();
+    // Row 4: its top-1 is token 5 (5.0); token 0 jumps to 9.0 on the decode side.
+    let (top, other) = ((3 * 4 + 1) % V, 0);
+    b[4 * V + other] = 9.0;
+    let m = compare(&a, &b, V);
+    let f = m.first_flip.clone().expect("a flip");
+    assert_eq!(f.position, 4);
+    assert_eq!((f.prefill_token, f.decode_token), (top as u32, other as u32));
+    assert_eq!(f.prefill_margin, 5.0 - f64::from(a[4 * V + other]));
+    assert_eq!(f.decode_margin, 9.0 - 5.0);
+    assert_eq!(f.margin(), 4.0, "the larger of the two margins");
+    assert_eq!(m.flips(), 1);
+    assert_eq!(m.top1_agreement, 5.0 / 6.0);
+    let want = kl(&a[4 * V..5 * V], &b[4 * V..5 * V]);
+    assert!(want > 1.0, "a confident flip moves the distribution: {want}");
+    assert!((m.kl_max.unwrap() - want).abs() < 1e-9);
+    assert!((m.kl_mean.unwrap() - want / ROWS as f64).abs() < 1e-9);
+    // Nearest-rank p99 of 6 values is the largest.
+    assert!((m.kl_p99.unwrap() - want).abs() < 1e-9);
+    assert_eq!(m.drift_curve[4], 9.0 - a[4 * V + other]);
+}
+
+#[test]
+fn a_near_tie_flip_is_found_with_its_tiny_margins() {
+    let mut a = base();
+    // Row 1: top-1 token 4 at 5.0, token 6 at 4.999 (a near tie).
+    let (top, other) = ((3 + 1) % V, 6);
+    a[V + other] = 4.999;
+    let mut b = a.clone();
+    b[V + other] = 5.001;
+    let m = compare(&a, &b, V);
+    let f = m.first_flip.clone().expect("a flip");
+    assert_eq!(f.position, 1);
+    assert_eq!((f.prefill_token, f.decode_token), (top as u32, other as u32));
+    assert!((f.prefill_margin - 0.001).abs() < 1e-6, "{}", f.prefill_margin);
+    assert!((f.decode_margin - 0.001).abs() < 1e-6, "{}", f.decode_margin);
+    assert!(f.margin() < 0.002);
+    let kl_max = m.kl_max.unwrap();
+    assert!(kl_max < 1e-5, "a near-tie flip barely moves the distribution: {kl_max}");
+    assert!((kl_max - kl(&a[V..2 * V], &b[V..2 * V])).abs() < 1e-9);
+}
+
+#[test]
+fn the_first_flip_is_the_earliest_of_several() {
+    let mut a = base();
+    a[V + 6] = 4.999;
+    let mut b = a.clone();
+    b[V + 6] = 5.001; // near tie at row 1
+    b[4 * V] = 9.0; // confident flip at row 4
+    let m = compare(&a, &b, V);
+    assert_eq!(m.first_flip.as_ref().unwrap().position, 1);
+    assert_eq!(m.flips(), 2);
+}
+
+#[test]
+fn new_metrics_keep_nan_visible() {
+    let a = base();
+    let mut b = a.clone();
+    b[3 * V + 2] = f32::NAN;
+    let m = compare(&a, &b, V);
+    assert!(m.kl_mean.unwrap().is_nan());
+    assert!(m.kl_max.unwrap().is_nan());
+    assert!(m.kl_p99.unwrap().is_nan(), "NaN ranks highest");
+    assert!(m.nmse.unwrap().is_nan());
+    assert!(m.drift_curve[3].is_nan());
+    assert_eq!(m.drift_curve[2], 0.0);
+    let f = m.first_flip.clone().unwrap();
+    assert_eq!(f.position, 3);
+    assert!(f.prefill_margin.is_nan());
+    // And survive JSON.
+    let back: driftbench_core::Metrics =
+        serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+    assert!(back.drift_curve[3].is_nan());
+    assert!(back.kl_max.unwrap().is_nan());
+}
+
+#[test]
+fn journals_without_the_new_metrics_still_read() {
+    let old = r#"{"max_abs_diff":0.5,"p99_abs_diff":0.1,"mean_abs_diff":0.01,
+        "top1_agreement":1.0,"nonfinite_prefill":0,"nonfinite_decode":0,"positions":4,"vocab":8}"#;
+    let m: driftbench_core::Metrics = serde_json::from_str(old).unwrap();
+    assert_eq!(m.kl_mean, None);
+    assert_eq!(m.nmse, None);
+    assert!(m.drift_curve.is_empty());
+}

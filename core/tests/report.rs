@@ -31,6 +31,7 @@ fn metrics(max: f64, p99: f64, mean: f64, top1: f64, nf_pre: u64, nf_dec: u64) -
         nonfinite_decode: nf_dec,
         positions: 8,
         vocab: 16,
+        ..Default::default()
     }
 }
 
@@ -45,6 +46,7 @@ fn pair(k: PairKey, v: Verdict, reason: Option<&str>, m: Option<Metrics>) -> Rec
         reason: reason.map(str::to_string),
         metrics: m,
         envelope: None,
+        floor: None,
     })
 }
 

@@ -9,6 +9,7 @@ use driftbench_core::records::{
 };
 use driftbench_core::report::Report;
 use driftbench_core::runner::{
+    FloorSource,
     run_pair, run_sweep, Buffers, PairPlan, PlannedBackend, Silent, SweepControl, Warmed,
 };
 use driftbench_core::{
@@ -49,7 +50,7 @@ impl Backend for Fake {
         self.name
     }
     fn probe(&self) -> Probe {
-        let mut dtypes = vec![Dtype::F32];
+        let mut dtypes = vec![Dtype::F32, Dtype::F64];
         let mut unsupported = vec![];
         if self.no_f16 {
             unsupported.push((Dtype::F16, "fake device has no f16".to_string()));
@@ -141,6 +142,112 @@ seeds = [0, 1]
     .unwrap()
 }
 
+#[test]
+fn the_configured_reference_backend_is_the_matrix_reference() {
+    let mut cfg = config();
+    cfg.reference.backend = Some("b".into());
+    let planned: Vec<PlannedBackend> = [fake("a", 0.0, 0.0), fake("b", 0.0, 0.25)]
+        .into_iter()
+        .map(planned)
+        .collect();
+    let recs = sweep_with(&cfg, &planned, FloorSource::Off);
+    let cs = crosses(&recs);
+    assert_eq!(cs.len(), 16 * 2);
+    assert!(cs.iter().all(|c| c.reference == "b" && c.key.backend == "a"));
+}
+
+#[test]
+fn the_noise_floor_is_measured_once_per_span_and_seed_and_judges_drift() {
+    // The f64 reference has no shift; the backend is off by 0.1 in prefill and 0.3 in
+    // decode, so its floor is 0.1 and its drift 0.2 = 2 × the floor.
+    let reference = planned(fake("ref", 0.0, 0.0));
+    let backend = vec![planned(fake("a", 0.1, 0.3))];
+    for (mode, k, pass) in [
+        ("noise_floor", 4.0, true),
+        ("noise_floor", 1.5, false),
+        ("both", 4.0, true),
+    ] {
+        let mut cfg = config();
+        cfg.reference.rule.mode = driftbench_core::noise_floor::ToleranceMode::parse(mode).unwrap();
+        cfg.reference.rule.k = k;
+        // f32's fixed bound (1e-3) would fail a drift of 0.2: widen it so "both" can pass.
+        for t in cfg.tolerances.values_mut() {
+            t.equiv.max_abs = 1.0;
+            t.drift.max_abs = 1.0;
+        }
+        let recs = sweep_with(&cfg, &backend, FloorSource::Backend(&reference));
+        let refs: Vec<_> = recs
+            .iter()
+            .filter_map(|r| match r {
+                Record::Reference(x) => Some(x),
+                _ => None,
+            })
+            .collect();
+        // 2 spans × 2 seeds, once for both dtypes and both layouts.
+        assert_eq!(refs.len(), 4, "{mode}");
+        assert!(refs.iter().all(|r| r.error.is_none() && r.backend == "ref"));
+        assert_eq!(refs[0].metrics.as_ref().unwrap().max_abs_diff, 0.0);
+        for p in recs.iter().filter_map(|r| match r {
+            Record::Pair(p) => Some(p),
+            _ => None,
+        }) {
+            let f = p.floor.as_ref().expect("every pair has its floor");
+            assert_eq!(f.reference, "ref f64");
+            assert!((f.prefill.max_abs_diff - 0.1).abs() < 1e-6);
+            assert!((f.decode.max_abs_diff - 0.3).abs() < 1e-6);
+            assert!((f.floor() - 0.1).abs() < 1e-6);
+            assert!((f.route_ratio().unwrap() - 3.0).abs() < 1e-4);
+            let multiple = f.multiple(p.metrics.as_ref().unwrap().max_abs_diff).unwrap();
+            assert!((multiple - 2.0).abs() < 1e-4);
+            let passed = matches!(p.verdict, Verdict::PassEquiv | Verdict::ExpectedDrift);
+            assert_eq!(passed, pass, "{mode} k={k}: {:?} {:?}", p.verdict, p.reason);
+            if !pass {
+                assert!(p.reason.as_deref().unwrap().contains("noise floor"), "{:?}", p.reason);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_floor_mode_without_a_floor_is_incomplete() {
+    let mut cfg = config();
+    cfg.reference.rule.mode = driftbench_core::noise_floor::ToleranceMode::NoiseFloor;
+    let backend = vec![planned(fake("a", 0.0, 0.0))];
+    let recs = sweep_with(
+        &cfg,
+        &backend,
+        FloorSource::Missing("no backend named flex".into()),
+    );
+    let pairs: Vec<_> = recs
+        .iter()
+        .filter_map(|r| match r {
+            Record::Pair(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(pairs.len(), 16);
+    for p in pairs {
+        assert_eq!(p.verdict, Verdict::Incomplete);
+        assert!(p.reason.as_deref().unwrap().contains("no backend named flex"));
+    }
+}
+
+fn sweep_with(cfg: &SweepConfig, planned: &[PlannedBackend], floor: FloorSource) -> Vec<Record> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut journal = Journal::create(&dir.path().join("results.jsonl")).unwrap();
+    run_sweep(
+        cfg,
+        planned,
+        floor,
+        None,
+        &mut journal,
+        &Silent,
+        &SweepControl::default(),
+    )
+    .unwrap()
+    .records
+}
+
 fn sweep(backends: Vec<Fake>) -> Vec<Record> {
     sweep_planned(backends.into_iter().map(planned).collect())
 }
@@ -165,6 +272,7 @@ fn sweep_planned(planned: Vec<PlannedBackend>) -> Vec<Record> {
     run_sweep(
         &cfg,
         &planned,
+        FloorSource::Off,
         Some(header),
         &mut journal,
         &Silent,
@@ -201,8 +309,10 @@ fn every_cell_is_compared_across_backends_route_by_route() {
         fake("c", 0.5, 0.5),
     ]);
     let cs = crosses(&recs);
-    // 2 dtypes × 2 spans × 2 layouts × 2 seeds cells, 3 backend pairs, 2 routes.
-    assert_eq!(cs.len(), 16 * 3 * 2);
+    // 2 dtypes × 2 spans × 2 layouts × 2 seeds cells, 2 backends against the reference (no
+    // flex here, so the first backend), 2 routes.
+    assert_eq!(cs.len(), 16 * 2 * 2);
+    assert!(cs.iter().all(|c| c.reference == "a"));
     let diff = |b: &str, r: &str, route| {
         let ms: Vec<f64> = cs
             .iter()
@@ -215,11 +325,11 @@ fn every_cell_is_compared_across_backends_route_by_route() {
     assert_eq!(diff("b", "a", Route::Prefill), 0.0);
     assert!((diff("b", "a", Route::Decode) - 0.25).abs() < 1e-6);
     assert!((diff("c", "a", Route::Prefill) - 0.5).abs() < 1e-6);
-    assert!((diff("c", "b", Route::Decode) - 0.25).abs() < 1e-6);
+    assert!((diff("c", "a", Route::Decode) - 0.5).abs() < 1e-6);
     // The report aggregates them per (backend, reference, dtype, route, decode layout).
     let report = Report::from_records(&recs);
     let rows = &report.cross.agreement;
-    assert_eq!(rows.len(), 3 * 2 * 3); // pairs × dtypes × (prefill, decode kv 0, decode kv 1)
+    assert_eq!(rows.len(), 2 * 2 * 3); // backends × dtypes × (prefill, decode kv 0, decode kv 1)
     let row = rows
         .iter()
         .find(|r| {
@@ -340,6 +450,7 @@ fn pair_of(rows: usize) -> PairRecord {
         block_size: 4,
         tolerance: DtypeTolerance::default_for(Dtype::F32),
         warmup: false,
+        rule: Default::default(),
     };
     let key = PairKey {
         backend: "lazy".into(),
@@ -357,6 +468,7 @@ fn pair_of(rows: usize) -> PairRecord {
         VOCAB,
         &mut Warmed::default(),
         &mut bufs,
+        None,
     );
     out.records
         .into_iter()

@@ -13,6 +13,7 @@ fn metrics(max_abs_diff: f64, top1_agreement: f64) -> Metrics {
         nonfinite_decode: 0,
         positions: 16,
         vocab: 32,
+        ..Default::default()
     }
 }
 

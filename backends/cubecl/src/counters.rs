@@ -8,6 +8,8 @@
 //! into counters; it never prints anything. Each plugin library carries its own copy of
 //! `log`, so this logger sees only its own plugin's events.
 
+use driftbench_core::records::Route;
+use driftbench_core::trace::LayerTrace;
 use driftbench_core::{BackendError, Counters, KvLayout, Session, SessionInfo};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -172,6 +174,15 @@ impl Session for MeteredSession {
     }
     fn last_counters(&self) -> Counters {
         self.last.clone()
+    }
+    /// Not metered: a trace is a diagnostic, and the counters keep describing the last route.
+    fn trace(
+        &mut self,
+        route: Route,
+        tokens: &[u32],
+        layout: KvLayout,
+    ) -> Result<LayerTrace, BackendError> {
+        self.inner.trace(route, tokens, layout)
     }
 }
 

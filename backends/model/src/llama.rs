@@ -18,6 +18,20 @@ struct Layer<B: Backend> {
     w_down: Tensor<B, 2>,
 }
 
+/// Where a route leaves the hidden states it passes at the trace points: `None` on the
+/// measured (untraced) route, which then does no extra work. One code path either way, so a
+/// trace shows what the untraced route computes.
+struct Tap<'a, B: Backend>(Option<&'a mut Vec<Tensor<B, 2>>>);
+
+impl<B: Backend> Tap<'_, B> {
+    /// Keep a handle on `x` (a reference-counted clone: no copy, no kernel).
+    fn at(&mut self, x: &Tensor<B, 2>) {
+        if let Some(states) = self.0.as_mut() {
+            states.push(x.clone());
+        }
+    }
+}
+
 /// A model converted to one dtype and uploaded to one device, once.
 pub struct Llama<B: Backend> {
     arch: LlamaArch,
@@ -147,13 +161,35 @@ impl<B: Backend> Llama<B> {
         self.embed.clone().select(0, ids)
     }
 
-    fn logits(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+    fn logits(&self, x: Tensor<B, 2>, tap: &mut Tap<B>) -> Tensor<B, 2> {
         let x = self.rms_norm(x, &self.final_norm);
+        tap.at(&x);
         self.linear(x, &self.lm_head)
+    }
+
+    /// Names of the trace points, in the order [`Llama::prefill_traced`] stacks them.
+    pub fn trace_points(&self) -> Vec<String> {
+        driftbench_core::trace::point_names(self.arch.layers)
     }
 
     /// Prefill route: logits `[tokens.len(), vocab]` in the compute dtype, causal mask.
     pub fn prefill(&self, tokens: &[u32]) -> Tensor<B, 2> {
+        self.prefill_with(tokens, &mut Tap(None))
+    }
+
+    /// The prefill route as [`Llama::prefill`] runs it, plus the hidden states at every trace
+    /// point: `[points, tokens.len(), hidden]` in the compute dtype.
+    pub fn prefill_traced(&self, tokens: &[u32]) -> (Tensor<B, 2>, Tensor<B, 3>) {
+        let mut states = Vec::new();
+        let logits = self.prefill_with(tokens, &mut Tap(Some(&mut states)));
+        let points = states.len();
+        let h = self.arch.hidden;
+        // Captured point by point, each `[t, hidden]`.
+        let trace = Tensor::cat(states, 0).reshape([points, tokens.len(), h]);
+        (logits, trace)
+    }
+
+    fn prefill_with(&self, tokens: &[u32], tap: &mut Tap<B>) -> Tensor<B, 2> {
         let a = &self.arch;
         let t = tokens.len();
         let (hd, kvh, g) = (a.head_dim, a.kv_heads, a.group());
@@ -173,6 +209,7 @@ impl<B: Backend> Llama<B> {
             (&self.device, DType::F32),
         );
         let mut x = self.embed_tokens(tokens);
+        tap.at(&x);
         for l in &self.layers {
             let h = self.rms_norm(x.clone(), &l.attn_norm);
             let q = self
@@ -195,16 +232,38 @@ impl<B: Backend> Llama<B> {
                 .swap_dims(0, 1)
                 .reshape([t, a.heads * hd]);
             x = x + self.linear(ctx, &l.wo);
+            tap.at(&x);
             let h = self.rms_norm(x.clone(), &l.ffn_norm);
             x = x.clone() + self.ffn(l, h);
+            tap.at(&x);
         }
-        self.logits(x)
+        self.logits(x, tap)
     }
 
     /// Decode route: one token per step through a fresh KV cache in `layout`; logits of
     /// every step, `[tokens.len(), vocab]` in the compute dtype, kept on the device until
     /// the caller reads them back once.
     pub fn decode(&self, tokens: &[u32], layout: KvLayout) -> Tensor<B, 2> {
+        self.decode_with(tokens, layout, &mut Tap(None))
+    }
+
+    /// The decode route as [`Llama::decode`] runs it, plus the hidden states at every trace
+    /// point, each step contributing its position: `[points, tokens.len(), hidden]` in the
+    /// compute dtype.
+    pub fn decode_traced(&self, tokens: &[u32], layout: KvLayout) -> (Tensor<B, 2>, Tensor<B, 3>) {
+        let mut states = Vec::new();
+        let logits = self.decode_with(tokens, layout, &mut Tap(Some(&mut states)));
+        let span = tokens.len();
+        let points = states.len() / span.max(1);
+        let h = self.arch.hidden;
+        // Captured step by step, each step every point as `[1, hidden]`.
+        let trace = Tensor::cat(states, 0)
+            .reshape([span, points, h])
+            .swap_dims(0, 1);
+        (logits, trace)
+    }
+
+    fn decode_with(&self, tokens: &[u32], layout: KvLayout, tap: &mut Tap<B>) -> Tensor<B, 2> {
         let a = &self.arch;
         let span = tokens.len();
         let (hd, kvh, g) = (a.head_dim, a.kv_heads, a.group());
@@ -221,6 +280,7 @@ impl<B: Backend> Llama<B> {
             let s = sin.clone().narrow(0, pos, 1);
             let mask = cache.mask(pos);
             let mut x = embedded.clone().narrow(0, pos, 1);
+            tap.at(&x);
             for (li, l) in self.layers.iter().enumerate() {
                 let h = self.rms_norm(x.clone(), &l.attn_norm);
                 let q = self.linear(h.clone(), &l.wq).reshape([a.heads, 1, hd]);
@@ -233,10 +293,12 @@ impl<B: Backend> Llama<B> {
                 let probs = self.attn_probs(scores, mask.clone());
                 let ctx = probs.matmul(values).reshape([1, a.heads * hd]);
                 x = x + self.linear(ctx, &l.wo);
+                tap.at(&x);
                 let h = self.rms_norm(x.clone(), &l.ffn_norm);
                 x = x.clone() + self.ffn(l, h);
+                tap.at(&x);
             }
-            rows.push(self.logits(x));
+            rows.push(self.logits(x, tap));
         }
         Tensor::cat(rows, 0)
     }

@@ -2,6 +2,8 @@
 
 use crate::{gguf_load, synthetic, HostWeights, Llama, ModelError, Precision};
 use burn_tensor::{backend::Backend, DType, Tensor};
+use driftbench_core::records::Route;
+use driftbench_core::trace::LayerTrace;
 use driftbench_core::{BackendError, KvLayout, ModelSpec, Session, SessionInfo};
 
 /// Dequantize or generate the f32 host weights of `spec` (once per session).
@@ -57,6 +59,19 @@ impl<B: Backend> BurnSession<B> {
     }
 
     fn check(&self, tokens: &[u32], out: &[f32]) -> Result<(), BackendError> {
+        self.check_tokens(tokens)?;
+        let vocab = self.info.vocab;
+        if out.len() != tokens.len() * vocab {
+            return Err(BackendError::Invalid(format!(
+                "output buffer holds {} values, expected {} × {vocab}",
+                out.len(),
+                tokens.len()
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_tokens(&self, tokens: &[u32]) -> Result<(), BackendError> {
         let vocab = self.info.vocab;
         if tokens.is_empty() {
             return Err(BackendError::Invalid("empty prompt".into()));
@@ -71,13 +86,6 @@ impl<B: Backend> BurnSession<B> {
         if let Some(t) = tokens.iter().find(|&&t| t as usize >= vocab) {
             return Err(BackendError::Invalid(format!(
                 "token id {t} is outside the vocabulary of {vocab}"
-            )));
-        }
-        if out.len() != tokens.len() * vocab {
-            return Err(BackendError::Invalid(format!(
-                "output buffer holds {} values, expected {} × {vocab}",
-                out.len(),
-                tokens.len()
             )));
         }
         Ok(())
@@ -125,4 +133,41 @@ impl<B: Backend> Session for BurnSession<B> {
         }
         read_back(self.model.decode(tokens, layout), out)
     }
+
+    fn trace(
+        &mut self,
+        route: Route,
+        tokens: &[u32],
+        layout: KvLayout,
+    ) -> Result<LayerTrace, BackendError> {
+        self.check_tokens(tokens)?;
+        // The logits are computed (same route, same kernels) but not read back.
+        let (_, states) = match route {
+            Route::Prefill => self.model.prefill_traced(tokens),
+            Route::Decode => {
+                if let KvLayout::Padded { block: 0 } = layout {
+                    return Err(BackendError::Invalid(
+                        "KV block size must be at least 1".into(),
+                    ));
+                }
+                self.model.decode_traced(tokens, layout)
+            }
+        };
+        let points = self.model.trace_points();
+        let hidden = self.model.arch().hidden;
+        let mut data = vec![0f32; points.len() * tokens.len() * hidden];
+        read_back3(states, &mut data)?;
+        Ok(LayerTrace {
+            points,
+            positions: tokens.len(),
+            hidden,
+            data,
+        })
+    }
+}
+
+/// [`read_back`] for a trace's `[points, positions, hidden]` states.
+fn read_back3<B: Backend>(states: Tensor<B, 3>, out: &mut [f32]) -> Result<(), BackendError> {
+    let [p, t, h] = states.dims();
+    read_back(states.reshape([p * t, h]), out)
 }

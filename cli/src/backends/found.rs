@@ -6,6 +6,7 @@ use driftbench_plugin_host::{discover, PluginCandidate};
 use std::path::PathBuf;
 
 /// Every usable plugin file, first one per backend name.
+#[derive(Debug, Clone)]
 pub struct Found {
     /// Plugin files named `…driftbench_backend_<name>…` (first per name), then explicit
     /// `--plugin` files without such a name, whose backend name only their worker can tell.

@@ -34,6 +34,16 @@
 //! plugin = "cuda"              #   which plugin runs it (default: the table's name)
 //! fusion = false
 //!
+//! [reference]                  # optional; every field optional
+//! backend = "flex"             # cross-backend matrix: every backend against this one
+//!                              #   (default: flex when in the sweep, else the first backend)
+//! noise_floor = true           # default true: each route once more in f64 per (span, seed)
+//! floor_backend = "flex"       # default flex: the backend that runs the f64 reference
+//! floor_k = 4.0                # default 4, > 0 and <= 1e6: drift may reach k × the floor
+//! tolerance_mode = "fixed"     # "fixed" (default: the [tolerances] bounds), "noise_floor"
+//!                              #   (max_abs ≤ k × floor replaces the fixed max_abs) or
+//!                              #   "both"; the floor modes need noise_floor = true
+//!
 //! [tolerances.bf16]            # optional, per dtype; every field optional
 //! equiv = { max_abs = 1.0, min_top1 = 0.95 }   # kv_aligned = 1 pairs
 //! drift = { max_abs = 2.0, min_top1 = 0.9 }    # kv_aligned = 0 pairs
@@ -76,6 +86,7 @@ mod diagnostics;
 pub use backends::{valid_instance_name, BackendInstance};
 
 use crate::errors::ConfigError;
+use crate::noise_floor::{FloorRule, ToleranceMode};
 use crate::{Dtype, DtypeTolerance, Envelope, KvMode, ModelSpec};
 use diagnostics::describe_toml_error;
 use serde::Deserialize;
@@ -151,7 +162,41 @@ pub struct SweepConfig {
     pub tolerances: BTreeMap<Dtype, DtypeTolerance>,
     /// Backend instances with a `[backends.<name>]` table, by name.
     pub instances: BTreeMap<String, BackendInstance>,
+    /// References: the cross-backend matrix's and the noise floor's.
+    pub reference: ReferenceConfig,
 }
+
+/// The `[reference]` table: what other logits are measured against.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReferenceConfig {
+    /// Backend every other backend's logits are compared with in the cross-backend matrix;
+    /// `None`: `flex` when it is in the sweep, else the first backend.
+    pub backend: Option<String>,
+    /// Run each route once more in f64 per (span, seed) to measure the noise floor.
+    pub noise_floor: bool,
+    /// Backend that runs the f64 reference (it must support f64).
+    pub floor_backend: String,
+    /// How drift is judged, and the floor multiple `k`.
+    pub rule: FloorRule,
+}
+
+impl Default for ReferenceConfig {
+    fn default() -> Self {
+        ReferenceConfig {
+            backend: None,
+            noise_floor: true,
+            floor_backend: DEFAULT_FLOOR_BACKEND.to_string(),
+            rule: FloorRule::default(),
+        }
+    }
+}
+
+/// Default backend of the f64 noise-floor reference.
+pub const DEFAULT_FLOOR_BACKEND: &str = "flex";
+
+/// Largest `reference.floor_k`.
+pub const MAX_FLOOR_K: f64 = 1e6;
+
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -164,6 +209,17 @@ struct RawConfig {
     tolerances: BTreeMap<String, RawTolerance>,
     #[serde(default)]
     backends: BTreeMap<String, toml::Table>,
+    reference: Option<RawReference>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReference {
+    backend: Option<String>,
+    noise_floor: Option<bool>,
+    floor_backend: Option<String>,
+    floor_k: Option<f64>,
+    tolerance_mode: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -468,6 +524,7 @@ impl SweepConfig {
 
         let tolerances = check_tolerances(&c, raw.tolerances)?;
         let instances = backends::check_backends(&c, raw.backends)?;
+        let reference = check_reference(&c, raw.reference)?;
 
         Ok(SweepConfig {
             name,
@@ -485,6 +542,7 @@ impl SweepConfig {
             open_timeout_s,
             tolerances,
             instances,
+            reference,
         })
     }
 
@@ -504,6 +562,63 @@ impl SweepConfig {
 }
 
 /// A timeout: finite, > 0 and at most [`MAX_TIMEOUT_S`].
+fn check_reference(
+    c: &Checker<'_>,
+    raw: Option<RawReference>,
+) -> Result<ReferenceConfig, ConfigError> {
+    let mut out = ReferenceConfig::default();
+    let Some(r) = raw else { return Ok(out) };
+    for (key, name) in [
+        ("reference.backend", &r.backend),
+        ("reference.floor_backend", &r.floor_backend),
+    ] {
+        if let Some(n) = name {
+            if !backends::valid_instance_name(n) {
+                return Err(c.invalid(
+                    key,
+                    n.as_str(),
+                    "a backend name of 1 to 64 letters, digits, `-`, `_` or `.`",
+                ));
+            }
+        }
+    }
+    out.backend = r.backend;
+    if let Some(b) = r.floor_backend {
+        out.floor_backend = b;
+    }
+    out.noise_floor = r.noise_floor.unwrap_or(true);
+    if let Some(k) = r.floor_k {
+        if !(k.is_finite() && k > 0.0 && k <= MAX_FLOOR_K) {
+            return Err(c.invalid(
+                "reference.floor_k",
+                k,
+                "a finite multiple of the noise floor, > 0 and at most 1e6",
+            ));
+        }
+        out.rule.k = k;
+    }
+    if let Some(m) = r.tolerance_mode {
+        out.rule.mode = ToleranceMode::parse(&m).ok_or_else(|| {
+            c.invalid(
+                "reference.tolerance_mode",
+                m.as_str(),
+                "one of \"fixed\", \"noise_floor\", \"both\"",
+            )
+        })?;
+    }
+    if out.rule.mode.uses_floor() && !out.noise_floor {
+        return Err(c.invalid(
+            "reference.noise_floor",
+            false,
+            format!(
+                "true: tolerance_mode \"{}\" judges drift against the noise floor",
+                out.rule.mode
+            ),
+        ));
+    }
+    Ok(out)
+}
+
 fn check_seconds(c: &Checker<'_>, key: &str, t: f64) -> Result<(), ConfigError> {
     if t.is_finite() && t > 0.0 && t <= MAX_TIMEOUT_S {
         return Ok(());

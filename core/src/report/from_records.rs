@@ -60,6 +60,7 @@ impl Report {
                 Record::Cross(c) => {
                     crosses.insert((&c.key, c.reference.as_str(), c.route), c);
                 }
+                Record::Reference(_) => {}
             }
         }
 

@@ -8,7 +8,6 @@
 //! environment and the configuration.
 
 mod date;
-mod float_opt;
 mod format;
 mod from_records;
 mod markdown;

@@ -1,6 +1,6 @@
 //! The report's data: what `report.json` holds and what `report.md` renders.
 
-use super::float_opt;
+use crate::float_opt;
 use crate::records::{Route, SweepHeader};
 use crate::{Counters, Dtype, GlobalVerdict, KvMode, Metrics, Verdict};
 use serde::{Deserialize, Serialize};

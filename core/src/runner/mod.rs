@@ -7,11 +7,14 @@
 //! ([`CrossRecord`]) without keeping a whole sweep's logits.
 
 mod pair;
+mod reference;
 
 pub use pair::{
-    run_pair, run_record, timed_run, unrun_pair, Buffers, PairOutcome, PairPlan, Timing, Warmed,
-    MAX_LOGITS, WARMUP_SEED,
+    run_pair, run_record, timed_run, unrun_pair, Buffers, FloorRef, PairOutcome, PairPlan, Timing,
+    Warmed, MAX_LOGITS, WARMUP_SEED,
 };
+pub use reference::FloorSource;
+use reference::{Loaded, ReferenceStore};
 
 use crate::config::SweepConfig;
 use crate::journal::Journal;
@@ -175,29 +178,30 @@ struct CellLogits<'a> {
     decode: Option<&'a [f32]>,
 }
 
-/// Compare every backend's logits of one cell with every earlier backend's, route by route.
-fn cross_records(cell: &PairKey, logits: &[CellLogits]) -> Vec<Record> {
+/// Compare every backend's logits of one cell with the reference backend's, route by route.
+fn cross_records(cell: &PairKey, logits: &[CellLogits], reference: Option<&str>) -> Vec<Record> {
     let mut out = Vec::new();
-    for (j, b) in logits.iter().enumerate() {
-        for r in &logits[..j] {
-            if r.vocab != b.vocab {
-                continue;
-            }
-            for (route, x, y) in [
-                (Route::Prefill, r.prefill, b.prefill),
-                (Route::Decode, r.decode, b.decode),
-            ] {
-                let (Some(x), Some(y)) = (x, y) else { continue };
-                out.push(Record::Cross(CrossRecord {
-                    key: PairKey {
-                        backend: b.backend.to_string(),
-                        ..cell.clone()
-                    },
-                    reference: r.backend.to_string(),
-                    route,
-                    metrics: metrics::compare(x, y, b.vocab),
-                }));
-            }
+    let Some(r) = logits.iter().find(|l| Some(l.backend) == reference) else {
+        return out;
+    };
+    for b in logits {
+        if r.vocab != b.vocab || b.backend == r.backend {
+            continue;
+        }
+        for (route, x, y) in [
+            (Route::Prefill, r.prefill, b.prefill),
+            (Route::Decode, r.decode, b.decode),
+        ] {
+            let (Some(x), Some(y)) = (x, y) else { continue };
+            out.push(Record::Cross(CrossRecord {
+                key: PairKey {
+                    backend: b.backend.to_string(),
+                    ..cell.clone()
+                },
+                reference: r.backend.to_string(),
+                route,
+                metrics: metrics::compare(x, y, b.vocab),
+            }));
         }
     }
     out
@@ -221,11 +225,25 @@ pub struct SweepRun {
     pub interrupted: bool,
 }
 
+/// The backend every other is compared with in the cross-backend matrix: the config's
+/// `[reference] backend` when it is in the sweep, else `flex` when it is, else the first.
+pub fn cross_reference<'a>(cfg: &SweepConfig, names: &'a [String]) -> Option<&'a str> {
+    let find = |n: &str| names.iter().find(|x| x.as_str() == n).map(String::as_str);
+    cfg.reference
+        .backend
+        .as_deref()
+        .and_then(find)
+        .or_else(|| find("flex"))
+        .or_else(|| names.first().map(String::as_str))
+}
+
 /// Run the sweep's cells that `ctl.done` lacks, journaling `header` first when given, and
-/// stopping between pairs once `ctl.stop` is set.
+/// stopping between pairs once `ctl.stop` is set. `floor` says where the f64 noise-floor
+/// reference comes from.
 pub fn run_sweep(
     cfg: &SweepConfig,
     backends: &[PlannedBackend],
+    floor: FloorSource<'_>,
     header: Option<Record>,
     journal: &mut Journal,
     progress: &dyn Progress,
@@ -239,6 +257,8 @@ pub fn run_sweep(
         sink.push(h)?;
     }
     let names: Vec<String> = backends.iter().map(|b| b.entry.name.clone()).collect();
+    let cross_ref = cross_reference(cfg, &names);
+    let mut store = ReferenceStore::new(floor);
     progress.start(2 * grid::expand(cfg, &names).len() as u64);
     let cells = grid::expand(cfg, &["".to_string()]);
     let stopped = || ctl.stop.load(Ordering::SeqCst);
@@ -263,11 +283,27 @@ pub fn run_sweep(
             break;
         }
         let plan = PairPlan::of(cfg, dtype);
+        let mut wanted: Vec<(usize, u64)> = todo.iter().map(|c| (c.span, c.seed)).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        // Before this dtype's sessions open: the f64 model is never beside them.
+        store.fill(&cfg.model, &wanted, &mut sink, progress)?;
         let mut lanes = Vec::with_capacity(backends.len());
         for planned in backends {
             lanes.push(open_lane(cfg, planned, dtype, &mut sink, progress)?);
         }
         for cell in todo {
+            let loaded = store
+                .enabled()
+                .then(|| store.load(cell.span, cell.seed));
+            let reference = loaded.as_ref().map(|l| match l {
+                Loaded::Logits(p, d) => FloorRef::Logits {
+                    label: store.label(),
+                    prefill: p,
+                    decode: d,
+                },
+                Loaded::Missing(why) => FloorRef::Missing(why),
+            });
             for (planned, lane) in backends.iter().zip(lanes.iter_mut()) {
                 if stopped() {
                     interrupted = true;
@@ -293,7 +329,15 @@ pub fn run_sweep(
                             key.backend, key.span, key.kv_aligned, key.seed
                         );
                         progress.message(&label);
-                        let outcome = run_pair(&plan, session.as_mut(), &key, *vocab, warmed, bufs);
+                        let outcome = run_pair(
+                            &plan,
+                            session.as_mut(),
+                            &key,
+                            *vocab,
+                            warmed,
+                            bufs,
+                            reference,
+                        );
                         *ok = (outcome.prefill_ok, outcome.decode_ok);
                         for r in &outcome.records {
                             if let Record::Pair(p) = r {
@@ -327,7 +371,7 @@ pub fn run_sweep(
                     Lane::Unrunnable(..) => None,
                 })
                 .collect();
-            sink.extend(cross_records(cell, &logits))?;
+            sink.extend(cross_records(cell, &logits, cross_ref))?;
         }
         // Sessions of this dtype close here (workers exit) before the next dtype loads.
         drop(lanes);

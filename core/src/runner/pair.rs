@@ -4,7 +4,8 @@ use crate::config::SweepConfig;
 use crate::poison::{poison, unwritten};
 use crate::records::{PairKey, PairRecord, Record, Route, RunRecord, RunStatus, WarmupRecord};
 use crate::rng::prompt_tokens;
-use crate::verdict::classify;
+use crate::metrics;
+use crate::noise_floor::{classify_with_floor, FloorRule, NoiseFloor};
 use crate::{BackendError, Dtype, DtypeTolerance, Envelope, KvLayout, KvMode, Session, Verdict};
 use std::time::Instant;
 
@@ -21,6 +22,24 @@ pub struct PairPlan {
     pub tolerance: DtypeTolerance,
     /// One unmeasured warm-up run per new shape.
     pub warmup: bool,
+    /// Fixed bounds, noise floor, or both.
+    pub rule: FloorRule,
+}
+
+/// The f64 reference logits of a pair's (span, seed), or why there are none.
+#[derive(Debug, Clone, Copy)]
+pub enum FloorRef<'a> {
+    /// The reference routes' logits (computed in f64, delivered as f32).
+    Logits {
+        /// What computed them, e.g. `flex f64`.
+        label: &'a str,
+        /// f64 prefill.
+        prefill: &'a [f32],
+        /// f64 decode, aligned KV cache.
+        decode: &'a [f32],
+    },
+    /// Not measured, and why.
+    Missing(&'a str),
 }
 
 impl PairPlan {
@@ -30,6 +49,7 @@ impl PairPlan {
             block_size: cfg.block_size,
             tolerance: cfg.tolerance(dtype),
             warmup: cfg.warmup,
+            rule: cfg.reference.rule,
         }
     }
 
@@ -147,7 +167,8 @@ pub struct PairOutcome {
 
 /// Warm the shapes of `key` that `warmed` lacks (one unmeasured run per route and layout:
 /// compilation, autotuning and first-touch allocation stay out of measured times and are
-/// reported apart), then run the pair's two routes and classify them.
+/// reported apart), then run the pair's two routes and classify them. With a `reference`,
+/// each route is also compared with the f64 reference of the same route (the noise floor).
 pub fn run_pair(
     plan: &PairPlan,
     session: &mut dyn Session,
@@ -155,6 +176,7 @@ pub fn run_pair(
     vocab: usize,
     warmed: &mut Warmed,
     bufs: &mut Buffers,
+    reference: Option<FloorRef<'_>>,
 ) -> PairOutcome {
     let n = match logits_len(key.span, vocab, bufs) {
         Ok(n) => n,
@@ -209,7 +231,30 @@ pub fn run_pair(
     let pair = match (&p, &d) {
         (Ok(_), Ok(_)) => {
             let m = session.compare(&bufs.prefill, &bufs.decode, vocab);
-            let (verdict, reason) = classify(key.kv_aligned, key.dtype, &m, &plan.tolerance);
+            let floor = match reference {
+                Some(FloorRef::Logits {
+                    label,
+                    prefill,
+                    decode,
+                }) if prefill.len() == n && decode.len() == n => Ok(NoiseFloor {
+                    reference: label.to_string(),
+                    prefill: metrics::compare(prefill, &bufs.prefill, vocab),
+                    decode: metrics::compare(decode, &bufs.decode, vocab),
+                }),
+                Some(FloorRef::Logits { label, .. }) => Err(format!(
+                    "{label} produced logits of another shape (vocab differs from {vocab})"
+                )),
+                Some(FloorRef::Missing(why)) => Err(why.to_string()),
+                None => Err("noise floor off".to_string()),
+            };
+            let (verdict, reason) = classify_with_floor(
+                key.kv_aligned,
+                key.dtype,
+                &m,
+                &plan.tolerance,
+                &plan.rule,
+                floor.as_ref().map_err(String::as_str),
+            );
             let envelope = plan.envelope(key.kv_aligned);
             PairRecord {
                 key: key.clone(),
@@ -217,6 +262,7 @@ pub fn run_pair(
                 reason,
                 metrics: Some(m),
                 envelope: Some(envelope),
+                floor: floor.ok(),
             }
         }
         _ => {
@@ -237,6 +283,7 @@ pub fn run_pair(
                 reason: Some(why.join("; ")),
                 metrics: None,
                 envelope: None,
+                floor: None,
             }
         }
     };
@@ -299,6 +346,7 @@ pub fn unrun_pair(key: &PairKey, verdict: Verdict, why: &str) -> Vec<Record> {
         reason: Some(why.to_string()),
         metrics: None,
         envelope: None,
+        floor: None,
     }));
     out
 }

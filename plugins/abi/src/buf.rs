@@ -34,6 +34,29 @@ impl DbBuf {
         b.len = s.len();
     }
 
+    /// Write all of `bytes` into the buffer behind `buf` when they fit, nothing otherwise
+    /// (plugin side); `len` is set to `bytes.len()` either way. Returns whether they fit.
+    ///
+    /// # Safety
+    /// As for [`DbBuf::write`].
+    pub unsafe fn put(buf: *mut DbBuf, bytes: &[u8]) -> bool {
+        if buf.is_null() {
+            return false;
+        }
+        // SAFETY: non-null, so a valid `DbBuf` (caller's contract).
+        let b = unsafe { &mut *buf };
+        b.len = bytes.len();
+        if bytes.len() > b.cap || (b.ptr.is_null() && !bytes.is_empty()) {
+            return false;
+        }
+        if !bytes.is_empty() {
+            // SAFETY: `b.ptr` is valid for `cap` bytes (caller's contract), `bytes.len() <=
+            // cap`, and `bytes` is the plugin's own memory, so it cannot overlap.
+            unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), b.ptr, bytes.len()) };
+        }
+        true
+    }
+
     /// A host-side buffer of `cap` bytes with its backing storage.
     pub fn host(cap: usize) -> (Vec<u8>, DbBuf) {
         let mut v = vec![0u8; cap];

@@ -12,7 +12,8 @@
 //! target) is null or a handle this plugin's `open` returned that is not closed yet, used by
 //! one thread at a time and closed once.
 
-use crate::{status, DbBuf, PluginHeader, PluginV1, ABI_MAJOR, ABI_MINOR, MAGIC};
+use crate::{route, status, DbBuf, PluginHeader, PluginV1, ABI_MAJOR, ABI_MINOR, MAGIC};
+use driftbench_core::records::Route;
 use driftbench_core::{Backend, BackendError, BackendSetup, Dtype, KvLayout, ModelSpec, Session};
 use std::any::Any;
 use std::ffi::{c_void, CString};
@@ -41,6 +42,16 @@ static REGISTRY: OnceLock<Registry> = OnceLock::new();
 struct SessionSlot {
     session: Box<dyn Session>,
     poisoned: Option<String>,
+    /// A trace that did not fit the host's buffer, kept for the retry (see `trace`).
+    kept_trace: Option<(TraceKey, Vec<u8>)>,
+}
+
+/// The arguments a kept trace answers.
+#[derive(PartialEq)]
+struct TraceKey {
+    route: Route,
+    layout: KvLayout,
+    tokens: Vec<u32>,
 }
 
 /// Implementation of the entry symbol; called by [`export_plugin!`](crate::export_plugin).
@@ -66,6 +77,9 @@ pub fn __export(factory: BackendFactory, version: &'static str) -> *const Plugin
             close,
             configure: Some(configure),
             last_counters: Some(last_counters),
+            // Always offered: a session type that cannot trace answers UNAVAILABLE through
+            // the trait's default.
+            trace: Some(trace),
         };
         Registry {
             backend: Mutex::new(backend),
@@ -215,6 +229,7 @@ unsafe extern "C" fn open(
             let slot = Box::new(SessionSlot {
                 session: s,
                 poisoned: None,
+                kept_trace: None,
             });
             // SAFETY: `session` is non-null (checked above) and the host's handle slot, valid
             // for a write (table contract).
@@ -312,14 +327,11 @@ unsafe extern "C" fn decode(
         unsafe { DbBuf::write(err, "null buffer") };
         return status::INVALID;
     }
-    let layout = match kv_aligned {
-        1 => KvLayout::Aligned,
-        0 => KvLayout::Padded {
-            block: block as usize,
-        },
-        other => {
+    let layout = match kv_layout(kv_aligned, block) {
+        Ok(l) => l,
+        Err(why) => {
             // SAFETY: `err` is null or a valid host buffer (table contract, see module docs).
-            unsafe { DbBuf::write(err, &format!("kv_aligned must be 0 or 1, got {other}")) };
+            unsafe { DbBuf::write(err, &why) };
             return status::INVALID;
         }
     };
@@ -329,6 +341,97 @@ unsafe extern "C" fn decode(
     let out = unsafe { std::slice::from_raw_parts_mut(out, out_len) };
     // SAFETY: `session` and `err` come from the host under the table contract.
     unsafe { with_session(session, err, |s| s.decode(tokens, layout, out)) }
+}
+
+fn kv_layout(kv_aligned: u32, block: u32) -> Result<KvLayout, String> {
+    match kv_aligned {
+        1 => Ok(KvLayout::Aligned),
+        0 => Ok(KvLayout::Padded {
+            block: block as usize,
+        }),
+        other => Err(format!("kv_aligned must be 0 or 1, got {other}")),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe extern "C" fn trace(
+    session: *mut c_void,
+    tokens: *const u32,
+    n: usize,
+    route: u32,
+    kv_aligned: u32,
+    block: u32,
+    out: *mut DbBuf,
+    err: *mut DbBuf,
+) -> i32 {
+    if tokens.is_null() || out.is_null() {
+        // SAFETY: `err` is null or a valid host buffer (table contract, see module docs).
+        unsafe { DbBuf::write(err, "null buffer") };
+        return status::INVALID;
+    }
+    let route = match route {
+        route::PREFILL => Route::Prefill,
+        route::DECODE => Route::Decode,
+        other => {
+            // SAFETY: `err` is null or a valid host buffer (table contract, see module docs).
+            unsafe { DbBuf::write(err, &format!("unknown route code {other}")) };
+            return status::INVALID;
+        }
+    };
+    let layout = match kv_layout(kv_aligned, block) {
+        Ok(l) => l,
+        Err(why) => {
+            // SAFETY: `err` is null or a valid host buffer (table contract, see module docs).
+            unsafe { DbBuf::write(err, &why) };
+            return status::INVALID;
+        }
+    };
+    // SAFETY: non-null, and the host passes `n` readable tokens (table contract).
+    let tokens = unsafe { std::slice::from_raw_parts(tokens, n) };
+    let key = TraceKey {
+        route,
+        layout,
+        tokens: tokens.to_vec(),
+    };
+    // A retry for an answer that did not fit: hand over the kept one, no recomputation.
+    let kept = if session.is_null() {
+        None
+    } else {
+        // SAFETY: non-null, so a live `SessionSlot` from `open`, not in use elsewhere (table
+        // contract); this borrow ends before `with_session` takes its own.
+        let slot = unsafe { &mut *(session as *mut SessionSlot) };
+        slot.kept_trace
+            .take()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, b)| b)
+    };
+    let mut bytes = Vec::new();
+    let code = match kept {
+        Some(b) => {
+            bytes = b;
+            status::OK
+        }
+        // SAFETY: `session` and `err` come from the host under the table contract.
+        None => unsafe {
+            with_session(session, err, |s| {
+                let t = s.trace(route, tokens, layout)?;
+                t.check().map_err(BackendError::Run)?;
+                bytes = t.to_bytes();
+                Ok(())
+            })
+        },
+    };
+    if code != status::OK {
+        return code;
+    }
+    // SAFETY: `out` is non-null (checked above), so a valid host buffer (table contract).
+    if !unsafe { DbBuf::put(out, &bytes) } {
+        // SAFETY: `session` is non-null here (`with_session` refuses a null one), a live slot
+        // not borrowed elsewhere any more.
+        let slot = unsafe { &mut *(session as *mut SessionSlot) };
+        slot.kept_trace = Some((key, bytes));
+    }
+    status::OK
 }
 
 unsafe extern "C" fn last_counters(session: *mut c_void, out: *mut DbBuf) -> i32 {

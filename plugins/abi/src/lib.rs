@@ -21,5 +21,6 @@ mod types;
 pub use buf::DbBuf;
 pub use export::{__export, BackendFactory};
 pub use types::{
-    status, PluginHeader, PluginV1, ABI_MAJOR, ABI_MINOR, ENTRY_SYMBOL, MAGIC, V1_0_TABLE_SIZE,
+    route, status, PluginHeader, PluginV1, ABI_MAJOR, ABI_MINOR, ENTRY_SYMBOL, MAGIC,
+    V1_0_TABLE_SIZE, V1_1_TABLE_SIZE,
 };

@@ -8,11 +8,21 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"DRFTBNCH");
 /// ABI major version; a different major is incompatible.
 pub const ABI_MAJOR: u32 = 1;
 /// ABI minor version; additions at the end of the table. 1 added `configure` and
-/// `last_counters`.
-pub const ABI_MINOR: u32 = 1;
+/// `last_counters`; 2 added `trace`.
+pub const ABI_MINOR: u32 = 2;
 /// Size of a v1.0 table (everything before `configure`): the smallest table a host of this
 /// major accepts. Fields past it are read only when the plugin's minor says they exist.
 pub const V1_0_TABLE_SIZE: usize = std::mem::offset_of!(PluginV1, configure);
+/// Size of a v1.1 table (everything before `trace`).
+pub const V1_1_TABLE_SIZE: usize = std::mem::offset_of!(PluginV1, trace);
+
+/// `route` codes of [`PluginV1::trace`].
+pub mod route {
+    /// The prefill route.
+    pub const PREFILL: u32 = 0;
+    /// The decode route.
+    pub const DECODE: u32 = 1;
+}
 /// Name of the entry symbol, NUL-terminated.
 pub const ENTRY_SYMBOL: &[u8] = b"driftbench_plugin_v1\0";
 
@@ -101,6 +111,32 @@ pub struct PluginV1 {
     /// Write the counters of the session's last route (a JSON object of name → unsigned
     /// integer: kernels compiled, autotune keys tuned...) into `out`.
     pub last_counters: Option<unsafe extern "C" fn(session: *mut c_void, out: *mut DbBuf) -> i32>,
+    // ---- v1.2: present when `abi_minor >= 2`; a null pointer means "not provided". ----
+    /// Run route `route` ([`route::PREFILL`] or [`route::DECODE`]; `kv_aligned` and `block`
+    /// as for `decode`, ignored by prefill) on `n` tokens and write the hidden state of every
+    /// position at every trace point (`driftbench_core::trace`) into `out`, in the binary form
+    /// of `driftbench_core::trace::LayerTrace::to_bytes`: `b"DBTRACE1"`, `u32` points,
+    /// positions and hidden size, each point's name as a `u32` length and UTF-8 bytes, then
+    /// `points × positions × hidden` `f32`, all little-endian.
+    ///
+    /// On success `out.len` is the length of that form; when it exceeds `out.cap` nothing is
+    /// written and the plugin keeps the answer, so the host's retry with a buffer of
+    /// `out.len` bytes and otherwise identical arguments gets it without recomputing. On
+    /// failure the message goes to `err` and the status says why ([`status::UNAVAILABLE`]:
+    /// this session cannot trace).
+    #[allow(clippy::type_complexity)]
+    pub trace: Option<
+        unsafe extern "C" fn(
+            session: *mut c_void,
+            tokens: *const u32,
+            n: usize,
+            route: u32,
+            kv_aligned: u32,
+            block: u32,
+            out: *mut DbBuf,
+            err: *mut DbBuf,
+        ) -> i32,
+    >,
 }
 
 // SAFETY: the table is immutable after creation and its pointers reference static, read-only

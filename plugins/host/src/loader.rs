@@ -3,6 +3,7 @@
 use crate::LoadError;
 use driftbench_plugin_abi::{
     PluginHeader, PluginV1, ABI_MAJOR, ABI_MINOR, ENTRY_SYMBOL, MAGIC, V1_0_TABLE_SIZE,
+    V1_1_TABLE_SIZE,
 };
 use libloading::Library;
 use std::ffi::{c_char, CStr};
@@ -114,10 +115,10 @@ impl LoadedPlugin {
         // Copy what the plugin declares, no more: an older minor's table ends before the
         // newer fields, which stay zero (`None`) in the copy. A newer minor's extra fields
         // are not ours to read.
-        let known = if header.abi_minor == 0 {
-            V1_0_TABLE_SIZE
-        } else {
-            std::mem::size_of::<PluginV1>()
+        let known = match header.abi_minor {
+            0 => V1_0_TABLE_SIZE,
+            1 => V1_1_TABLE_SIZE,
+            _ => std::mem::size_of::<PluginV1>(),
         };
         let mut copy = MaybeUninit::<PluginV1>::zeroed();
         // SAFETY: the plugin declares `declared` readable bytes at `ptr`; at most `known`

@@ -5,7 +5,11 @@ use driftbench_core::{
     Backend, BackendError, BackendSetup, Configured, Counters, Dtype, KvLayout, ModelSpec, Probe,
     Session, SessionInfo,
 };
-use driftbench_plugin_abi::{status, DbBuf, PluginV1};
+use crate::worker::client::parse_trace;
+use crate::worker::protocol::MAX_TRACE_BYTES;
+use driftbench_core::records::Route;
+use driftbench_core::trace::LayerTrace;
+use driftbench_plugin_abi::{route, status, DbBuf, PluginV1};
 use std::ffi::c_void;
 
 /// Message buffers start here and grow to what the plugin asks for.
@@ -168,6 +172,7 @@ impl Backend for PluginBackend {
             table: t,
             handle,
             info,
+            abi: self.plugin.abi.clone(),
         }))
     }
 }
@@ -177,7 +182,13 @@ struct PluginSession {
     table: &'static PluginV1,
     handle: *mut c_void,
     info: SessionInfo,
+    /// ABI version of the plugin, for "cannot trace" messages.
+    abi: String,
 }
+
+/// First buffer offered for a trace; a larger answer costs one more call, which the plugin
+/// answers from the trace it kept (no recomputation).
+const TRACE_CAP: usize = 1 << 20;
 
 // SAFETY: the handle is only used through this session, which is not Sync, so by one thread at
 // a time; plugin sessions are `driftbench_core::Session`, which is Send, so they may move.
@@ -207,6 +218,14 @@ impl PluginSession {
     }
 }
 
+/// `kv_aligned` and `block` arguments of the table's `decode` and `trace`.
+fn kv_args(layout: KvLayout) -> (u32, u32) {
+    match layout {
+        KvLayout::Aligned => (1, 0),
+        KvLayout::Padded { block } => (0, u32::try_from(block).unwrap_or(u32::MAX)),
+    }
+}
+
 impl Session for PluginSession {
     fn info(&self) -> SessionInfo {
         self.info.clone()
@@ -227,16 +246,74 @@ impl Session for PluginSession {
         layout: KvLayout,
         out: &mut [f32],
     ) -> Result<(), BackendError> {
-        let (kv, block) = match layout {
-            KvLayout::Aligned => (1, 0),
-            KvLayout::Padded { block } => (0, u32::try_from(block).unwrap_or(u32::MAX)),
-        };
+        let (kv, block) = kv_args(layout);
         let (t, h, n) = (self.table, self.handle, out.len());
         // SAFETY: `decode` comes from the table whose handshake passed; `h` is this session's
         // live handle; `tokens` is ours; `call` passes `out` (`n` values) and its own error buffer.
         self.call(tokens, out, |o, e| unsafe {
             (t.decode)(h, tokens.as_ptr(), tokens.len(), kv, block, o, n, e)
         })
+    }
+
+    fn trace(
+        &mut self,
+        route: Route,
+        tokens: &[u32],
+        layout: KvLayout,
+    ) -> Result<LayerTrace, BackendError> {
+        let Some(f) = self.table.trace else {
+            return Err(BackendError::Unavailable(format!(
+                "the plugin speaks ABI v{}, which has no layer trace (added in v1.2)",
+                self.abi
+            )));
+        };
+        let code = match route {
+            Route::Prefill => route::PREFILL,
+            Route::Decode => route::DECODE,
+        };
+        let (kv, block) = kv_args(layout);
+        let h = self.handle;
+        let call = |cap: usize| {
+            let (storage, mut out) = DbBuf::host(cap);
+            let (err_storage, mut err) = DbBuf::host(MSG_CAP);
+            // SAFETY: `f` comes from the table whose handshake passed (present only when the
+            // plugin's minor declares it); `h` is this session's live handle; `tokens` and
+            // both buffers are ours.
+            let status = unsafe {
+                f(
+                    h,
+                    tokens.as_ptr(),
+                    tokens.len(),
+                    code,
+                    kv,
+                    block,
+                    &mut out,
+                    &mut err,
+                )
+            };
+            match status {
+                status::OK => Ok((storage, out.len)),
+                c => Err(to_error(c, err.text(&err_storage))),
+            }
+        };
+        let (mut storage, mut len) = call(TRACE_CAP)?;
+        if len > storage.len() {
+            if len > MAX_TRACE_BYTES {
+                return Err(BackendError::Invalid(format!(
+                    "the plugin's trace is {len} bytes, more than the {} MiB a trace may \
+                     have: trace a shorter span",
+                    MAX_TRACE_BYTES >> 20
+                )));
+            }
+            (storage, len) = call(len)?;
+            if len > storage.len() {
+                return Err(BackendError::Run(format!(
+                    "the plugin's trace grew from {} to {len} bytes between two calls",
+                    storage.len()
+                )));
+            }
+        }
+        parse_trace(&storage[..len], tokens.len())
     }
 
     fn last_counters(&self) -> Counters {

@@ -12,7 +12,11 @@
 //! - `wrong-abi`: the entry point reports ABI v2 (the host must refuse it);
 //! - `no-bf16`: the probe offers no bf16;
 //! - `v1.0`: the entry point hands out a v1.0 function table (no `configure`, no counters),
-//!   as a plugin built against the first ABI release would.
+//!   as a plugin built against the first ABI release would;
+//! - `v1.1`: the entry point hands out a v1.1 function table (no `trace`).
+//!
+//! Its sessions never trace: the trait's default answers "not available", which is what
+//! the CLI's `--trace-layers` must report cleanly.
 //!
 //! Hostile modes (issue 8: a plugin must never fool the verdict nor take the sweep down):
 //! - `unwritten-decode`: decode returns success without writing its output;
@@ -59,7 +63,9 @@ use driftbench_core::{
     Backend, BackendError, BackendSetup, Configured, Counters, DeviceInfo, Dtype, KvLayout,
     ModelSpec, Probe, Session, SessionInfo,
 };
-use driftbench_plugin_abi::{status, DbBuf, PluginHeader, PluginV1, MAGIC, V1_0_TABLE_SIZE};
+use driftbench_plugin_abi::{
+    status, DbBuf, PluginHeader, PluginV1, MAGIC, V1_0_TABLE_SIZE, V1_1_TABLE_SIZE,
+};
 use std::ffi::{c_char, c_void};
 use std::io::Write;
 
@@ -471,10 +477,54 @@ fn bad_json_table(t: &PluginV1) -> &'static PluginV1 {
         close: t.close,
         configure: t.configure,
         last_counters: t.last_counters,
+        trace: t.trace,
     })
 }
 
-/// The entry point (ABI v1 symbol), with the `wrong-abi`, `v1.0`, `probe-badjson` and
+/// The table of ABI v1.1 (no `trace`), as a plugin built against it lays it out.
+#[repr(C)]
+struct TableV1_1 {
+    v1_0: TableV1_0,
+    configure: *const c_void,
+    last_counters: *const c_void,
+}
+
+// SAFETY: read-only after creation; the pointers are to static functions and strings.
+unsafe impl Sync for TableV1_1 {}
+// SAFETY: as for Sync: moving it moves only pointers to static functions and strings.
+unsafe impl Send for TableV1_1 {}
+
+const _: () = assert!(std::mem::size_of::<TableV1_1>() == V1_1_TABLE_SIZE);
+
+/// The v1.1 table of the `v1.1` mode, made from the real one.
+fn v1_1_table(t: &PluginV1) -> &'static TableV1_1 {
+    static TABLE: std::sync::OnceLock<TableV1_1> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let v1_0 = v1_0_table(t);
+        TableV1_1 {
+            v1_0: TableV1_0 {
+                header: PluginHeader {
+                    abi_minor: 1,
+                    struct_size: V1_1_TABLE_SIZE as u32,
+                    ..t.header
+                },
+                name: v1_0.name,
+                version: v1_0.version,
+                probe: v1_0.probe,
+                open: v1_0.open,
+                prefill: v1_0.prefill,
+                decode: v1_0.decode,
+                close: v1_0.close,
+            },
+            configure: t.configure.map_or(std::ptr::null(), |f| f as *const c_void),
+            last_counters: t
+                .last_counters
+                .map_or(std::ptr::null(), |f| f as *const c_void),
+        }
+    })
+}
+
+/// The entry point (ABI v1 symbol), with the `wrong-abi`, `v1.0`, `v1.1`, `probe-badjson` and
 /// `entry-*` twists.
 #[no_mangle]
 pub extern "C" fn driftbench_plugin_v1() -> *const PluginV1 {
@@ -502,6 +552,8 @@ pub extern "C" fn driftbench_plugin_v1() -> *const PluginV1 {
     match mode().as_str() {
         // SAFETY: `table` points to the registry's static table.
         "v1.0" => v1_0_table(unsafe { &*table }) as *const TableV1_0 as *const PluginV1,
+        // SAFETY: as above.
+        "v1.1" => v1_1_table(unsafe { &*table }) as *const TableV1_1 as *const PluginV1,
         // SAFETY: as above.
         "probe-badjson" => bad_json_table(unsafe { &*table }),
         _ => table,

@@ -1,7 +1,9 @@
 //! The host side: a `Backend` whose sessions live in `driftbench worker` child processes.
 
 use super::process::{reply_name, Hello, Worker};
-use super::protocol::{to_backend_error, Reply, Request};
+use super::protocol::{to_backend_error, Reply, Request, MAX_TRACE_BYTES};
+use driftbench_core::records::Route;
+use driftbench_core::trace::LayerTrace;
 use driftbench_core::{
     Backend, BackendError, BackendSetup, Configured, Counters, Dtype, KvLayout, ModelSpec, Probe,
     Session, SessionInfo,
@@ -261,6 +263,52 @@ impl Session for WorkerSession {
         };
         self.route(req, "running decode", out)
     }
+    fn trace(
+        &mut self,
+        route: Route,
+        tokens: &[u32],
+        layout: KvLayout,
+    ) -> Result<LayerTrace, BackendError> {
+        let req = Request::Trace {
+            route,
+            tokens: tokens.to_vec(),
+            layout,
+        };
+        let timeout = self.recipe.deadlines.run;
+        let doing = format!("tracing {}", route.as_str());
+        let w = self.ensure_worker()?;
+        match w.request(&req, timeout, MAX_TRACE_BYTES, &doing) {
+            Ok((Reply::Trace { .. }, Some(bytes))) => parse_trace(&bytes, tokens.len()),
+            Ok((Reply::Error { kind, message }, _)) => {
+                let e = to_backend_error(kind, message);
+                if matches!(e, BackendError::Panic(_)) {
+                    self.worker = None;
+                }
+                Err(e)
+            }
+            Ok((other, _)) => {
+                self.worker = None;
+                Err(unexpected(&doing, &other))
+            }
+            Err(f) => {
+                self.worker = None;
+                Err(f)
+            }
+        }
+    }
+}
+
+/// A trace's binary form as the plugin or worker sent it, checked against the request.
+pub(crate) fn parse_trace(bytes: &[u8], positions: usize) -> Result<LayerTrace, BackendError> {
+    let t = LayerTrace::from_bytes(bytes)
+        .map_err(|e| BackendError::Run(format!("the backend sent a bad trace: {e}")))?;
+    if t.positions != positions {
+        return Err(BackendError::Run(format!(
+            "the backend traced {} positions, {positions} were asked for",
+            t.positions
+        )));
+    }
+    Ok(t)
 }
 
 impl Drop for WorkerSession {

@@ -335,17 +335,20 @@ impl Worker {
         })
     }
 
-    /// Send a request and read its reply within `timeout`, and the logits frame of a `Logits`
-    /// reply (at most `logits_bytes` long).
+    /// Send a request and read its reply within `timeout`, and the binary frame of a
+    /// `Logits` reply (exactly `binary_bytes` long) or a `Trace` reply (at most
+    /// `binary_bytes`). Frames are refused beyond that before anything is allocated.
     pub(crate) fn request(
         &mut self,
         req: &Request,
         timeout: Option<Duration>,
-        logits_bytes: usize,
+        binary_bytes: usize,
         doing: &str,
     ) -> Result<(Reply, Option<Vec<u8>>), BackendError> {
+        let logits_bytes = binary_bytes;
+        // Set before the request goes out: the reader thread reads the binary frame ahead.
         self.limit
-            .store(MAX_MESSAGE.max(logits_bytes), Ordering::SeqCst);
+            .store(MAX_MESSAGE.max(binary_bytes), Ordering::SeqCst);
         if write_json(&mut self.stdin, req).is_err() {
             return Err(self.death(&format!("died before {doing}")));
         }
@@ -365,6 +368,25 @@ impl Worker {
                 self.kill_group();
                 return Err(BackendError::Run(format!(
                     "protocol error while {doing}: logits frame of {} bytes, expected {logits_bytes}",
+                    bytes.len()
+                )));
+            }
+            return Ok((reply, Some(bytes)));
+        }
+        if let Reply::Trace { bytes: announced } = reply {
+            if announced > binary_bytes {
+                self.kill_group();
+                return Err(BackendError::Run(format!(
+                    "protocol error while {doing}: worker announced a trace of {announced} \
+                     bytes, at most {binary_bytes} accepted"
+                )));
+            }
+            let left = timeout.map(|t| t.saturating_sub(t0.elapsed()));
+            let bytes = self.recv_frame(left, doing)?;
+            if bytes.len() != announced {
+                self.kill_group();
+                return Err(BackendError::Run(format!(
+                    "protocol error while {doing}: trace frame of {} bytes, announced {announced}",
                     bytes.len()
                 )));
             }
@@ -401,6 +423,7 @@ pub(crate) fn reply_name(r: &Reply) -> &'static str {
         Reply::Configured { .. } => "configured",
         Reply::Opened { .. } => "opened",
         Reply::Logits { .. } => "logits",
+        Reply::Trace { .. } => "trace",
         Reply::Error { .. } => "error",
     }
 }

@@ -1,7 +1,9 @@
 //! The worker protocol, version [`PROTOCOL_VERSION`]: frames of a little-endian `u32` length
 //! and that many bytes. Requests and replies are JSON frames; a `Logits` reply is followed by
-//! one binary frame of little-endian `f32` values.
+//! one binary frame of little-endian `f32` values, a `Trace` reply by one binary frame holding
+//! a layer trace in its binary form (`driftbench_core::trace::LayerTrace::to_bytes`).
 
+use driftbench_core::records::Route;
 use driftbench_core::{
     BackendError, BackendSetup, Configured, Counters, Dtype, KvLayout, ModelSpec, Probe,
     SessionInfo,
@@ -10,11 +12,17 @@ use serde::{Deserialize, Serialize};
 use std::io::{self, Read, Write};
 
 /// Version of this protocol; the worker announces it first and the host checks it.
-pub const PROTOCOL_VERSION: u32 = 2;
+/// 3 added `trace`.
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Largest JSON message frame either side accepts. Logits travel in their own binary frame,
 /// bounded by the size the session declared.
 pub const MAX_MESSAGE: usize = 16 << 20;
+
+/// Largest layer trace (its binary form) either side accepts: 256 MiB, e.g. SmolLM2-135M
+/// (62 points × 576 wide) up to 1,800 positions. The host sizes nothing by a worker's word
+/// beyond it; a worker refuses a larger trace with an error that says so.
+pub const MAX_TRACE_BYTES: usize = 256 << 20;
 
 /// Host → worker.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -44,6 +52,15 @@ pub enum Request {
         /// Prompt.
         tokens: Vec<u32>,
         /// KV layout.
+        layout: KvLayout,
+    },
+    /// Trace the hidden states of a route (see `driftbench_core::trace`).
+    Trace {
+        /// Which route.
+        route: Route,
+        /// Prompt.
+        tokens: Vec<u32>,
+        /// KV layout of the decode route (ignored by prefill).
         layout: KvLayout,
     },
     /// Exit cleanly.
@@ -109,6 +126,12 @@ pub enum Reply {
         /// The plugin's counters of this call (kernels compiled...). Absent when empty.
         #[serde(default, skip_serializing_if = "Counters::is_empty")]
         counters: Counters,
+    },
+    /// Answer to [`Request::Trace`]; a binary frame of `bytes` bytes follows (at most
+    /// [`MAX_TRACE_BYTES`]), the trace's binary form.
+    Trace {
+        /// Length of the next frame.
+        bytes: usize,
     },
     /// A failure.
     Error {

@@ -2,9 +2,10 @@
 
 use super::protocol::{
     decode_request, f32_bytes, read_frame, write_frame, write_json, Reply, Request, MAX_MESSAGE,
-    PROTOCOL_VERSION,
+    MAX_TRACE_BYTES, PROTOCOL_VERSION,
 };
 use crate::{LoadedPlugin, PluginBackend};
+use driftbench_core::trace::LayerTrace;
 use driftbench_core::{Backend, BackendError, Session, POISON};
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
@@ -93,6 +94,13 @@ pub fn serve(plugin: &Path) -> io::Result<()> {
                 tokens.len(),
                 |s, l| s.decode(&tokens, layout, l),
             )?,
+            Request::Trace {
+                route,
+                tokens,
+                layout,
+            } => run_trace(&mut out, session.as_mut(), |s| {
+                s.trace(route, &tokens, layout)
+            })?,
             Request::Shutdown => break,
         }
     }
@@ -140,4 +148,42 @@ fn run_route(
         }
         Err(e) => write_json(out, &Reply::from(&e)),
     }
+}
+
+/// Trace a route on the open session and send the trace's binary form (or the error). A
+/// trace beyond [`MAX_TRACE_BYTES`] is refused here, with the reason, rather than by the
+/// host's frame limit.
+fn run_trace(
+    out: &mut impl Write,
+    session: Option<&mut Box<dyn Session>>,
+    f: impl FnOnce(&mut dyn Session) -> Result<LayerTrace, BackendError>,
+) -> io::Result<()> {
+    let Some(s) = session else {
+        return write_json(
+            out,
+            &Reply::from(&BackendError::Invalid("no model loaded".into())),
+        );
+    };
+    let trace = match f(s.as_mut()).and_then(|t| {
+        t.check().map_err(BackendError::Run)?;
+        Ok(t)
+    }) {
+        Ok(t) => t,
+        Err(e) => return write_json(out, &Reply::from(&e)),
+    };
+    let len = trace.byte_len();
+    if len > MAX_TRACE_BYTES {
+        let e = BackendError::Invalid(format!(
+            "a trace of {} points × {} positions × {} is {len} bytes, more than the {} MiB \
+             a trace may have: trace a shorter span",
+            trace.points.len(),
+            trace.positions,
+            trace.hidden,
+            MAX_TRACE_BYTES >> 20
+        ));
+        return write_json(out, &Reply::from(&e));
+    }
+    let bytes = trace.to_bytes();
+    write_json(out, &Reply::Trace { bytes: bytes.len() })?;
+    write_frame(out, &bytes)
 }

@@ -1,0 +1,219 @@
+//! The f64 noise-floor reference of a sweep: each (span, seed) prefilled and decoded once in
+//! f64 on the floor backend, kept on disk for the rest of the sweep.
+//!
+//! The references are computed at the start of each dtype's pass, before that dtype's
+//! sessions open, so the f64 model (the largest) is never in memory beside them; every later
+//! dtype reads them back instead of running f64 again.
+
+use super::{Progress, Sink};
+use crate::records::{Record, ReferenceRecord, Route};
+use crate::rng::prompt_tokens;
+use crate::runner::{timed_run, PlannedBackend};
+use crate::runner::MAX_LOGITS;
+use crate::{metrics, Dtype, KvLayout, ModelSpec};
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Where a sweep's noise floor comes from.
+pub enum FloorSource<'a> {
+    /// Not measured (`[reference] noise_floor = false`).
+    Off,
+    /// Measured on this backend in f64.
+    Backend(&'a PlannedBackend),
+    /// Asked for, but the backend could not be started: why.
+    Missing(String),
+}
+
+/// f64 reference logits on disk, by (span, seed).
+pub(super) struct ReferenceStore<'a> {
+    source: FloorSource<'a>,
+    label: String,
+    dir: Option<tempfile::TempDir>,
+    cells: HashMap<(usize, u64), Result<(PathBuf, PathBuf), String>>,
+}
+
+/// One (span, seed)'s reference, read back for the pairs of a cell.
+pub(super) enum Loaded {
+    /// Both routes' logits.
+    Logits(Vec<f32>, Vec<f32>),
+    /// Why there are none.
+    Missing(String),
+}
+
+impl<'a> ReferenceStore<'a> {
+    pub(super) fn new(source: FloorSource<'a>) -> Self {
+        let label = match &source {
+            FloorSource::Backend(b) => format!("{} f64", b.entry.name),
+            _ => "f64".to_string(),
+        };
+        ReferenceStore {
+            source,
+            label,
+            dir: None,
+            cells: HashMap::new(),
+        }
+    }
+
+    /// Whether the noise floor is measured at all.
+    pub(super) fn enabled(&self) -> bool {
+        !matches!(self.source, FloorSource::Off)
+    }
+
+    /// What computed the references, e.g. `flex f64`.
+    pub(super) fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// Compute the references of `wanted` (span, seed) cells not yet known, journaling one
+    /// [`ReferenceRecord`] each.
+    pub(super) fn fill(
+        &mut self,
+        model: &ModelSpec,
+        wanted: &[(usize, u64)],
+        sink: &mut Sink,
+        progress: &dyn Progress,
+    ) -> std::io::Result<()> {
+        let todo: Vec<(usize, u64)> = wanted
+            .iter()
+            .copied()
+            .filter(|c| !self.cells.contains_key(c))
+            .collect();
+        if todo.is_empty() {
+            return Ok(());
+        }
+        let planned = match &self.source {
+            FloorSource::Off => return Ok(()),
+            FloorSource::Missing(why) => {
+                for c in todo {
+                    self.cells.insert(c, Err(why.clone()));
+                }
+                return Ok(());
+            }
+            FloorSource::Backend(b) => *b,
+        };
+        let name = planned.entry.name.clone();
+        let unavailable = match &planned.entry.probe {
+            Some(p) => p.dtype_unavailable(Dtype::F64),
+            None => Some(planned.entry.error.clone().unwrap_or("not loaded".into())),
+        };
+        if let Some(why) = unavailable {
+            let why = format!("noise floor backend {name} has no f64 here: {why}");
+            progress.println(&why);
+            for c in todo {
+                self.cells.insert(c, Err(why.clone()));
+            }
+            return Ok(());
+        }
+        if self.dir.is_none() {
+            self.dir = Some(tempfile::Builder::new().prefix("driftbench-f64-").tempdir()?);
+        }
+        progress.message(&format!("{name} f64: loading the noise-floor reference model"));
+        let t0 = Instant::now();
+        let opened = planned.backend.open(model, Dtype::F64).and_then(|s| {
+            s.info().check().map_err(crate::BackendError::Run)?;
+            Ok(s)
+        });
+        let mut load_s = Some(t0.elapsed().as_secs_f64());
+        let mut session = match opened {
+            Ok(s) => s,
+            Err(e) => {
+                let why = format!("noise floor backend {name} f64: {e}");
+                progress.println(&why);
+                for (span, seed) in todo {
+                    sink.push(Record::Reference(ReferenceRecord {
+                        backend: name.clone(),
+                        span,
+                        seed,
+                        load_s: None,
+                        prefill_wall_s: None,
+                        decode_wall_s: None,
+                        metrics: None,
+                        error: Some(why.clone()),
+                    }))?;
+                    self.cells.insert((span, seed), Err(why.clone()));
+                }
+                return Ok(());
+            }
+        };
+        let vocab = session.info().vocab;
+        for (span, seed) in todo {
+            progress.message(&format!("{name} f64 reference: span {span} seed {seed}"));
+            let tokens = prompt_tokens(seed, span, vocab);
+            let Some(n) = span.checked_mul(vocab).filter(|n| *n <= MAX_LOGITS) else {
+                let why = format!("span {span} × vocab {vocab} logits exceed {MAX_LOGITS}");
+                self.cells.insert((span, seed), Err(why));
+                continue;
+            };
+            let mut p = vec![0f32; n];
+            let mut d = vec![0f32; n];
+            let pr = timed_run(session.as_mut(), Route::Prefill, &tokens, KvLayout::Aligned, &mut p);
+            let dr = timed_run(session.as_mut(), Route::Decode, &tokens, KvLayout::Aligned, &mut d);
+            let (result, m, error) = match (&pr, &dr) {
+                (Ok(_), Ok(_)) => {
+                    let dir = self.dir.as_ref().expect("created above").path();
+                    let files = (
+                        dir.join(format!("{span}-{seed}-prefill.f32")),
+                        dir.join(format!("{span}-{seed}-decode.f32")),
+                    );
+                    write_f32(&files.0, &p)?;
+                    write_f32(&files.1, &d)?;
+                    (Ok(files), Some(metrics::compare(&p, &d, vocab)), None)
+                }
+                _ => {
+                    let why: Vec<String> = [("prefill", &pr), ("decode", &dr)]
+                        .iter()
+                        .filter_map(|(r, x)| x.as_ref().err().map(|e| format!("{r}: {e}")))
+                        .collect();
+                    let why = format!("{} failed: {}", self.label, why.join("; "));
+                    progress.println(&why);
+                    (Err(why.clone()), None, Some(why))
+                }
+            };
+            sink.push(Record::Reference(ReferenceRecord {
+                backend: name.clone(),
+                span,
+                seed,
+                load_s: load_s.take(),
+                prefill_wall_s: pr.as_ref().ok().map(|t| t.wall_s),
+                decode_wall_s: dr.as_ref().ok().map(|t| t.wall_s),
+                metrics: m,
+                error,
+            }))?;
+            self.cells.insert((span, seed), result);
+        }
+        Ok(())
+    }
+
+    /// The reference of (span, seed), read back from disk.
+    pub(super) fn load(&self, span: usize, seed: u64) -> Loaded {
+        match self.cells.get(&(span, seed)) {
+            None => Loaded::Missing("no reference was computed".into()),
+            Some(Err(why)) => Loaded::Missing(why.clone()),
+            Some(Ok((p, d))) => match (read_f32(p), read_f32(d)) {
+                (Ok(p), Ok(d)) => Loaded::Logits(p, d),
+                (Err(e), _) | (_, Err(e)) => {
+                    Loaded::Missing(format!("cannot read the f64 reference back: {e}"))
+                }
+            },
+        }
+    }
+}
+
+fn write_f32(path: &std::path::Path, v: &[f32]) -> std::io::Result<()> {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for x in v {
+        f.write_all(&x.to_le_bytes())?;
+    }
+    f.flush()
+}
+
+fn read_f32(path: &std::path::Path) -> std::io::Result<Vec<f32>> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.read_to_end(&mut bytes)?;
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
+}
