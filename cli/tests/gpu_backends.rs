@@ -110,6 +110,9 @@ fn one_sweep_over_flex_wgpu_and_cuda_gives_one_report() {
     let classified = ["PASS_EQUIV", "FAIL_EQUIV", "EXPECTED_DRIFT", "FAIL_DRIFT"];
     let flex = pairs("flex");
     assert_eq!(flex.len(), 12, "{t}");
+    // One f64 reference per (span, seed), shared by every backend and dtype.
+    let refs = recs.iter().filter(|r| r["type"] == "reference").count();
+    assert_eq!(refs, 2, "{t}");
     assert!(flex
         .iter()
         .all(|p| p["verdict"] == "PASS_EQUIV" || p["verdict"] == "EXPECTED_DRIFT"));
@@ -133,6 +136,22 @@ fn one_sweep_over_flex_wgpu_and_cuda_gives_one_report() {
         eprintln!("wgpu part skipped: {}", wgpu_probe["unavailable"]);
         assert!(wgpu.iter().all(|p| p["verdict"] == "SKIPPED"));
     } else {
+        // The cross-backend matrix: wgpu's logits against flex's (the default reference),
+        // both routes of every f32/f16 cell, with the distribution metrics.
+        let crosses: Vec<&Value> = recs
+            .iter()
+            .filter(|r| r["type"] == "cross" && r["backend"] == "wgpu")
+            .collect();
+        assert_eq!(crosses.len(), 2 * 2 * 2 * 2, "f32/f16 × kv × seeds × routes: {t}");
+        for c in &crosses {
+            assert_eq!(c["reference"], "flex", "{c}");
+            assert!(c["metrics"]["kl_max"].is_number(), "{c}");
+            assert!(c["metrics"]["max_abs_diff"].is_number(), "{c}");
+        }
+        // Every classified wgpu pair carries its noise floor against flex f64.
+        for p in wgpu.iter().filter(|p| p["dtype"] != "bf16") {
+            assert_eq!(p["floor"]["reference"], "flex f64", "{p}");
+        }
         for p in &wgpu {
             let v = p["verdict"].as_str().unwrap();
             match p["dtype"].as_str().unwrap() {

@@ -711,3 +711,60 @@ fn non_regular_config_is_refused_without_opening_it() {
         assert!(!msg.contains("not found"), "{msg}");
     }
 }
+
+#[test]
+fn reference_table_defaults_and_values() {
+    use driftbench_core::noise_floor::{ToleranceMode, DEFAULT_FLOOR_K};
+    let cfg = parse(&with_sweep(MIN_SWEEP)).unwrap();
+    assert_eq!(cfg.reference.backend, None);
+    assert!(cfg.reference.noise_floor, "the noise floor is measured by default");
+    assert_eq!(cfg.reference.floor_backend, "flex");
+    assert_eq!(cfg.reference.rule.k, DEFAULT_FLOOR_K);
+    assert_eq!(cfg.reference.rule.mode, ToleranceMode::Fixed);
+
+    let cfg = parse(&format!(
+        "{}\n[reference]\nbackend = \"wgpu\"\nfloor_backend = \"my-cpu\"\nfloor_k = 2.5\n\
+         tolerance_mode = \"both\"\n",
+        with_sweep(MIN_SWEEP)
+    ))
+    .unwrap();
+    assert_eq!(cfg.reference.backend.as_deref(), Some("wgpu"));
+    assert_eq!(cfg.reference.floor_backend, "my-cpu");
+    assert_eq!(cfg.reference.rule.k, 2.5);
+    assert_eq!(cfg.reference.rule.mode, ToleranceMode::Both);
+}
+
+#[test]
+fn reference_table_errors_name_key_value_and_expectation() {
+    for (body, key, shown, expected) in [
+        ("floor_k = 0", "reference.floor_k", "0.0", "> 0"),
+        ("floor_k = nan", "reference.floor_k", "nan", "> 0"),
+        ("floor_k = 1e9", "reference.floor_k", "1000000000.0", "at most 1e6"),
+        (
+            "tolerance_mode = \"loose\"",
+            "reference.tolerance_mode",
+            "\"loose\"",
+            "\"noise_floor\"",
+        ),
+        (
+            "backend = \"a/b\"",
+            "reference.backend",
+            "\"a/b\"",
+            "backend name",
+        ),
+        (
+            "noise_floor = false\ntolerance_mode = \"noise_floor\"",
+            "reference.noise_floor",
+            "false",
+            "judges drift against the noise floor",
+        ),
+    ] {
+        let text = format!("{}\n[reference]\n{body}\n", with_sweep(MIN_SWEEP));
+        let err = parse_err(&text, &[key, shown, expected]);
+        assert_invalid(&err, key, shown);
+    }
+    parse_err(
+        &format!("{}\n[reference]\nfloor = 3\n", with_sweep(MIN_SWEEP)),
+        &["floor"],
+    );
+}
