@@ -1,6 +1,7 @@
 //! Command-line interface definition.
 
 use clap::{Args, Parser, Subcommand};
+use driftbench_core::report::diff::{DEFAULT_METRIC_ABS, DEFAULT_METRIC_REL, DEFAULT_SLOWDOWN};
 use std::path::PathBuf;
 
 /// driftbench: does the decode route give the same logits as a prefill, per backend, dtype
@@ -138,7 +139,63 @@ pub enum Command {
         /// Output folder (default: the journal's folder).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// md: every report file; csv: only pairs.csv and performance.csv.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+        format: ReportFormat,
     },
+    /// Run the pair of a replay bundle (written by a sweep for every FAIL_* or INCOMPLETE
+    /// pair) again and compare its metrics with the bundle's.
+    Replay {
+        /// The bundle folder, e.g. out/NAME/replay/flex-f16-span512-kv1-seed0.
+        bundle: PathBuf,
+        /// Plugin search.
+        #[command(flatten)]
+        plugins: PluginArgs,
+    },
+    /// Compare two reports: changed verdicts, moved metrics, speed ratios. Exit code 1 on a
+    /// regression.
+    Diff(DiffArgs),
+}
+
+/// What `driftbench report` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// report.md, report.json, report.html, plots and the CSV tables.
+    Md,
+    /// pairs.csv and performance.csv only.
+    Csv,
+}
+
+/// Arguments of `driftbench diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The old report.json (or the sweep folder holding it).
+    pub old: PathBuf,
+    /// The new report.json (or the sweep folder holding it).
+    pub new: PathBuf,
+    /// A metric moved when it changed by more than this fraction of the larger value...
+    #[arg(long = "metric-rel", value_name = "FRACTION", default_value_t = DEFAULT_METRIC_REL, value_parser = parse_threshold)]
+    pub metric_rel: f64,
+    /// ...and by more than this absolute amount.
+    #[arg(long = "metric-abs", value_name = "AMOUNT", default_value_t = DEFAULT_METRIC_ABS, value_parser = parse_threshold)]
+    pub metric_abs: f64,
+    /// A route slowed down when new/old mean wall time exceeds 1 + this.
+    #[arg(long, value_name = "FRACTION", default_value_t = DEFAULT_SLOWDOWN, value_parser = parse_threshold)]
+    pub slowdown: f64,
+    /// Count metrics that got worse beyond the thresholds as regressions.
+    #[arg(long = "fail-on-metrics")]
+    pub fail_on_metrics: bool,
+    /// Count slowdowns beyond --slowdown as regressions.
+    #[arg(long = "fail-on-slowdown")]
+    pub fail_on_slowdown: bool,
+}
+
+/// A threshold: a finite number, 0 or more.
+fn parse_threshold(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("`{s}`: expected a finite number, 0 or more")),
+    }
 }
 
 /// Arguments of `driftbench run`.

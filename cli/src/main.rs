@@ -4,12 +4,14 @@
 
 mod args;
 mod backends;
+mod diff_cmd;
 mod environment;
 mod interrupt;
 mod model_check;
 mod npy;
 mod plugins_cmd;
 mod progress;
+mod replay_cmd;
 mod report_cmd;
 mod run_cmd;
 mod sweep_cmd;
@@ -33,7 +35,13 @@ fn main() {
         } => sweep_cmd::run(config, out.clone(), backends, *resume, plugins),
         Command::Run(a) => run_cmd::run(a),
         Command::Plugins { plugins } => plugins_cmd::run(plugins),
-        Command::Report { results, out } => report_cmd::run(results, out.clone()),
+        Command::Report {
+            results,
+            out,
+            format,
+        } => report_cmd::run(results, out.clone(), *format),
+        Command::Replay { bundle, plugins } => replay_cmd::run(bundle, plugins),
+        Command::Diff(a) => diff_cmd::run(a),
         Command::Worker { plugin } => driftbench_plugin_host::worker::serve(plugin)
             .map(|()| 0)
             .map_err(|e| anyhow::anyhow!("worker for {}: {e}", plugin.display())),

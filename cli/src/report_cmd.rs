@@ -1,14 +1,17 @@
 //! `driftbench report`: re-render the report from a journal.
 
+use crate::args::ReportFormat;
 use crate::text::terminal;
 use anyhow::{Context, Result};
 use driftbench_core::journal;
 use driftbench_core::records::{Record, SCHEMA_VERSION};
+use driftbench_core::report::csv::write_csv;
 use driftbench_core::report::{summary_table, write_reports, Report};
 use std::path::{Path, PathBuf};
 
-/// Re-render; returns the exit code of the journal's global verdict.
-pub fn run(results: &Path, out: Option<PathBuf>) -> Result<i32> {
+/// Re-render (every file, or with `format` csv only the CSV tables); returns the exit code
+/// of the journal's global verdict.
+pub fn run(results: &Path, out: Option<PathBuf>, format: ReportFormat) -> Result<i32> {
     let (records, warnings) = journal::read(results)?;
     for w in warnings {
         eprintln!("warning: {w}");
@@ -33,6 +36,14 @@ pub fn run(results: &Path, out: Option<PathBuf>) -> Result<i32> {
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("cannot create output folder {}", out_dir.display()))?;
     let report = Report::from_records(&records);
+    if format == ReportFormat::Csv {
+        let files = write_csv(&out_dir, &report)
+            .with_context(|| format!("writing the CSV tables into {}", out_dir.display()))?;
+        for f in files {
+            println!("wrote {}", f.display());
+        }
+        return Ok(report.global().exit_code());
+    }
     write_reports(&out_dir, &report)
         .with_context(|| format!("writing the report into {}", out_dir.display()))?;
     for g in &report.gaps {

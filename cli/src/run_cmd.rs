@@ -79,6 +79,8 @@ pub fn run(a: &RunArgs) -> Result<i32> {
         tolerance: tol,
         // One pair, measured as it comes: a cold first call is what `run` shows.
         warmup: false,
+        // `run` computes no f64 noise floor: fixed bounds.
+        rule: driftbench_core::noise_floor::FloorRule::default(),
     };
     let key = PairKey {
         backend: a.backend.clone(),
@@ -204,12 +206,7 @@ pub fn run(a: &RunArgs) -> Result<i32> {
             )?;
             Ok(planned.remove(0).backend)
         };
-        trace_layers::run(
-            &job,
-            session.as_mut(),
-            reference,
-            a.save_logits.as_deref(),
-        )?;
+        trace_layers::run(&job, session.as_mut(), reference, a.save_logits.as_deref())?;
     }
     Ok(global_verdict([verdict]).exit_code())
 }

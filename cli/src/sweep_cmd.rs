@@ -6,7 +6,7 @@ use crate::{backends, environment, interrupt, progress::Bar};
 use anyhow::{Context, Result};
 use driftbench_core::config::SweepConfig;
 use driftbench_core::journal::{self, Journal};
-use driftbench_core::records::{Record, SweepHeader, SCHEMA_VERSION};
+use driftbench_core::records::{Record, ReferenceInfo, SweepHeader, SCHEMA_VERSION};
 use driftbench_core::report::{summary_table, write_reports, Report};
 use driftbench_core::resume::{self, SweepPlan};
 use driftbench_core::runner::{FloorSource, SweepControl};
@@ -37,14 +37,25 @@ pub fn run(
     );
     let cache = plugins.cache()?;
     let found = backends::find(&plugins.plugins)?;
-    let selection = |names: &[String]| backends::Selection {
-        names,
-        instances: &cfg.instances,
-        config: Some(config),
-        cache_dir: cache.path.clone(),
-        isolation: isolation.clone(),
-    };
-    let planned = backends::select(found.clone(), &selection(&names))?;
+    fn selection<'a>(
+        names: &'a [String],
+        cfg: &'a SweepConfig,
+        config: &'a Path,
+        cache: &Option<PathBuf>,
+        isolation: &backends::Isolation,
+    ) -> backends::Selection<'a> {
+        backends::Selection {
+            names,
+            instances: &cfg.instances,
+            config: Some(config),
+            cache_dir: cache.clone(),
+            isolation: isolation.clone(),
+        }
+    }
+    let planned = backends::select(
+        found.clone(),
+        &selection(&names, &cfg, config, &cache.path, &isolation),
+    )?;
     let found = backends::Found {
         warnings: Vec::new(), // printed once, by the selection above
         ..found
@@ -55,7 +66,16 @@ pub fn run(
         && !planned.iter().any(|p| &p.entry.name == floor_name)
     {
         Some(
-            backends::select(found, &selection(std::slice::from_ref(floor_name)))
+            backends::select(
+                found,
+                &selection(
+                    std::slice::from_ref(floor_name),
+                    &cfg,
+                    config,
+                    &cache.path,
+                    &isolation,
+                ),
+            )
                 .map_err(|e| format!("noise floor backend {floor_name}: {e:#}")),
         )
     } else {
@@ -119,6 +139,12 @@ pub fn run(
             environment: environment::collect(),
             backends: planned.iter().map(|p| p.entry.clone()).collect(),
             plan: Some(plan),
+            reference: Some(ReferenceInfo {
+                cross_backend: runner::cross_reference(&cfg, &backend_names).map(str::to_string),
+                noise_floor: cfg.reference.noise_floor,
+                floor_backend: cfg.reference.floor_backend.clone(),
+                rule: cfg.reference.rule,
+            }),
         };
         let header = Some(Record::Sweep(Box::new(header)));
         (journal, header, Vec::new(), HashSet::new())
@@ -132,6 +158,8 @@ pub fn run(
     let ctl = SweepControl {
         done,
         stop: interrupt::install(),
+        // Every FAIL_* or INCOMPLETE pair leaves what `driftbench replay` needs.
+        bundles: Some(out_dir.join("replay")),
     };
     let bar = Bar::new();
     let t0 = Instant::now();

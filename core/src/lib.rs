@@ -21,6 +21,7 @@ pub mod options;
 pub mod plan;
 pub mod poison;
 pub mod records;
+pub mod replay;
 pub mod report;
 pub mod resume;
 pub mod rng;

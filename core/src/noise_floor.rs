@@ -170,8 +170,9 @@ pub fn classify_with_floor(
     };
     let mut reasons: Vec<String> = rest.1.into_iter().collect();
     let bound = rule.k * floor.floor();
-    // A NaN bound or drift never passes.
-    if !(m.max_abs_diff <= bound) {
+    // A NaN bound or drift never passes: `<=` is false for NaN.
+    let within = m.max_abs_diff <= bound;
+    if !within {
         reasons.push(format!(
             "max_abs_diff {} > {} × noise floor {} ({dtype}; prefill vs f64 {}, decode vs f64 {})",
             m.max_abs_diff,

@@ -1,7 +1,7 @@
 //! Machine-readable records: one JSON object per line in `results.jsonl`, appended as each
 //! session, run and pair finishes. Kept small and stable; `report` re-renders from them.
 
-use crate::noise_floor::NoiseFloor;
+use crate::noise_floor::{FloorRule, NoiseFloor};
 use crate::{
     BackendError, Configured, Counters, Dtype, DtypeTolerance, Envelope, KvMode, Metrics, Probe,
     Verdict,
@@ -103,6 +103,22 @@ pub struct SweepHeader {
     /// What the sweep runs, as `--resume` compares it; absent from older journals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<crate::plan::SweepPlan>,
+    /// What logits are measured against (`[reference]`); absent from older journals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<ReferenceInfo>,
+}
+
+/// The `[reference]` settings a sweep ran with, as the report states them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceInfo {
+    /// Backend every other backend is compared with in the cross-backend matrix.
+    pub cross_backend: Option<String>,
+    /// Whether the f64 noise floor was measured.
+    pub noise_floor: bool,
+    /// Backend that ran the f64 reference.
+    pub floor_backend: String,
+    /// How drift is judged and the floor multiple `k`.
+    pub rule: FloorRule,
 }
 
 /// A backend as the sweep saw it.
@@ -208,7 +224,7 @@ pub struct PairRecord {
     pub envelope: Option<Envelope>,
     /// Each route against the f64 reference of its (span, seed), when it was measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub floor: Option<NoiseFloor>,
+    pub floor: Option<Box<NoiseFloor>>,
 }
 
 /// The f64 reference runs of one (span, seed): each route once more in f64 on the noise-floor

@@ -108,7 +108,10 @@ impl LayerTrace {
         let (points, positions, hidden) = (r.u32()?, r.u32()?, r.u32()?);
         // Each name needs at least its 4-byte length: bounds the Vec before it is allocated.
         if points > bytes.len() / 4 {
-            return Err(format!("trace announces {points} points in {} bytes", bytes.len()));
+            return Err(format!(
+                "trace announces {points} points in {} bytes",
+                bytes.len()
+            ));
         }
         let mut names = Vec::with_capacity(points);
         for _ in 0..points {

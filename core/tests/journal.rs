@@ -31,6 +31,7 @@ fn sample() -> Vec<Record> {
             tolerances: BTreeMap::new(),
             pairs_planned: 1,
             plan: None,
+            reference: None,
             environment: Environment::default(),
             backends: vec![],
         })),

@@ -268,6 +268,7 @@ fn sweep_planned(planned: Vec<PlannedBackend>) -> Vec<Record> {
         environment: Default::default(),
         backends: planned.iter().map(|p| p.entry.clone()).collect(),
         plan: None,
+        reference: None,
     }));
     run_sweep(
         &cfg,

@@ -93,7 +93,8 @@ impl TraceReport {
 /// Errors below one f32 ulp of a point's scale count as that ulp, so ratios of values at
 /// rounding-noise level do not read as findings.
 fn floor(e: &PointError) -> f64 {
-    e.max_abs.max(e.reference_max * f64::from(f32::EPSILON) / 2.0)
+    e.max_abs
+        .max(e.reference_max * f64::from(f32::EPSILON) / 2.0)
 }
 
 /// `a`'s error over `b`'s, floored; 1 where both are exactly zero at an all-zero point.
@@ -140,7 +141,8 @@ pub fn run(
         .map_err(|e| anyhow!("--trace-layers: reference {label}: {e}"))?;
     // The reference decode uses the aligned cache: the exact computation the pair approximates.
     let (ref_p, ref_d) = trace_both(ref_session.as_mut(), job.tokens, KvLayout::Aligned, &label)?;
-    let pe = compare_traces(&cand_p, &ref_p).map_err(|e| anyhow!("--trace-layers: prefill: {e}"))?;
+    let pe =
+        compare_traces(&cand_p, &ref_p).map_err(|e| anyhow!("--trace-layers: prefill: {e}"))?;
     let de = compare_traces(&cand_d, &ref_d).map_err(|e| anyhow!("--trace-layers: decode: {e}"))?;
     let points: Vec<PointRow> = pe
         .into_iter()
@@ -172,6 +174,19 @@ pub fn run(
         println!("(give --save-logits DIR to keep trace.json)");
     }
     Ok(report)
+}
+
+/// `x` to three significant digits, plainly where that reads well (0.00835, 12.3).
+fn sig3(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let mag = x.abs().log10().floor();
+    if (-3.0..4.0).contains(&mag) {
+        format!("{x:.*}", (2.0 - mag).max(0.0) as usize)
+    } else {
+        format!("{x:.2e}")
+    }
 }
 
 /// A cell: the error, or the non-finite count that a max would hide.
@@ -232,8 +247,11 @@ pub fn finding(points: &[PointRow]) -> String {
     }
     if let Some(p) = points.iter().find(|p| p.decode_over_prefill >= FACTOR) {
         return format!(
-            "decode's error against f64 first exceeds prefill's at {} ({:.3} vs {:.3}, {:.0}×)",
-            p.point, p.decode.max_abs, p.prefill.max_abs, p.decode_over_prefill
+            "decode's error against f64 first exceeds prefill's at {} ({} vs {}, {:.0}×)",
+            p.point,
+            sig3(p.decode.max_abs),
+            sig3(p.prefill.max_abs),
+            p.decode_over_prefill
         );
     }
     for w in points.windows(2) {
@@ -293,7 +311,10 @@ mod tests {
         ];
         let f = finding(&rows);
         assert!(f.contains("first exceeds prefill's at L0.attn"), "{f}");
-        assert!(f.contains("26×"), "{f}");
+        assert!(f.contains("(0.310 vs 0.0120, 26×)"), "{f}");
+        assert_eq!(sig3(0.008351), "0.00835");
+        assert_eq!(sig3(134.56), "135");
+        assert_eq!(sig3(2.5e-7), "2.50e-7");
         let rows = [row("embed", 1e-3, 1e-3), row("L0.attn", 0.01, 0.012)];
         let f = finding(&rows);
         assert!(f.contains("first jumps at L0.attn"), "{f}");

@@ -31,6 +31,37 @@ pub fn sci(x: f64) -> String {
     }
 }
 
+/// An optional [`sci`] value, `—` when the journal did not record it.
+pub fn opt_sci(x: Option<f64>) -> String {
+    x.map_or_else(|| NONE.to_string(), sci)
+}
+
+/// Two significant digits, plain from 1e-3 up (`0.56`, `0.020`, `28`), scientific below:
+/// short enough for a sentence, exact enough to compare two errors.
+pub fn sig2(x: f64) -> String {
+    match nonfinite(x) {
+        Some(s) => s.to_string(),
+        None if x == 0.0 => "0".to_string(),
+        None if x.abs() < 1e-3 => format!("{x:.1e}"),
+        None => {
+            let decimals = (1 - x.abs().log10().floor() as i32).max(0) as usize;
+            format!("{x:.decimals$}")
+        }
+    }
+}
+
+/// A multiple such as `2.1×` (`28×` from 10 up); `—` when there is nothing to compare.
+pub fn times(x: Option<f64>) -> String {
+    match x {
+        None => NONE.to_string(),
+        Some(x) => match nonfinite(x) {
+            Some(s) => format!("{s}×"),
+            None if x.abs() >= 10.0 => format!("{x:.0}×"),
+            None => format!("{x:.1}×"),
+        },
+    }
+}
+
 /// A top-1 agreement: 4 decimals.
 pub fn top1(x: f64) -> String {
     fixed(x, 4)
@@ -141,5 +172,14 @@ mod tests {
         assert_eq!(bound(1e-9), "1e-9");
         assert_eq!(bound(0.25), "0.25");
         assert_eq!(cell("a|b\nc"), "a\\|b c");
+        assert_eq!(sig2(0.56), "0.56");
+        assert_eq!(sig2(0.02), "0.020");
+        assert_eq!(sig2(28.4), "28");
+        assert_eq!(sig2(1.5e-5), "1.5e-5");
+        assert_eq!(sig2(f64::NAN), "NaN");
+        assert_eq!(times(Some(2.06)), "2.1×");
+        assert_eq!(times(Some(28.0)), "28×");
+        assert_eq!(times(None), NONE);
+        assert_eq!(opt_sci(None), NONE);
     }
 }

@@ -2,8 +2,8 @@
 
 use super::date::format_utc;
 use super::model::*;
-use super::observations;
 use super::stats::{max_nan, mean, min_nan, percentile_nearest_rank};
+use super::{floor, obs_floor, obs_pairs, observations, spread};
 use crate::records::{
     CrossRecord, PairKey, PairRecord, Record, Route, RunRecord, RunStatus, SessionRecord,
     SweepHeader, WarmupRecord, SCHEMA_VERSION,
@@ -28,6 +28,7 @@ impl Report {
         let mut warmups: Vec<&WarmupRecord> = Vec::new();
         let mut pairs: BTreeMap<&PairKey, &PairRecord> = BTreeMap::new();
         let mut crosses: BTreeMap<(&PairKey, &str, Route), &CrossRecord> = BTreeMap::new();
+        let mut refs: floor::Refs<'_> = BTreeMap::new();
         let seen = |name: &str, order: &mut Vec<String>| {
             if !order.iter().any(|n| n == name) {
                 order.push(name.to_string());
@@ -60,7 +61,9 @@ impl Report {
                 Record::Cross(c) => {
                     crosses.insert((&c.key, c.reference.as_str(), c.route), c);
                 }
-                Record::Reference(_) => {}
+                Record::Reference(r) => {
+                    refs.insert((r.span, r.seed), r);
+                }
             }
         }
 
@@ -88,13 +91,16 @@ impl Report {
                     .filter(|w| &w.backend == name)
                     .copied()
                     .collect();
-                backend_report(name, header, &bp, &br, &bs, &bw)
+                let mut b = backend_report(name, header, &bp, &br, &bs, &bw);
+                add_floor_and_spread(&mut b, header, &bp, &refs);
+                b
             })
             .collect();
 
         let all: Vec<Verdict> = pairs.values().map(|p| p.verdict).collect();
         let mut cross = cross_backend(&backends);
         cross.agreement = agreement(crosses.values().copied(), &order);
+        cross.references = floor::references(&refs);
         let sweep = SweepInfo {
             name: header.map_or_else(|| UNKNOWN.to_string(), |h| h.name.clone()),
             date_utc: header.map_or_else(|| UNKNOWN.to_string(), |h| format_utc(h.started_unix)),
@@ -235,7 +241,31 @@ fn backend_report(
         route_ratios,
         model_loads,
         warmups: warmup_rows(warmups, runs),
+        noise_floor: Vec::new(),
+        floor_summary: Vec::new(),
+        seed_spread: Vec::new(),
     }
+}
+
+/// The noise floor, the seed spread and the observations drawn from them.
+fn add_floor_and_spread(
+    b: &mut BackendReport,
+    header: Option<&SweepHeader>,
+    pairs: &[&PairRecord],
+    refs: &floor::Refs<'_>,
+) {
+    let rule = header
+        .and_then(|h| h.reference.as_ref())
+        .map(|i| i.rule)
+        .unwrap_or_default();
+    b.noise_floor = floor::rows(pairs, header, refs);
+    b.floor_summary = floor::summary(pairs);
+    b.seed_spread = spread::rows(pairs);
+    b.observations
+        .extend(obs_floor::generate(pairs, &b.noise_floor, rule));
+    b.observations.extend(obs_pairs::flips(pairs));
+    b.observations
+        .extend(obs_pairs::seed_disagreement(&b.seed_spread));
 }
 
 fn warmup_rows(warmups: &[&WarmupRecord], runs: &[&RunRecord]) -> Vec<WarmupRow> {
@@ -292,6 +322,7 @@ fn drift(pairs: &[&PairRecord]) -> Vec<DriftRow> {
                 p99_mean: mean(&p99),
                 top1_min: min_nan(&top1),
                 top1_mean: mean(&top1),
+                kl_max: opt_max(ms.iter().filter_map(|m| m.kl_max)),
                 samples: ms.len(),
             }
         })
@@ -394,6 +425,7 @@ fn cross_backend(backends: &[BackendReport]) -> CrossBackend {
         backends: backends.iter().map(|b| b.name.clone()).collect(),
         performance,
         agreement: Vec::new(),
+        references: Vec::new(),
     }
 }
 
@@ -439,6 +471,8 @@ fn agreement<'a>(
                 p99_max: max_nan(&col(|m| m.p99_abs_diff)),
                 mean_abs_mean: mean(&col(|m| m.mean_abs_diff)),
                 top1_min: min_nan(&col(|m| m.top1_agreement)),
+                kl_max: opt_max(cs.iter().filter_map(|c| c.metrics.kl_max)),
+                nmse_max: opt_max(cs.iter().filter_map(|c| c.metrics.nmse)),
                 nonfinite: cs
                     .iter()
                     .map(|c| c.metrics.nonfinite_prefill + c.metrics.nonfinite_decode)
@@ -447,4 +481,10 @@ fn agreement<'a>(
             }
         })
         .collect()
+}
+
+/// Largest of the values a journal recorded (NaN surfacing); `None` when it recorded none.
+fn opt_max(v: impl Iterator<Item = f64>) -> Option<f64> {
+    let v: Vec<f64> = v.collect();
+    (!v.is_empty()).then(|| max_nan(&v))
 }

@@ -2,7 +2,8 @@
 //! summary, the environment and the configuration.
 
 use super::format::{
-    bound, cell, diff, fixed, inline, opt_secs, ratio, sci, secs, thousands, top1, NONE,
+    bound, cell, diff, fixed, inline, opt_sci, opt_secs, ratio, sci, secs, sig2, thousands, top1,
+    NONE,
 };
 use super::model::*;
 use crate::options::describe;
@@ -48,19 +49,36 @@ pub fn render_markdown(r: &Report) -> String {
     md.blank();
 
     for b in &r.backends {
-        backend_section(&mut md, b);
+        backend_section(&mut md, b, r);
     }
     cross_section(&mut md, r);
     environment_section(&mut md, r.header.as_ref());
     configuration_section(&mut md, r);
+    plots_section(&mut md, r);
     md.0
 }
 
+/// Links to the SVG plots `write_reports` puts beside the report (see `plots.rs`).
+fn plots_section(md: &mut Md, r: &Report) {
+    let plots = super::plots::report_plots(r);
+    if plots.is_empty() {
+        return;
+    }
+    md.heading(2, "Plots");
+    for p in plots {
+        // Image syntax: viewers show the plot inline; the file name is already safe.
+        let alt = inline(&p.title).replace('[', "\\[").replace(']', "\\]");
+        md.line(&format!("![{alt}](plots/{})", p.file));
+        md.blank();
+    }
+}
+
+/// A markdown document being written; the section renderers of sibling modules share it.
 #[derive(Default)]
-struct Md(String);
+pub(super) struct Md(pub(super) String);
 
 impl Md {
-    fn line(&mut self, s: &str) {
+    pub(super) fn line(&mut self, s: &str) {
         // Last guard: whatever text reached a line unescaped, no escape sequence or carriage
         // return goes into the file (line breaks inside `s` are the report's own).
         self.0.extend(
@@ -69,15 +87,15 @@ impl Md {
         );
         self.0.push('\n');
     }
-    fn blank(&mut self) {
+    pub(super) fn blank(&mut self) {
         self.0.push('\n');
     }
-    fn heading(&mut self, level: usize, title: &str) {
+    pub(super) fn heading(&mut self, level: usize, title: &str) {
         self.line(&format!("{} {title}", "#".repeat(level)));
         self.blank();
     }
     /// A table: header row, separator, rows; then a blank line.
-    fn table(&mut self, header: &[&str], rows: &[Vec<String>]) {
+    pub(super) fn table(&mut self, header: &[&str], rows: &[Vec<String>]) {
         self.line(&format!("| {} |", header.join(" | ")));
         let sep: Vec<String> = header
             .iter()
@@ -101,7 +119,7 @@ fn verdict_block(md: &mut Md, global: &str, counts: &[VerdictCount]) {
     md.blank();
 }
 
-fn backend_section(md: &mut Md, b: &BackendReport) {
+fn backend_section(md: &mut Md, b: &BackendReport, r: &Report) {
     md.heading(2, &format!("Backend: {}", inline(&b.name)));
 
     md.heading(3, "Global Verdict");
@@ -146,6 +164,9 @@ fn backend_section(md: &mut Md, b: &BackendReport) {
     md.heading(3, "Drift Characterization (kv_aligned=0)");
     drift_table(md, &b.drift);
 
+    super::md_floor::floor_section(md, b, r);
+    super::md_spread::spread_section(md, &b.seed_spread);
+
     md.heading(3, "Performance Profiling");
     perf_tables(md, b);
 }
@@ -164,7 +185,11 @@ fn comparison_table(md: &mut Md, rows: &[ComparisonRow]) {
         "max_abs_diff",
         "p99_abs_diff",
         "mean_abs_diff",
+        "KL mean",
+        "KL max",
+        "NMSE",
         "top1_agreement",
+        "first flip",
         "nonfinite (prefill/decode)",
         "verdict",
         "reason",
@@ -183,10 +208,17 @@ fn comparison_table(md: &mut Md, rows: &[ComparisonRow]) {
                     diff(m.max_abs_diff),
                     diff(m.p99_abs_diff),
                     diff(m.mean_abs_diff),
+                    opt_sci(m.kl_mean),
+                    opt_sci(m.kl_max),
+                    opt_sci(m.nmse),
                     top1(m.top1_agreement),
+                    m.first_flip.as_ref().map_or_else(
+                        || NONE.to_string(),
+                        |f| format!("pos {} (margin {})", f.position, sig2(f.margin())),
+                    ),
                     format!("{}/{}", m.nonfinite_prefill, m.nonfinite_decode),
                 ]),
-                None => row.extend(std::iter::repeat_n(NONE.to_string(), 5)),
+                None => row.extend(std::iter::repeat_n(NONE.to_string(), 9)),
             }
             row.push(c.verdict.to_string());
             let pass = matches!(c.verdict, Verdict::PassEquiv | Verdict::ExpectedDrift);
@@ -216,6 +248,7 @@ fn drift_table(md: &mut Md, rows: &[DriftRow]) {
                 format!("{} / {}", diff(d.max_abs_max), diff(d.max_abs_mean)),
                 format!("{} / {}", diff(d.p99_max), diff(d.p99_mean)),
                 format!("{} / {}", top1(d.top1_min), top1(d.top1_mean)),
+                opt_sci(d.kl_max),
                 d.samples.to_string(),
             ]
         })
@@ -227,6 +260,7 @@ fn drift_table(md: &mut Md, rows: &[DriftRow]) {
             "max_abs_diff (max/mean)",
             "p99_abs_diff (max/mean)",
             "top1_agreement (min/mean)",
+            "KL max",
             "samples",
         ],
         &body,
@@ -421,7 +455,9 @@ fn cross_section(md: &mut Md, r: &Report) {
     body.push(global);
     md.table(&header, &body);
 
+    super::md_cross::matrix_tables(md, r);
     agreement_tables(md, &r.cross.agreement);
+    super::md_floor::references_table(md, r);
 
     md.heading(3, "Mean Wall Time per Backend");
     if r.cross.performance.is_empty() {
@@ -622,6 +658,10 @@ fn configuration_section(md: &mut Md, r: &Report) {
     md.line(&format!(
         "- **KV block size (kv_aligned=0):** {}",
         h.map_or_else(unknown, |h| h.block_size.to_string())
+    ));
+    md.line(&format!(
+        "- **reference:** {}",
+        super::md_floor::reference_line(r)
     ));
     let planned = r.sweep.pairs_planned;
     let classified = r.sweep.pairs_classified;

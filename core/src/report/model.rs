@@ -1,5 +1,7 @@
 //! The report's data: what `report.json` holds and what `report.md` renders.
 
+use super::model_floor::{FloorDtypeRow, FloorRow, ReferenceRow};
+use super::model_spread::SeedSpreadRow;
 use crate::float_opt;
 use crate::records::{Route, SweepHeader};
 use crate::{Counters, Dtype, GlobalVerdict, KvMode, Metrics, Verdict};
@@ -109,6 +111,15 @@ pub struct BackendReport {
     /// Unmeasured warm-up runs (compile, autotune, first allocation), one per shape.
     #[serde(default)]
     pub warmups: Vec<WarmupRow>,
+    /// Each route against the f64 reference per (span, dtype, kv_aligned), over seeds.
+    #[serde(default)]
+    pub noise_floor: Vec<FloorRow>,
+    /// The same per dtype: medians and maxima of each route's error against f64.
+    #[serde(default)]
+    pub floor_summary: Vec<FloorDtypeRow>,
+    /// Metrics and verdicts over seeds per (span, dtype, kv_aligned).
+    #[serde(default)]
+    pub seed_spread: Vec<SeedSpreadRow>,
 }
 
 impl BackendReport {
@@ -179,6 +190,9 @@ pub struct DriftRow {
     /// Mean top1_agreement.
     #[serde(with = "crate::float_serde")]
     pub top1_mean: f64,
+    /// Largest per-position KL over the pairs that recorded it.
+    #[serde(default, with = "float_opt")]
+    pub kl_max: Option<f64>,
     /// Pairs aggregated.
     pub samples: usize,
 }
@@ -279,6 +293,9 @@ pub struct CrossBackend {
     /// How closely two backends' logits agree for the same run, per dtype and route.
     #[serde(default)]
     pub agreement: Vec<AgreementRow>,
+    /// The f64 reference runs of the noise floor, one per (span, seed).
+    #[serde(default)]
+    pub references: Vec<ReferenceRow>,
 }
 
 /// Two backends' logits of the same runs (same span, dtype, seed, route and KV layout)
@@ -309,6 +326,12 @@ pub struct AgreementRow {
     /// Lowest top1_agreement.
     #[serde(with = "crate::float_serde")]
     pub top1_min: f64,
+    /// Largest per-position KL over the runs that recorded it.
+    #[serde(default, with = "float_opt")]
+    pub kl_max: Option<f64>,
+    /// Largest NMSE over the runs that recorded it.
+    #[serde(default, with = "float_opt")]
+    pub nmse_max: Option<f64>,
     /// NaN/Inf values over all compared runs, reference + backend.
     pub nonfinite: u64,
     /// Runs compared.

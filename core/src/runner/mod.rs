@@ -20,8 +20,9 @@ use crate::config::SweepConfig;
 use crate::journal::Journal;
 use crate::records::{BackendEntry, CrossRecord, PairKey, Record, Route, SessionRecord};
 use crate::resume::Cell;
-use crate::{grid, metrics, Backend, BackendError, Dtype, Session, Verdict};
+use crate::{grid, metrics, replay, Backend, BackendError, Dtype, Session, Verdict};
 use std::collections::HashSet;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -207,6 +208,44 @@ fn cross_records(cell: &PairKey, logits: &[CellLogits], reference: Option<&str>)
     out
 }
 
+/// Write the replay bundle of `outcome`'s pair under `root` when its verdict wants one, with
+/// the logits of the routes that produced them; an error says why none was written.
+#[allow(clippy::too_many_arguments)]
+fn save_bundle(
+    root: &std::path::Path,
+    cfg: &SweepConfig,
+    planned: &PlannedBackend,
+    plan: &PairPlan,
+    outcome: &PairOutcome,
+    vocab: usize,
+    bufs: &Buffers,
+    reference: Option<FloorRef<'_>>,
+) -> Result<(), String> {
+    let Some(pair) = outcome.records.iter().find_map(|r| match r {
+        Record::Pair(p) if replay::wants_bundle(p.verdict) => Some(p),
+        _ => None,
+    }) else {
+        return Ok(());
+    };
+    let bundle = replay::Bundle::new(cfg, &planned.entry, plan, pair, vocab, reference);
+    let logits = replay::BundleLogits {
+        prefill: outcome.prefill_ok.then_some(&bufs.prefill[..]),
+        decode: outcome.decode_ok.then_some(&bufs.decode[..]),
+        reference: match (&bundle.floor, reference) {
+            (
+                replay::SavedFloor::Logits { .. },
+                Some(FloorRef::Logits {
+                    prefill, decode, ..
+                }),
+            ) => Some((prefill, decode)),
+            _ => None,
+        },
+    };
+    let dir = root.join(replay::bundle_dir_name(&pair.key));
+    replay::write_bundle(&dir, &bundle, &logits)
+        .map_err(|e| format!("replay bundle not written: {e}"))
+}
+
 /// What a sweep skips and when it stops.
 #[derive(Debug, Default)]
 pub struct SweepControl {
@@ -214,6 +253,9 @@ pub struct SweepControl {
     pub done: HashSet<Cell>,
     /// Set (by a signal handler) to stop before the next pair.
     pub stop: Arc<AtomicBool>,
+    /// Folder of replay bundles: each FAIL_* or INCOMPLETE pair gets one
+    /// ([`crate::replay`]); `None` writes none.
+    pub bundles: Option<PathBuf>,
 }
 
 /// What a sweep wrote, and whether it was stopped before the end.
@@ -339,6 +381,14 @@ pub fn run_sweep(
                             reference,
                         );
                         *ok = (outcome.prefill_ok, outcome.decode_ok);
+                        if let Some(root) = &ctl.bundles {
+                            save_bundle(
+                                root, cfg, planned, &plan, &outcome, *vocab, bufs, reference,
+                            )
+                            .unwrap_or_else(|why| {
+                                progress.println(&format!("warning: {label}: {why}"))
+                            });
+                        }
                         for r in &outcome.records {
                             if let Record::Pair(p) = r {
                                 if !matches!(p.verdict, Verdict::PassEquiv | Verdict::ExpectedDrift)

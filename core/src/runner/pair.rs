@@ -262,7 +262,7 @@ pub fn run_pair(
                 reason,
                 metrics: Some(m),
                 envelope: Some(envelope),
-                floor: floor.ok(),
+                floor: floor.ok().map(Box::new),
             }
         }
         _ => {

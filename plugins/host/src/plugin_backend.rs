@@ -1,14 +1,14 @@
 //! A loaded plugin as a `driftbench_core::Backend`.
 
+use crate::worker::client::parse_trace;
+use crate::worker::protocol::MAX_TRACE_BYTES;
 use crate::LoadedPlugin;
+use driftbench_core::records::Route;
+use driftbench_core::trace::LayerTrace;
 use driftbench_core::{
     Backend, BackendError, BackendSetup, Configured, Counters, Dtype, KvLayout, ModelSpec, Probe,
     Session, SessionInfo,
 };
-use crate::worker::client::parse_trace;
-use crate::worker::protocol::MAX_TRACE_BYTES;
-use driftbench_core::records::Route;
-use driftbench_core::trace::LayerTrace;
 use driftbench_plugin_abi::{route, status, DbBuf, PluginV1};
 use std::ffi::c_void;
 

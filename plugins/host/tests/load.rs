@@ -126,3 +126,75 @@ fn plugin_file_naming_rule() {
     assert_eq!(backend_name_of(&name("driftbench_backend_")), None);
     assert_eq!(backend_name_of("driftbench_backend_flex.txt"), None);
 }
+
+#[test]
+fn flex_plugin_traces_through_the_abi_even_beyond_the_first_buffer() {
+    use driftbench_core::records::Route;
+    let plugin = LoadedPlugin::load(&library("driftbench_backend_flex")).expect("load flex plugin");
+    let backend = PluginBackend::new(plugin);
+    // 6 points × 200 positions × 256 wide × 4 bytes: over the host's first 1 MiB buffer, so
+    // the plugin hands over the trace it kept on the second call.
+    let model = ModelSpec::Synthetic(SyntheticModel {
+        layers: 2,
+        hidden: 256,
+        heads: 4,
+        kv_heads: 2,
+        ffn: 64,
+        vocab: 23,
+        rope_base: 10000.0,
+        norm_eps: 1e-5,
+        weight_seed: 3,
+    });
+    let mut s = backend.open(&model, Dtype::F32).unwrap();
+    let tokens: Vec<u32> = (0..200).map(|i| (i * 7 % 23) as u32).collect();
+    let t = s
+        .trace(Route::Decode, &tokens, KvLayout::Padded { block: 16 })
+        .unwrap();
+    assert_eq!(t.points.len(), 6);
+    assert_eq!((t.positions, t.hidden), (200, 256));
+    assert!(t.byte_len() > 1 << 20);
+    assert!(t.data.iter().all(|v| v.is_finite()));
+    let p = s
+        .trace(Route::Prefill, &tokens[..3], KvLayout::Aligned)
+        .unwrap();
+    assert_eq!(p.positions, 3);
+    let err = s
+        .trace(Route::Prefill, &[99], KvLayout::Aligned)
+        .unwrap_err();
+    assert!(err.to_string().contains("outside the vocabulary"), "{err}");
+}
+
+#[test]
+fn a_v1_1_table_without_trace_still_loads_and_runs() {
+    use driftbench_core::records::Route;
+    // Only this test loads the test plugin in this binary, so the mode is ours alone.
+    std::env::set_var("DRIFTBENCH_TEST_PLUGIN_MODE", "v1.1");
+    let plugin = LoadedPlugin::load(&library("driftbench_test_plugin")).expect("load a v1.1 table");
+    assert_eq!(plugin.abi, "1.1");
+    let backend = PluginBackend::new(plugin);
+    let model = ModelSpec::Synthetic(SyntheticModel {
+        layers: 1,
+        hidden: 16,
+        heads: 2,
+        kv_heads: 1,
+        ffn: 32,
+        vocab: 11,
+        rope_base: 10000.0,
+        norm_eps: 1e-5,
+        weight_seed: 3,
+    });
+    let mut s = backend.open(&model, Dtype::F32).unwrap();
+    let vocab = s.info().vocab;
+    let mut out = vec![0f32; 3 * vocab];
+    s.prefill(&[1, 2, 3], &mut out).unwrap();
+    // v1.1 has counters: the table's v1.1 fields were read.
+    assert!(!s.last_counters().is_empty());
+    let err = s
+        .trace(Route::Prefill, &[1, 2, 3], KvLayout::Aligned)
+        .unwrap_err();
+    assert!(
+        matches!(err, driftbench_core::BackendError::Unavailable(_)),
+        "{err}"
+    );
+    assert!(err.to_string().contains("ABI v1.1"), "{err}");
+}

@@ -1,0 +1,295 @@
+//! `driftbench replay BUNDLE`: run the pair of a replay bundle again (same backend instance
+//! and options, model, tokens, plan and noise-floor reference) and say whether it gives the
+//! bundle's metrics.
+
+use crate::args::PluginArgs;
+use crate::backends;
+use crate::text::terminal;
+use anyhow::{anyhow, bail, Context, Result};
+use driftbench_core::config::BackendInstance;
+use driftbench_core::records::{PairRecord, Record};
+use driftbench_core::replay::{Bundle, SavedFloor};
+use driftbench_core::report::diff::pair_label;
+use driftbench_core::rng::prompt_tokens;
+use driftbench_core::runner::{run_pair, Buffers, FloorRef, Warmed};
+use driftbench_core::verdict::global_verdict;
+use driftbench_core::Verdict;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Metrics shown side by side, in this order (the rest are compared, not shown).
+const SHOWN: [&str; 10] = [
+    "max_abs_diff",
+    "p99_abs_diff",
+    "mean_abs_diff",
+    "top1_agreement",
+    "nonfinite_prefill",
+    "nonfinite_decode",
+    "kl_mean",
+    "kl_max",
+    "nmse",
+    "first_flip",
+];
+
+/// Replay the bundle in `dir`; returns the exit code of the replayed verdict.
+pub fn run(dir: &Path, plugins: &PluginArgs) -> Result<i32> {
+    let bundle = Bundle::read(dir)?;
+    let key = &bundle.pair;
+    let read = |name: &Option<String>| bundle.read_logits(dir, name.as_deref());
+    let saved = (read(&bundle.logits.prefill)?, read(&bundle.logits.decode)?);
+    if let Some(why) = &bundle.logits.omitted {
+        println!("note: {why}");
+    }
+    let floor_logits;
+    let missing_why;
+    let reference = match &bundle.floor {
+        SavedFloor::Off => None,
+        SavedFloor::Missing { why } => Some(FloorRef::Missing(why)),
+        SavedFloor::NotSaved { label } => {
+            missing_why = format!("the bundle does not keep the {label} reference");
+            Some(FloorRef::Missing(&missing_why))
+        }
+        SavedFloor::Logits { label } => {
+            let (Some(p), Some(d)) = (
+                read(&bundle.logits.reference_prefill)?,
+                read(&bundle.logits.reference_decode)?,
+            ) else {
+                bail!(
+                    "{}: key `floor` names the {label} reference, but `logits` lists no reference files",
+                    dir.join(driftbench_core::replay::BUNDLE_FILE).display()
+                );
+            };
+            floor_logits = (p, d);
+            Some(FloorRef::Logits {
+                label,
+                prefill: &floor_logits.0,
+                decode: &floor_logits.1,
+            })
+        }
+    };
+
+    let instances = BTreeMap::from([(
+        bundle.backend.clone(),
+        BackendInstance {
+            plugin: bundle.plugin.clone(),
+            options: bundle
+                .configured
+                .as_ref()
+                .map(|c| c.options.clone())
+                .unwrap_or_default(),
+        },
+    )]);
+    let isolation = backends::Isolation::new(
+        plugins.in_process,
+        plugins.open_timeout.or(bundle.open_timeout_s),
+        bundle.run_timeout_s,
+    );
+    let cache = plugins.cache()?;
+    let planned = backends::select(
+        backends::find(&plugins.plugins)?,
+        &backends::Selection {
+            names: std::slice::from_ref(&bundle.backend),
+            instances: &instances,
+            config: None,
+            cache_dir: cache.path.clone(),
+            isolation,
+        },
+    )?;
+    let b = &planned[0];
+    let Some(probe) = &b.entry.probe else {
+        bail!(
+            "{}: {}",
+            bundle.backend,
+            b.entry.error.as_deref().unwrap_or("plugin not loaded")
+        );
+    };
+    println!(
+        "replaying {} from {} (written by driftbench {})",
+        pair_label(key),
+        dir.display(),
+        bundle.driftbench_version
+    );
+    if let Some(why) = probe.dtype_unavailable(key.dtype) {
+        println!("SKIPPED: {}: the pair cannot run here", terminal(&why));
+        return Ok(global_verdict([Verdict::Skipped]).exit_code());
+    }
+    let mut session = b
+        .backend
+        .open(&bundle.model, key.dtype)
+        .map_err(|e| anyhow!("{}: {e}", bundle.backend))?;
+    let info = session.info();
+    info.check()
+        .map_err(|e| anyhow!("{}: {e}", bundle.backend))?;
+    if info.vocab != bundle.vocab {
+        bail!(
+            "{}: the bundle's vocab is {}, the backend's model now has {}",
+            dir.display(),
+            bundle.vocab,
+            info.vocab
+        );
+    }
+    // run_pair draws the prompt from the seed: it must be the bundle's.
+    if prompt_tokens(key.seed, key.span, info.vocab) != bundle.tokens {
+        bail!(
+            "{}: this driftbench's prompt for seed {} differs from the bundle's tokens, so it cannot replay the pair",
+            dir.display(),
+            key.seed
+        );
+    }
+    println!(
+        "backend {} (plugin {}) on {}; model {}",
+        bundle.backend,
+        bundle.plugin,
+        terminal(&info.device),
+        terminal(&info.model)
+    );
+    let mut bufs = Buffers::default();
+    let outcome = run_pair(
+        &bundle.plan.pair_plan(),
+        session.as_mut(),
+        key,
+        info.vocab,
+        &mut Warmed::default(),
+        &mut bufs,
+        reference,
+    );
+    let Some(new) = outcome.records.iter().find_map(|r| match r {
+        Record::Pair(p) => Some(p),
+        _ => None,
+    }) else {
+        bail!("the pair produced no verdict");
+    };
+    let old = &bundle.record;
+    print_side_by_side(old, new)?;
+    for (route, saved, ok, now) in [
+        ("prefill", &saved.0, outcome.prefill_ok, &bufs.prefill),
+        ("decode", &saved.1, outcome.decode_ok, &bufs.decode),
+    ] {
+        if let Some(line) = logits_line(route, saved.as_deref(), ok.then_some(now)) {
+            println!("{line}");
+        }
+    }
+    let diffs = differences(old, new).context("comparing metrics")?;
+    if diffs.is_empty() {
+        println!("reproduced (identical metrics)");
+    } else {
+        println!("not reproduced: {}", terminal(&diffs.join("; ")));
+    }
+    Ok(global_verdict([new.verdict]).exit_code())
+}
+
+/// A metric's JSON value as a table cell.
+fn cell(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => "-".into(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Object(m)) => m
+            .iter()
+            .filter(|(_, v)| !v.is_array())
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        Some(v) => v.to_string(),
+    }
+}
+
+fn metrics_json(p: &PairRecord) -> Result<Value> {
+    Ok(serde_json::to_value(&p.metrics)?)
+}
+
+fn print_side_by_side(old: &PairRecord, new: &PairRecord) -> Result<()> {
+    let (a, b) = (metrics_json(old)?, metrics_json(new)?);
+    println!("{:<18} {:<24} replay", "", "bundle");
+    println!(
+        "{:<18} {:<24} {}",
+        "verdict",
+        old.verdict.as_str(),
+        new.verdict.as_str()
+    );
+    for m in SHOWN {
+        println!("{m:<18} {:<24} {}", cell(a.get(m)), cell(b.get(m)));
+    }
+    for (label, r) in [("bundle", old), ("replay", new)] {
+        if let Some(why) = &r.reason {
+            println!("{label} reason: {}", terminal(why));
+        }
+    }
+    Ok(())
+}
+
+/// What differs between the bundle's record and the replay's: verdict, reason, each metric
+/// (the drift curve as a whole) and, when both have one, the noise floor.
+fn differences(old: &PairRecord, new: &PairRecord) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    if old.verdict != new.verdict {
+        out.push(format!("verdict {} → {}", old.verdict, new.verdict));
+    }
+    if old.reason != new.reason {
+        out.push("reason differs".into());
+    }
+    // JSON, so NaN equals NaN the way the journal writes it.
+    let (a, b) = (metrics_json(old)?, metrics_json(new)?);
+    match (a.as_object(), b.as_object()) {
+        (Some(x), Some(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for k in keys {
+                let (u, v) = (x.get(k), y.get(k));
+                if u != v {
+                    out.push(if k == "drift_curve" {
+                        "drift_curve differs".to_string()
+                    } else {
+                        format!("{k} {} → {}", cell(u), cell(v))
+                    });
+                }
+            }
+        }
+        _ if a != b => out.push(format!(
+            "metrics {} → {}",
+            if a.is_null() { "none" } else { "present" },
+            if b.is_null() { "none" } else { "present" }
+        )),
+        _ => {}
+    }
+    if let (Some(x), Some(y)) = (&old.floor, &new.floor) {
+        if serde_json::to_value(x)? != serde_json::to_value(y)? {
+            out.push("noise floor differs".into());
+        }
+    }
+    Ok(out)
+}
+
+/// How the replay's logits of `route` compare with the bundle's, bit for bit.
+fn logits_line(route: &str, saved: Option<&[f32]>, now: Option<&Vec<f32>>) -> Option<String> {
+    let (saved, now) = (saved?, now?);
+    if saved.len() != now.len() {
+        return Some(format!(
+            "{route} logits: {} values, the bundle has {}",
+            now.len(),
+            saved.len()
+        ));
+    }
+    let differing = saved
+        .iter()
+        .zip(now)
+        .filter(|(a, b)| a.to_bits() != b.to_bits())
+        .count();
+    if differing == 0 {
+        return Some(format!("{route} logits: bitwise identical to the bundle's"));
+    }
+    let max = saved
+        .iter()
+        .zip(now)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, |m, d| {
+            if d.is_nan() || m.is_nan() {
+                f32::NAN
+            } else {
+                m.max(d)
+            }
+        });
+    Some(format!(
+        "{route} logits: {differing} of {} values differ from the bundle's (max |Δ| {max})",
+        now.len()
+    ))
+}

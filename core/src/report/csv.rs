@@ -1,0 +1,152 @@
+//! The report's pair and performance tables as CSV (`pairs.csv`, `performance.csv`), for
+//! spreadsheets and dataframes.
+//!
+//! Numbers are written as Rust's `{:?}` writes them: shortest text that reads back to the
+//! same value, exponent form for very small or large ones (`1e-7`), `NaN`, `inf`, `-inf`
+//! for non-finite values; an empty cell means "not measured".
+
+use super::model::Report;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// File name of the pair table.
+pub const PAIRS_CSV: &str = "pairs.csv";
+/// File name of the performance table.
+pub const PERFORMANCE_CSV: &str = "performance.csv";
+
+/// Columns of [`pairs_csv`].
+pub const PAIR_COLUMNS: [&str; 24] = [
+    "backend",
+    "span",
+    "dtype",
+    "kv_aligned",
+    "seed",
+    "verdict",
+    "reason",
+    "max_abs_diff",
+    "p99_abs_diff",
+    "mean_abs_diff",
+    "top1_agreement",
+    "nonfinite_prefill",
+    "nonfinite_decode",
+    "positions",
+    "vocab",
+    "kl_mean",
+    "kl_p99",
+    "kl_max",
+    "nmse",
+    "first_flip_position",
+    "first_flip_prefill_token",
+    "first_flip_decode_token",
+    "first_flip_prefill_margin",
+    "first_flip_decode_margin",
+];
+
+/// Columns of [`performance_csv`].
+pub const PERF_COLUMNS: [&str; 10] = [
+    "backend",
+    "span",
+    "dtype",
+    "route",
+    "wall_mean_s",
+    "wall_p95_s",
+    "per_token_mean_s",
+    "tokens_per_s_mean",
+    "logits_bytes_mean",
+    "samples",
+];
+
+fn num(v: f64) -> String {
+    format!("{v:?}")
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map(num).unwrap_or_default()
+}
+
+fn to_text(header: &[&str], rows: Vec<Vec<String>>) -> String {
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    // Writing to memory fails only on a row of the wrong width, which the callers never build.
+    let fill = |w: &mut ::csv::Writer<Vec<u8>>| -> ::csv::Result<()> {
+        w.write_record(header)?;
+        rows.iter().try_for_each(|r| w.write_record(r))
+    };
+    fill(&mut w).expect("CSV rows have the header's width");
+    let bytes = w.into_inner().expect("writing to memory cannot fail");
+    String::from_utf8(bytes).expect("CSV of UTF-8 fields is UTF-8")
+}
+
+/// One row per pair of every backend, in report order, with every metric ([`PAIR_COLUMNS`]).
+pub fn pairs_csv(r: &Report) -> String {
+    let mut rows = Vec::new();
+    for b in &r.backends {
+        for c in &b.comparisons {
+            let m = c.metrics.as_ref();
+            let flip = m.and_then(|m| m.first_flip.as_ref());
+            let row = vec![
+                b.name.clone(),
+                c.span.to_string(),
+                c.dtype.to_string(),
+                c.kv_aligned.to_string(),
+                c.seed.to_string(),
+                c.verdict.to_string(),
+                c.reason.clone().unwrap_or_default(),
+                opt(m.map(|m| m.max_abs_diff)),
+                opt(m.map(|m| m.p99_abs_diff)),
+                opt(m.map(|m| m.mean_abs_diff)),
+                opt(m.map(|m| m.top1_agreement)),
+                m.map(|m| m.nonfinite_prefill.to_string())
+                    .unwrap_or_default(),
+                m.map(|m| m.nonfinite_decode.to_string())
+                    .unwrap_or_default(),
+                m.map(|m| m.positions.to_string()).unwrap_or_default(),
+                m.map(|m| m.vocab.to_string()).unwrap_or_default(),
+                opt(m.and_then(|m| m.kl_mean)),
+                opt(m.and_then(|m| m.kl_p99)),
+                opt(m.and_then(|m| m.kl_max)),
+                opt(m.and_then(|m| m.nmse)),
+                flip.map(|f| f.position.to_string()).unwrap_or_default(),
+                flip.map(|f| f.prefill_token.to_string())
+                    .unwrap_or_default(),
+                flip.map(|f| f.decode_token.to_string()).unwrap_or_default(),
+                opt(flip.map(|f| f.prefill_margin)),
+                opt(flip.map(|f| f.decode_margin)),
+            ];
+            rows.push(row);
+        }
+    }
+    to_text(&PAIR_COLUMNS, rows)
+}
+
+/// One row per (backend, span, dtype, route) of every backend's performance table
+/// ([`PERF_COLUMNS`]).
+pub fn performance_csv(r: &Report) -> String {
+    let rows = r
+        .backends
+        .iter()
+        .flat_map(|b| {
+            b.performance.iter().map(|p| {
+                vec![
+                    b.name.clone(),
+                    p.span.to_string(),
+                    p.dtype.to_string(),
+                    p.route.as_str().to_string(),
+                    num(p.wall_mean_s),
+                    num(p.wall_p95_s),
+                    num(p.per_token_mean_s),
+                    num(p.tokens_per_s_mean),
+                    opt(p.logits_bytes_mean),
+                    p.samples.to_string(),
+                ]
+            })
+        })
+        .collect();
+    to_text(&PERF_COLUMNS, rows)
+}
+
+/// Write `pairs.csv` and `performance.csv` into `dir` atomically; returns their paths.
+pub fn write_csv(dir: &Path, r: &Report) -> io::Result<[PathBuf; 2]> {
+    super::write::write_atomic(dir, PAIRS_CSV, pairs_csv(r).as_bytes())?;
+    super::write::write_atomic(dir, PERFORMANCE_CSV, performance_csv(r).as_bytes())?;
+    Ok([dir.join(PAIRS_CSV), dir.join(PERFORMANCE_CSV)])
+}
