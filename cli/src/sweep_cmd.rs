@@ -62,25 +62,24 @@ pub fn run(
     };
     // The f64 reference runs on the floor backend, in the sweep or started for it alone.
     let floor_name = &cfg.reference.floor_backend;
-    let floor_only = if cfg.reference.noise_floor
-        && !planned.iter().any(|p| &p.entry.name == floor_name)
-    {
-        Some(
-            backends::select(
-                found,
-                &selection(
-                    std::slice::from_ref(floor_name),
-                    &cfg,
-                    config,
-                    &cache.path,
-                    &isolation,
-                ),
-            )
+    let floor_only =
+        if cfg.reference.noise_floor && !planned.iter().any(|p| &p.entry.name == floor_name) {
+            Some(
+                backends::select(
+                    found,
+                    &selection(
+                        std::slice::from_ref(floor_name),
+                        &cfg,
+                        config,
+                        &cache.path,
+                        &isolation,
+                    ),
+                )
                 .map_err(|e| format!("noise floor backend {floor_name}: {e:#}")),
-        )
-    } else {
-        None
-    };
+            )
+        } else {
+            None
+        };
     let floor = if !cfg.reference.noise_floor {
         FloorSource::Off
     } else {

@@ -142,7 +142,11 @@ fn one_sweep_over_flex_wgpu_and_cuda_gives_one_report() {
             .iter()
             .filter(|r| r["type"] == "cross" && r["backend"] == "wgpu")
             .collect();
-        assert_eq!(crosses.len(), 2 * 2 * 2 * 2, "f32/f16 × kv × seeds × routes: {t}");
+        assert_eq!(
+            crosses.len(),
+            2 * 2 * 2 * 2,
+            "f32/f16 × kv × seeds × routes: {t}"
+        );
         for c in &crosses {
             assert_eq!(c["reference"], "flex", "{c}");
             assert!(c["metrics"]["kl_max"].is_number(), "{c}");

@@ -77,6 +77,12 @@ fn flex_f16_trace_prints_every_point_and_a_finding_and_saves_trace_json() {
             .any(|r| r["decode"]["max_abs"].as_f64().unwrap() > 0.0),
         "{json}"
     );
+    // The per-layer plot beside it: one polyline per route, every point on the x axis.
+    let svg = std::fs::read_to_string(save.join("trace.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    for label in ["prefill", "decode", "L0.attn", "final_norm"] {
+        assert!(svg.contains(label), "trace.svg names {label}");
+    }
 }
 
 #[test]

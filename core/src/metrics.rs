@@ -301,7 +301,11 @@ fn nearest_rank_99(n: usize) -> usize {
 fn kl_row(a: &[f32], b: &[f32], max_a: f32, max_b: f32) -> f64 {
     let lse = |row: &[f32], m: f32| {
         let m = f64::from(m);
-        m + row.iter().map(|&x| (f64::from(x) - m).exp()).sum::<f64>().ln()
+        m + row
+            .iter()
+            .map(|&x| (f64::from(x) - m).exp())
+            .sum::<f64>()
+            .ln()
     };
     let (la, lb) = (lse(a, max_a), lse(b, max_b));
     let kl: f64 = a

@@ -238,7 +238,11 @@ pub struct ReferenceRecord {
     /// Prompt seed.
     pub seed: u64,
     /// Seconds the f64 model load took, on the first record after each load.
-    #[serde(default, with = "crate::float_opt", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "crate::float_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub load_s: Option<f64>,
     /// Wall time of the f64 prefill, seconds.
     #[serde(default, with = "crate::float_opt")]

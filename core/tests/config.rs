@@ -717,7 +717,10 @@ fn reference_table_defaults_and_values() {
     use driftbench_core::noise_floor::{ToleranceMode, DEFAULT_FLOOR_K};
     let cfg = parse(&with_sweep(MIN_SWEEP)).unwrap();
     assert_eq!(cfg.reference.backend, None);
-    assert!(cfg.reference.noise_floor, "the noise floor is measured by default");
+    assert!(
+        cfg.reference.noise_floor,
+        "the noise floor is measured by default"
+    );
     assert_eq!(cfg.reference.floor_backend, "flex");
     assert_eq!(cfg.reference.rule.k, DEFAULT_FLOOR_K);
     assert_eq!(cfg.reference.rule.mode, ToleranceMode::Fixed);
@@ -739,7 +742,12 @@ fn reference_table_errors_name_key_value_and_expectation() {
     for (body, key, shown, expected) in [
         ("floor_k = 0", "reference.floor_k", "0.0", "> 0"),
         ("floor_k = nan", "reference.floor_k", "nan", "> 0"),
-        ("floor_k = 1e9", "reference.floor_k", "1000000000.0", "at most 1e6"),
+        (
+            "floor_k = 1e9",
+            "reference.floor_k",
+            "1000000000.0",
+            "at most 1e6",
+        ),
         (
             "tolerance_mode = \"loose\"",
             "reference.tolerance_mode",

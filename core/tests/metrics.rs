@@ -296,7 +296,9 @@ fn base() -> Vec<f32> {
 fn kl(p: &[f32], q: &[f32]) -> f64 {
     let soft = |x: &[f32]| {
         let z: f64 = x.iter().map(|&v| f64::from(v).exp()).sum();
-        x.iter().map(|&v| f64::from(v).exp() / z).collect::<Vec<f64>>()
+        x.iter()
+            .map(|&v| f64::from(v).exp() / z)
+            .collect::<Vec<f64>>()
     };
     let (p, q) = (soft(p), soft(q));
     p.iter().zip(&q).map(|(a, b)| a * (a / b).ln()).sum()
@@ -332,14 +334,20 @@ fn a_confident_flip_is_found_with_its_large_margins() {
     let m = compare(&a, &b, V);
     let f = m.first_flip.clone().expect("a flip");
     assert_eq!(f.position, 4);
-    assert_eq!((f.prefill_token, f.decode_token), (top as u32, other as u32));
+    assert_eq!(
+        (f.prefill_token, f.decode_token),
+        (top as u32, other as u32)
+    );
     assert_eq!(f.prefill_margin, 5.0 - f64::from(a[4 * V + other]));
     assert_eq!(f.decode_margin, 9.0 - 5.0);
     assert_eq!(f.margin(), 4.0, "the larger of the two margins");
     assert_eq!(m.flips(), 1);
     assert_eq!(m.top1_agreement, 5.0 / 6.0);
     let want = kl(&a[4 * V..5 * V], &b[4 * V..5 * V]);
-    assert!(want > 1.0, "a confident flip moves the distribution: {want}");
+    assert!(
+        want > 1.0,
+        "a confident flip moves the distribution: {want}"
+    );
     assert!((m.kl_max.unwrap() - want).abs() < 1e-9);
     assert!((m.kl_mean.unwrap() - want / ROWS as f64).abs() < 1e-9);
     // Nearest-rank p99 of 6 values is the largest.
@@ -358,12 +366,26 @@ fn a_near_tie_flip_is_found_with_its_tiny_margins() {
     let m = compare(&a, &b, V);
     let f = m.first_flip.clone().expect("a flip");
     assert_eq!(f.position, 1);
-    assert_eq!((f.prefill_token, f.decode_token), (top as u32, other as u32));
-    assert!((f.prefill_margin - 0.001).abs() < 1e-6, "{}", f.prefill_margin);
-    assert!((f.decode_margin - 0.001).abs() < 1e-6, "{}", f.decode_margin);
+    assert_eq!(
+        (f.prefill_token, f.decode_token),
+        (top as u32, other as u32)
+    );
+    assert!(
+        (f.prefill_margin - 0.001).abs() < 1e-6,
+        "{}",
+        f.prefill_margin
+    );
+    assert!(
+        (f.decode_margin - 0.001).abs() < 1e-6,
+        "{}",
+        f.decode_margin
+    );
     assert!(f.margin() < 0.002);
     let kl_max = m.kl_max.unwrap();
-    assert!(kl_max < 1e-5, "a near-tie flip barely moves the distribution: {kl_max}");
+    assert!(
+        kl_max < 1e-5,
+        "a near-tie flip barely moves the distribution: {kl_max}"
+    );
     assert!((kl_max - kl(&a[V..2 * V], &b[V..2 * V])).abs() < 1e-9);
 }
 

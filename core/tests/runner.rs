@@ -9,8 +9,8 @@ use driftbench_core::records::{
 };
 use driftbench_core::report::Report;
 use driftbench_core::runner::{
-    FloorSource,
-    run_pair, run_sweep, Buffers, PairPlan, PlannedBackend, Silent, SweepControl, Warmed,
+    run_pair, run_sweep, Buffers, FloorSource, PairPlan, PlannedBackend, Silent, SweepControl,
+    Warmed,
 };
 use driftbench_core::{
     Backend, BackendError, Counters, DeviceInfo, Dtype, DtypeTolerance, KvLayout, KvMode,
@@ -153,7 +153,9 @@ fn the_configured_reference_backend_is_the_matrix_reference() {
     let recs = sweep_with(&cfg, &planned, FloorSource::Off);
     let cs = crosses(&recs);
     assert_eq!(cs.len(), 16 * 2);
-    assert!(cs.iter().all(|c| c.reference == "b" && c.key.backend == "a"));
+    assert!(cs
+        .iter()
+        .all(|c| c.reference == "b" && c.key.backend == "a"));
 }
 
 #[test]
@@ -197,12 +199,18 @@ fn the_noise_floor_is_measured_once_per_span_and_seed_and_judges_drift() {
             assert!((f.decode.max_abs_diff - 0.3).abs() < 1e-6);
             assert!((f.floor() - 0.1).abs() < 1e-6);
             assert!((f.route_ratio().unwrap() - 3.0).abs() < 1e-4);
-            let multiple = f.multiple(p.metrics.as_ref().unwrap().max_abs_diff).unwrap();
+            let multiple = f
+                .multiple(p.metrics.as_ref().unwrap().max_abs_diff)
+                .unwrap();
             assert!((multiple - 2.0).abs() < 1e-4);
             let passed = matches!(p.verdict, Verdict::PassEquiv | Verdict::ExpectedDrift);
             assert_eq!(passed, pass, "{mode} k={k}: {:?} {:?}", p.verdict, p.reason);
             if !pass {
-                assert!(p.reason.as_deref().unwrap().contains("noise floor"), "{:?}", p.reason);
+                assert!(
+                    p.reason.as_deref().unwrap().contains("noise floor"),
+                    "{:?}",
+                    p.reason
+                );
             }
         }
     }
@@ -228,7 +236,11 @@ fn a_floor_mode_without_a_floor_is_incomplete() {
     assert_eq!(pairs.len(), 16);
     for p in pairs {
         assert_eq!(p.verdict, Verdict::Incomplete);
-        assert!(p.reason.as_deref().unwrap().contains("no backend named flex"));
+        assert!(p
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("no backend named flex"));
     }
 }
 

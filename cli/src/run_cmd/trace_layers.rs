@@ -170,8 +170,21 @@ pub fn run(
         std::fs::write(&path, serde_json::to_string_pretty(&report.to_json())?)
             .with_context(|| format!("writing {}", path.display()))?;
         println!("saved {}", path.display());
+        let prefill: Vec<PointError> = report.points.iter().map(|p| p.prefill.clone()).collect();
+        let decode: Vec<PointError> = report.points.iter().map(|p| p.decode.clone()).collect();
+        let title = format!(
+            "{} {}: error against {} per layer point",
+            report.backend, report.dtype, report.reference
+        );
+        let svg = driftbench_core::report::per_layer_plot(
+            &title,
+            &[("prefill", &prefill[..]), ("decode", &decode[..])],
+        );
+        let path = dir.join("trace.svg");
+        std::fs::write(&path, svg).with_context(|| format!("writing {}", path.display()))?;
+        println!("saved {}", path.display());
     } else {
-        println!("(give --save-logits DIR to keep trace.json)");
+        println!("(give --save-logits DIR to keep trace.json and trace.svg)");
     }
     Ok(report)
 }

@@ -197,7 +197,6 @@ pub const DEFAULT_FLOOR_BACKEND: &str = "flex";
 /// Largest `reference.floor_k`.
 pub const MAX_FLOOR_K: f64 = 1e6;
 
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {

@@ -335,9 +335,7 @@ pub fn run_sweep(
             lanes.push(open_lane(cfg, planned, dtype, &mut sink, progress)?);
         }
         for cell in todo {
-            let loaded = store
-                .enabled()
-                .then(|| store.load(cell.span, cell.seed));
+            let loaded = store.enabled().then(|| store.load(cell.span, cell.seed));
             let reference = loaded.as_ref().map(|l| match l {
                 Loaded::Logits(p, d) => FloorRef::Logits {
                     label: store.label(),

@@ -1,11 +1,11 @@
 //! One pair on one open session: warm-up of its shapes, the two measured runs, the verdict.
 
 use crate::config::SweepConfig;
+use crate::metrics;
+use crate::noise_floor::{classify_with_floor, FloorRule, NoiseFloor};
 use crate::poison::{poison, unwritten};
 use crate::records::{PairKey, PairRecord, Record, Route, RunRecord, RunStatus, WarmupRecord};
 use crate::rng::prompt_tokens;
-use crate::metrics;
-use crate::noise_floor::{classify_with_floor, FloorRule, NoiseFloor};
 use crate::{BackendError, Dtype, DtypeTolerance, Envelope, KvLayout, KvMode, Session, Verdict};
 use std::time::Instant;
 

@@ -8,8 +8,8 @@
 use super::{Progress, Sink};
 use crate::records::{Record, ReferenceRecord, Route};
 use crate::rng::prompt_tokens;
-use crate::runner::{timed_run, PlannedBackend};
 use crate::runner::MAX_LOGITS;
+use crate::runner::{timed_run, PlannedBackend};
 use crate::{metrics, Dtype, KvLayout, ModelSpec};
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -107,9 +107,15 @@ impl<'a> ReferenceStore<'a> {
             return Ok(());
         }
         if self.dir.is_none() {
-            self.dir = Some(tempfile::Builder::new().prefix("driftbench-f64-").tempdir()?);
+            self.dir = Some(
+                tempfile::Builder::new()
+                    .prefix("driftbench-f64-")
+                    .tempdir()?,
+            );
         }
-        progress.message(&format!("{name} f64: loading the noise-floor reference model"));
+        progress.message(&format!(
+            "{name} f64: loading the noise-floor reference model"
+        ));
         let t0 = Instant::now();
         let opened = planned.backend.open(model, Dtype::F64).and_then(|s| {
             s.info().check().map_err(crate::BackendError::Run)?;
@@ -148,8 +154,20 @@ impl<'a> ReferenceStore<'a> {
             };
             let mut p = vec![0f32; n];
             let mut d = vec![0f32; n];
-            let pr = timed_run(session.as_mut(), Route::Prefill, &tokens, KvLayout::Aligned, &mut p);
-            let dr = timed_run(session.as_mut(), Route::Decode, &tokens, KvLayout::Aligned, &mut d);
+            let pr = timed_run(
+                session.as_mut(),
+                Route::Prefill,
+                &tokens,
+                KvLayout::Aligned,
+                &mut p,
+            );
+            let dr = timed_run(
+                session.as_mut(),
+                Route::Decode,
+                &tokens,
+                KvLayout::Aligned,
+                &mut d,
+            );
             let (result, m, error) = match (&pr, &dr) {
                 (Ok(_), Ok(_)) => {
                     let dir = self.dir.as_ref().expect("created above").path();
