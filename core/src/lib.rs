@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod model_spec;
 pub mod noise_floor;
 pub mod options;
+pub mod pair_plan;
 pub mod plan;
 pub mod poison;
 pub mod records;

@@ -13,8 +13,8 @@
 
 use crate::config::SweepConfig;
 use crate::noise_floor::FloorRule;
+use crate::pair_plan::{FloorRef, PairPlan};
 use crate::records::{BackendEntry, PairKey, PairRecord, SCHEMA_VERSION};
-use crate::runner::{FloorRef, PairPlan};
 use crate::{Configured, DtypeTolerance, ModelSpec, Verdict};
 use serde::{Deserialize, Serialize};
 use std::io::{self, Write};

@@ -146,7 +146,7 @@ pub fn performance_csv(r: &Report) -> String {
 
 /// Write `pairs.csv` and `performance.csv` into `dir` atomically; returns their paths.
 pub fn write_csv(dir: &Path, r: &Report) -> io::Result<[PathBuf; 2]> {
-    super::write::write_atomic(dir, PAIRS_CSV, pairs_csv(r).as_bytes())?;
-    super::write::write_atomic(dir, PERFORMANCE_CSV, performance_csv(r).as_bytes())?;
+    super::atomic::write_atomic(dir, PAIRS_CSV, pairs_csv(r).as_bytes())?;
+    super::atomic::write_atomic(dir, PERFORMANCE_CSV, performance_csv(r).as_bytes())?;
     Ok([dir.join(PAIRS_CSV), dir.join(PERFORMANCE_CSV)])
 }

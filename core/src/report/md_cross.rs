@@ -1,7 +1,7 @@
 //! `report.md`: the cross-backend matrix, one table per dtype.
 
 use super::format::{opt_sci, sci, top1, NONE};
-use super::markdown::Md;
+use super::md::Md;
 use super::model::{AgreementRow, Report};
 use crate::records::Route;
 

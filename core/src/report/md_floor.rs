@@ -1,7 +1,7 @@
 //! `report.md`: the noise-floor section of a backend and the f64 reference runs.
 
 use super::format::{inline, opt_sci, opt_secs, sci, times, NONE};
-use super::markdown::Md;
+use super::md::Md;
 use super::model::{BackendReport, Report};
 use crate::noise_floor::DEFAULT_FLOOR_K;
 

@@ -1,7 +1,7 @@
 //! `report.md`: the seed spread of a backend, cells with more than one seed.
 
 use super::format::{sci, top1, NONE};
-use super::markdown::Md;
+use super::md::Md;
 use super::model_spread::{SeedSpreadRow, Spread};
 
 fn span3(s: Option<Spread>, f: fn(f64) -> String) -> String {

@@ -7,6 +7,7 @@
 //! Performance Profiling) once per backend, then adds a cross-backend summary, the
 //! environment and the configuration.
 
+mod atomic;
 pub mod csv;
 mod date;
 pub mod diff;
@@ -15,6 +16,7 @@ mod format;
 mod from_records;
 mod html;
 mod markdown;
+mod md;
 mod md_cross;
 mod md_floor;
 mod md_spread;

@@ -1,12 +1,13 @@
 //! Writing the report files atomically: `plots/*.svg`, `report.html`, `report.json` and
 //! `report.md`.
 
+use super::atomic::write_atomic;
 use super::html::render_html;
 use super::markdown::render_markdown;
 use super::model::Report;
 use super::plots::report_plots;
 use std::collections::BTreeSet;
-use std::io::{self, Write};
+use std::io;
 use std::path::Path;
 
 /// Write `plots/*.svg`, `report.html`, `report.json`, `pairs.csv`, `performance.csv` and
@@ -52,25 +53,5 @@ fn remove_stale_plots(plot_dir: &Path, keep: BTreeSet<&str>) -> io::Result<()> {
         // Fails harmlessly when something else lives there.
         let _ = std::fs::remove_dir(plot_dir);
     }
-    Ok(())
-}
-
-/// Write `bytes` to `dir/name` atomically: same-directory temp file (rename is atomic only
-/// within one file system), synced before the rename. The file gets a report's usual
-/// permissions (`rw-r--r--`), not the private ones of a temporary file.
-pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
-    let prefix = format!(".{name}.");
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(&prefix).suffix(".tmp");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    let mut tmp = builder.tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    // On error the temp file is dropped, hence deleted.
-    tmp.persist(dir.join(name)).map_err(|e| e.error)?;
     Ok(())
 }

@@ -9,9 +9,10 @@
 mod pair;
 mod reference;
 
+pub use crate::pair_plan::{FloorRef, PairPlan};
 pub use pair::{
-    run_pair, run_record, timed_run, unrun_pair, Buffers, FloorRef, PairOutcome, PairPlan, Timing,
-    Warmed, MAX_LOGITS, WARMUP_SEED,
+    run_pair, run_record, timed_run, unrun_pair, Buffers, PairOutcome, Timing, Warmed, MAX_LOGITS,
+    WARMUP_SEED,
 };
 pub use reference::FloorSource;
 use reference::{Loaded, ReferenceStore};

@@ -1,72 +1,16 @@
 //! One pair on one open session: warm-up of its shapes, the two measured runs, the verdict.
 
-use crate::config::SweepConfig;
 use crate::metrics;
-use crate::noise_floor::{classify_with_floor, FloorRule, NoiseFloor};
+use crate::noise_floor::{classify_with_floor, NoiseFloor};
+use crate::pair_plan::{FloorRef, PairPlan};
 use crate::poison::{poison, unwritten};
 use crate::records::{PairKey, PairRecord, Record, Route, RunRecord, RunStatus, WarmupRecord};
 use crate::rng::prompt_tokens;
-use crate::{BackendError, Dtype, DtypeTolerance, Envelope, KvLayout, KvMode, Session, Verdict};
+use crate::{BackendError, KvLayout, KvMode, Session, Verdict};
 use std::time::Instant;
 
 /// Seed of the unmeasured warm-up prompts (never a sweep seed in practice).
 pub const WARMUP_SEED: u64 = u64::MAX;
-
-/// What a pair takes from the sweep's plan, resolved once per dtype: `sweep` and `run` both
-/// build one and hand it to [`run_pair`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct PairPlan {
-    /// Block size of padded KV caches.
-    pub block_size: usize,
-    /// The dtype's tolerance (both envelopes).
-    pub tolerance: DtypeTolerance,
-    /// One unmeasured warm-up run per new shape.
-    pub warmup: bool,
-    /// Fixed bounds, noise floor, or both.
-    pub rule: FloorRule,
-}
-
-/// The f64 reference logits of a pair's (span, seed), or why there are none.
-#[derive(Debug, Clone, Copy)]
-pub enum FloorRef<'a> {
-    /// The reference routes' logits (computed in f64, delivered as f32).
-    Logits {
-        /// What computed them, e.g. `flex f64`.
-        label: &'a str,
-        /// f64 prefill.
-        prefill: &'a [f32],
-        /// f64 decode, aligned KV cache.
-        decode: &'a [f32],
-    },
-    /// Not measured, and why.
-    Missing(&'a str),
-}
-
-impl PairPlan {
-    /// The plan of `cfg`'s pairs in `dtype`.
-    pub fn of(cfg: &SweepConfig, dtype: Dtype) -> PairPlan {
-        PairPlan {
-            block_size: cfg.block_size,
-            tolerance: cfg.tolerance(dtype),
-            warmup: cfg.warmup,
-            rule: cfg.reference.rule,
-        }
-    }
-
-    /// The decode route's KV layout for `kv`.
-    pub fn layout(&self, kv: KvMode) -> KvLayout {
-        kv.layout(self.block_size)
-    }
-
-    /// The envelope a pair of `kv` is judged by.
-    pub fn envelope(&self, kv: KvMode) -> Envelope {
-        if kv.is_aligned() {
-            self.tolerance.equiv
-        } else {
-            self.tolerance.drift
-        }
-    }
-}
 
 /// How long a run took: where it ran (see [`Session::last_wall_s`]) and on the host.
 #[derive(Debug, Clone, Copy)]
