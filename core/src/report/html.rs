@@ -11,7 +11,7 @@
 //! Content-Security-Policy that forbids loading any. All text is escaped; the only entities
 //! passed through are well-formed ones, which the markdown escaping itself produces.
 
-use super::markdown::render_markdown;
+use super::markdown::markdown_with_plots;
 use super::model::Report;
 use super::plots::Plot;
 use super::svg::escape;
@@ -39,8 +39,12 @@ figcaption{font-size:.85em;color:#555}";
 /// Render the report as one self-contained HTML page, with `plots` inlined where
 /// `report.md` shows them.
 pub fn render_html(r: &Report, plots: &[Plot]) -> String {
-    let md = render_markdown(r);
-    let body = Converter::new(plots).convert(&md);
+    html_from_markdown(r, &markdown_with_plots(r, plots), plots)
+}
+
+/// [`render_html`] from `md`, the report's markdown already rendered with `plots`.
+pub(super) fn html_from_markdown(r: &Report, md: &str, plots: &[Plot]) -> String {
+    let body = Converter::new(plots).convert(md);
     let mut out = String::new();
     let _ = write!(
         out,

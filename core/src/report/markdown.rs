@@ -6,6 +6,7 @@ use super::format::{
 };
 use super::md::Md;
 use super::model::*;
+use super::plots::Plot;
 use crate::options::describe;
 use crate::records::{BackendEntry, Route, SweepHeader};
 use crate::Verdict;
@@ -13,6 +14,11 @@ use std::fmt::Write as _;
 
 /// Render the whole report as markdown.
 pub fn render_markdown(r: &Report) -> String {
+    markdown_with_plots(r, &super::plots::report_plots(r))
+}
+
+/// [`render_markdown`] linking `plots`, already made by the caller (who writes them too).
+pub(super) fn markdown_with_plots(r: &Report, plots: &[Plot]) -> String {
     let mut md = Md::default();
     md.line(&format!("# Sweep Report: {}", inline(&r.sweep.name)));
     md.blank();
@@ -54,13 +60,12 @@ pub fn render_markdown(r: &Report) -> String {
     cross_section(&mut md, r);
     environment_section(&mut md, r.header.as_ref());
     configuration_section(&mut md, r);
-    plots_section(&mut md, r);
+    plots_section(&mut md, plots);
     md.0
 }
 
 /// Links to the SVG plots `write_reports` puts beside the report (see `plots.rs`).
-fn plots_section(md: &mut Md, r: &Report) {
-    let plots = super::plots::report_plots(r);
+fn plots_section(md: &mut Md, plots: &[Plot]) {
     if plots.is_empty() {
         return;
     }

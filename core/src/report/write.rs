@@ -2,8 +2,8 @@
 //! `report.md`.
 
 use super::atomic::write_atomic;
-use super::html::render_html;
-use super::markdown::render_markdown;
+use super::html::html_from_markdown;
+use super::markdown::markdown_with_plots;
 use super::model::Report;
 use super::plots::report_plots;
 use std::collections::BTreeSet;
@@ -25,11 +25,17 @@ pub fn write_reports(dir: &Path, r: &Report) -> io::Result<()> {
         write_atomic(&plot_dir, &p.file, p.svg.as_bytes())?;
     }
     remove_stale_plots(&plot_dir, plots.iter().map(|p| p.file.as_str()).collect())?;
-    write_atomic(dir, "report.html", render_html(r, &plots).as_bytes())?;
+    // One markdown rendering and one set of plots serve report.md and report.html.
+    let md = markdown_with_plots(r, &plots);
+    write_atomic(
+        dir,
+        "report.html",
+        html_from_markdown(r, &md, &plots).as_bytes(),
+    )?;
     let json = serde_json::to_string_pretty(r).map_err(io::Error::other)?;
     write_atomic(dir, "report.json", json.as_bytes())?;
     super::csv::write_csv(dir, r)?;
-    write_atomic(dir, "report.md", render_markdown(r).as_bytes())
+    write_atomic(dir, "report.md", md.as_bytes())
 }
 
 /// Remove the `.svg` files of `plot_dir` not in `keep` (a report rewritten from a journal

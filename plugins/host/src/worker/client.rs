@@ -195,6 +195,25 @@ impl WorkerSession {
         Ok(self.worker.as_mut().expect("just ensured"))
     }
 
+    /// The error of a call that did not get its expected reply, dropping the worker where it
+    /// cannot be trusted again: a panic poisoned its session, an unexpected reply or a failed
+    /// exchange leaves the protocol out of step.
+    fn failed(&mut self, doing: &str, r: Result<Reply, BackendError>) -> BackendError {
+        let (e, drop_worker) = match r {
+            Ok(Reply::Error { kind, message }) => {
+                let e = to_backend_error(kind, message);
+                let poisoned = matches!(e, BackendError::Panic(_));
+                (e, poisoned)
+            }
+            Ok(other) => (unexpected(doing, &other), true),
+            Err(f) => (f, true),
+        };
+        if drop_worker {
+            self.worker = None;
+        }
+        e
+    }
+
     fn route(&mut self, req: Request, doing: &str, out: &mut [f32]) -> Result<(), BackendError> {
         let timeout = self.recipe.deadlines.run;
         self.last_wall_s = None;
@@ -215,22 +234,8 @@ impl WorkerSession {
                 }
                 Ok(())
             }
-            Ok((Reply::Error { kind, message }, _)) => {
-                let e = to_backend_error(kind, message);
-                if matches!(e, BackendError::Panic(_)) {
-                    // The plugin's session is poisoned: start afresh next time.
-                    self.worker = None;
-                }
-                Err(e)
-            }
-            Ok((other, _)) => {
-                self.worker = None;
-                Err(unexpected(doing, &other))
-            }
-            Err(f) => {
-                self.worker = None;
-                Err(f)
-            }
+            Ok((other, _)) => Err(self.failed(doing, Ok(other))),
+            Err(f) => Err(self.failed(doing, Err(f))),
         }
     }
 }
@@ -279,21 +284,8 @@ impl Session for WorkerSession {
         let w = self.ensure_worker()?;
         match w.request(&req, timeout, MAX_TRACE_BYTES, &doing) {
             Ok((Reply::Trace { .. }, Some(bytes))) => parse_trace(&bytes, tokens.len()),
-            Ok((Reply::Error { kind, message }, _)) => {
-                let e = to_backend_error(kind, message);
-                if matches!(e, BackendError::Panic(_)) {
-                    self.worker = None;
-                }
-                Err(e)
-            }
-            Ok((other, _)) => {
-                self.worker = None;
-                Err(unexpected(&doing, &other))
-            }
-            Err(f) => {
-                self.worker = None;
-                Err(f)
-            }
+            Ok((other, _)) => Err(self.failed(&doing, Ok(other))),
+            Err(f) => Err(self.failed(&doing, Err(f))),
         }
     }
 }
