@@ -113,6 +113,11 @@ pub enum Command {
         /// would write.
         #[arg(long)]
         resume: bool,
+        /// Measure every backend's peak GFLOP/s and GB/s again instead of reading them from
+        /// the machine's cache (peaks.json in the cache folder); the new figures replace the
+        /// cached ones. `[profile] roofline = false` in the config skips them altogether.
+        #[arg(long = "remeasure-peaks")]
+        remeasure_peaks: bool,
         /// Plugin search.
         #[command(flatten)]
         plugins: PluginArgs,

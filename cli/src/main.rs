@@ -31,8 +31,18 @@ fn main() {
             out,
             backends,
             resume,
+            remeasure_peaks,
             plugins,
-        } => sweep_cmd::run(config, out.clone(), backends, *resume, plugins),
+        } => sweep_cmd::run(
+            config,
+            out.clone(),
+            backends,
+            sweep_cmd::Flags {
+                resume: *resume,
+                remeasure_peaks: *remeasure_peaks,
+            },
+            plugins,
+        ),
         Command::Run(a) => run_cmd::run(a),
         Command::Plugins { plugins } => plugins_cmd::run(plugins),
         Command::Report {

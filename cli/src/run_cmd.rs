@@ -81,6 +81,7 @@ pub fn run(a: &RunArgs) -> Result<i32> {
         warmup: false,
         // `run` computes no f64 noise floor: fixed bounds.
         rule: driftbench_core::noise_floor::FloorRule::default(),
+        repetitions: 1,
     };
     let key = PairKey {
         backend: a.backend.clone(),

@@ -6,8 +6,9 @@ use crate::{backends, environment, interrupt, progress::Bar};
 use anyhow::{Context, Result};
 use driftbench_core::config::SweepConfig;
 use driftbench_core::journal::{self, Journal};
+use driftbench_core::peaks_cache::PeaksCache;
 use driftbench_core::records::{Record, ReferenceInfo, SweepHeader, SCHEMA_VERSION};
-use driftbench_core::report::{summary_table, write_reports, Report};
+use driftbench_core::report::{harness_line, summary_table, write_reports, Report};
 use driftbench_core::resume::{self, SweepPlan};
 use driftbench_core::runner::{FloorSource, SweepControl};
 use driftbench_core::{grid, runner, GlobalVerdict};
@@ -15,14 +16,24 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+/// Switches of `driftbench sweep`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Flags {
+    /// Continue the journal in the output folder.
+    pub resume: bool,
+    /// Measure peaks again instead of reading the machine's cache.
+    pub remeasure_peaks: bool,
+}
+
 /// Run a sweep; returns the exit code of its global verdict.
 pub fn run(
     config: &Path,
     out: Option<PathBuf>,
     names: &[String],
-    resume: bool,
+    flags: Flags,
     plugins: &PluginArgs,
 ) -> Result<i32> {
+    let resume = flags.resume;
     let cfg = SweepConfig::load(config)?;
     crate::model_check::check_sweep(&cfg)?;
     let names = if names.is_empty() {
@@ -159,6 +170,7 @@ pub fn run(
         stop: interrupt::install(),
         // Every FAIL_* or INCOMPLETE pair leaves what `driftbench replay` needs.
         bundles: Some(out_dir.join("replay")),
+        peaks: PeaksCache::in_dir(cache.path.as_deref(), flags.remeasure_peaks),
     };
     let bar = Bar::new();
     let t0 = Instant::now();
@@ -176,9 +188,15 @@ pub fn run(
             report.global = GlobalVerdict::Incomplete;
         }
     }
+    let t_report = Instant::now();
     write_reports(&out_dir, &report)
         .with_context(|| format!("writing the report into {}", out_dir.display()))?;
+    let report_s = t_report.elapsed().as_secs_f64();
     println!("{}", terminal(&summary_table(&report).to_string()));
+    if let Some(h) = &report.harness {
+        println!("{}", harness_line(h));
+    }
+    println!("report written in {report_s:.2}s (not part of the sweep time above)");
     if run.interrupted {
         eprintln!(
             "driftbench: interrupted; finished pairs are in {} (continue with --resume)",

@@ -1,7 +1,9 @@
 //! The backend trait every compute stack implements, in process or behind a plugin.
 
 use crate::options::{BackendSetup, Configured, Counters};
+use crate::profile::{Peaks, RunProfile};
 use crate::records::Route;
+use crate::roofline::ModelCost;
 use crate::trace::LayerTrace;
 use crate::{Dtype, Metrics, ModelSpec};
 use serde::{Deserialize, Serialize};
@@ -94,6 +96,19 @@ pub struct SessionInfo {
     pub device: String,
     /// Human-readable model description (architecture, parameter count).
     pub model: String,
+}
+
+/// A session's [`SessionInfo`] as `open` answers it across the plugin ABI: the info's fields
+/// and, from ABI v1.3, the session's [`ModelCost`] (an older host ignores the extra member,
+/// an older plugin sends none).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpenedInfo {
+    /// The info.
+    #[serde(flatten)]
+    pub info: SessionInfo,
+    /// What the model costs to run ([`Session::cost`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<ModelCost>,
 }
 
 /// Largest vocabulary a session may report (a logits row of 16 MiB).
@@ -198,6 +213,26 @@ pub trait Session: Send {
     /// empty where the backend keeps none.
     fn last_counters(&self) -> Counters {
         Counters::new()
+    }
+    /// What the loaded model costs to run (weights multiplied per token, their bytes as the
+    /// session holds them, KV widths), for the report's roofline figures; `None` where the
+    /// session does not say. Constant for the life of the session.
+    fn cost(&self) -> Option<ModelCost> {
+        None
+    }
+    /// Timing details of the last successful `prefill`/`decode` (every decode step's time,
+    /// the logits' read-back, the process's peak memory); the default measures nothing.
+    fn last_profile(&self) -> RunProfile {
+        RunProfile::default()
+    }
+    /// Measure the peak matrix-product throughput and memory bandwidth this session's device
+    /// reaches in its dtype, with short probes (see [`Peaks`]). Called at most once per
+    /// session, before its runs; the host caches the answer per machine. Sessions that
+    /// cannot measure keep this default, which says so.
+    fn peaks(&mut self) -> Result<Peaks, BackendError> {
+        Err(BackendError::Unavailable(
+            "this backend does not measure its peaks".into(),
+        ))
     }
     /// Run `route` on `tokens` (decode through a KV cache in `layout`; prefill ignores it)
     /// and return the hidden state of every position at every trace point (see

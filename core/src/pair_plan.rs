@@ -17,6 +17,9 @@ pub struct PairPlan {
     pub warmup: bool,
     /// Fixed bounds, noise floor, or both.
     pub rule: FloorRule,
+    /// Measurements of each route (at least 1): the verdict judges the first, the others
+    /// are timed and compared with it bitwise.
+    pub repetitions: usize,
 }
 
 /// The f64 reference logits of a pair's (span, seed), or why there are none.
@@ -43,6 +46,7 @@ impl PairPlan {
             tolerance: cfg.tolerance(dtype),
             warmup: cfg.warmup,
             rule: cfg.reference.rule,
+            repetitions: cfg.repetitions,
         }
     }
 

@@ -28,6 +28,13 @@ pub struct SweepPlan {
     pub tolerances: BTreeMap<Dtype, DtypeTolerance>,
     /// Backend instances in run order, with their plugin and options.
     pub backends: Vec<(String, String, BackendOptions)>,
+    /// Measurements of each route of a pair; 1 in journals that do not record it.
+    #[serde(default = "one")]
+    pub repetitions: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl SweepPlan {
@@ -49,6 +56,7 @@ impl SweepPlan {
                     (b.clone(), i.plugin, i.options)
                 })
                 .collect(),
+            repetitions: cfg.repetitions,
         }
     }
 
@@ -69,6 +77,7 @@ impl SweepPlan {
         field("warmup", j(&self.warmup), j(&now.warmup));
         field("tolerances", j(&self.tolerances), j(&now.tolerances));
         field("backends", j(&self.backends), j(&now.backends));
+        field("repetitions", j(&self.repetitions), j(&now.repetitions));
         out
     }
 }

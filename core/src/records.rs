@@ -2,6 +2,8 @@
 //! session, run and pair finishes. Kept small and stable; `report` re-renders from them.
 
 use crate::noise_floor::{FloorRule, NoiseFloor};
+use crate::profile::{Peaks, RunProfile};
+use crate::roofline::ModelCost;
 use crate::{
     BackendError, Configured, Counters, Dtype, DtypeTolerance, Envelope, KvMode, Metrics, Probe,
     Verdict,
@@ -156,6 +158,47 @@ pub struct SessionRecord {
     pub model: Option<String>,
     /// Why the session could not be opened.
     pub error: Option<String>,
+    /// What the model costs to run, as the session described it (roofline figures).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<ModelCost>,
+    /// The device's peaks in this dtype: measured, read from the machine's cache, not
+    /// measured, or why not. Absent from older journals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peaks: Option<PeaksOutcome>,
+}
+
+/// Where a session's [`Peaks`] came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PeaksSource {
+    /// Measured by this sweep (and cached for the next).
+    Measured,
+    /// Read from the machine's peaks cache.
+    Cached,
+    /// Not measured: `[profile] roofline = false`.
+    Off,
+    /// The probe failed or the backend cannot measure (see the error).
+    Failed,
+}
+
+/// The peaks of a session as the sweep got them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeaksOutcome {
+    /// Where they came from.
+    pub source: PeaksSource,
+    /// The peaks, when measured or cached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peaks: Option<Peaks>,
+    /// Seconds the probe took (measured only).
+    #[serde(
+        default,
+        with = "crate::float_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub probe_s: Option<f64>,
+    /// Why there are none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// One run (one route of one pair).
@@ -182,6 +225,19 @@ pub struct RunRecord {
     /// The backend's counters of this call (kernels compiled, autotune keys tuned...).
     #[serde(default, skip_serializing_if = "Counters::is_empty")]
     pub counters: Counters,
+    /// Repetition index (`[sweep] repetitions`): 0 for the first measurement of the pair,
+    /// whose logits the verdict judges. Absent (0) in older journals.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rep: u32,
+    /// The session's timing details of this run: every decode step's seconds (`step_s`),
+    /// the read-back (`readback_s`), the process's peak memory (`peak_rss_bytes`); each
+    /// absent when not measured (and in older journals).
+    #[serde(flatten)]
+    pub profile: RunProfile,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// One unmeasured warm-up run, done once per (backend, dtype, span, kv layout, route) before
@@ -225,6 +281,25 @@ pub struct PairRecord {
     /// Each route against the f64 reference of its (span, seed), when it was measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub floor: Option<Box<NoiseFloor>>,
+    /// Repetitions whose logits differ bitwise from the first repetition's (the run is not
+    /// deterministic); empty when every repetition matched or there was one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repeat_mismatch: Vec<RepeatMismatch>,
+}
+
+/// A repetition of a route whose logits are not bitwise those of the pair's first
+/// repetition. NaN counts as equal to NaN of the same bits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepeatMismatch {
+    /// The route.
+    pub route: Route,
+    /// The repetition index (1 or more).
+    pub rep: u32,
+    /// Values whose bits differ.
+    pub differing: u64,
+    /// Largest |a − b| over the differing values (NaN when a NaN stands against a number).
+    #[serde(with = "crate::float_serde")]
+    pub max_abs_diff: f64,
 }
 
 /// The f64 reference runs of one (span, seed): each route once more in f64 on the noise-floor
@@ -289,6 +364,75 @@ pub enum Record {
     Cross(CrossRecord),
     /// The f64 reference runs of one (span, seed).
     Reference(ReferenceRecord),
+    /// Where one `sweep` invocation's time went (last line of each invocation).
+    Summary(SummaryRecord),
+}
+
+/// Where the wall time of one `sweep` invocation went: the backends' work (model loads,
+/// peak probes, warm-ups, measured runs, the f64 reference) and the harness's own work
+/// (comparing, checking buffers, journaling, replay bundles). Seconds on the host's clock.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SummaryRecord {
+    /// The runner's whole wall time (plugin discovery, worker starts before it and the
+    /// report after it excluded).
+    #[serde(with = "crate::float_serde")]
+    pub sweep_wall_s: f64,
+    /// Model loads (sessions opened).
+    #[serde(with = "crate::float_serde")]
+    pub loads_s: f64,
+    /// Peak probes (and cache look-ups).
+    #[serde(with = "crate::float_serde")]
+    pub peaks_s: f64,
+    /// Unmeasured warm-up runs.
+    #[serde(with = "crate::float_serde")]
+    pub warmup_s: f64,
+    /// Measured runs, every repetition.
+    #[serde(with = "crate::float_serde")]
+    pub runs_s: f64,
+    /// The f64 noise-floor reference: its model loads, runs and files.
+    #[serde(with = "crate::float_serde")]
+    pub reference_s: f64,
+    /// The harness's own work, by part.
+    pub harness: HarnessTimes,
+    /// The invocation was stopped before the end.
+    #[serde(default)]
+    pub interrupted: bool,
+}
+
+/// The harness's own work in a sweep, seconds by part.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HarnessTimes {
+    /// Prefill against decode of every pair.
+    #[serde(with = "crate::float_serde")]
+    pub compare_s: f64,
+    /// Each route against the f64 reference (reading it back included).
+    #[serde(with = "crate::float_serde")]
+    pub floor_compare_s: f64,
+    /// Backends against the reference backend.
+    #[serde(with = "crate::float_serde")]
+    pub cross_compare_s: f64,
+    /// Poisoning buffers before runs, checking every logit was written, comparing
+    /// repetitions bitwise.
+    #[serde(with = "crate::float_serde")]
+    pub checks_s: f64,
+    /// Journal writes.
+    #[serde(with = "crate::float_serde")]
+    pub journal_s: f64,
+    /// Replay bundles of failed pairs.
+    #[serde(with = "crate::float_serde")]
+    pub bundles_s: f64,
+}
+
+impl HarnessTimes {
+    /// Sum of the parts.
+    pub fn total_s(&self) -> f64 {
+        self.compare_s
+            + self.floor_compare_s
+            + self.cross_compare_s
+            + self.checks_s
+            + self.journal_s
+            + self.bundles_s
+    }
 }
 
 impl From<&BackendError> for RunStatus {

@@ -82,13 +82,15 @@ impl From<&PairPlan> for BundlePlan {
 }
 
 impl BundlePlan {
-    /// The plan to hand [`crate::runner::run_pair`] again.
+    /// The plan to hand [`crate::runner::run_pair`] again: one measurement per route (the
+    /// verdict's repetition).
     pub fn pair_plan(&self) -> PairPlan {
         PairPlan {
             block_size: self.block_size,
             tolerance: self.tolerance,
             warmup: self.warmup,
             rule: self.rule,
+            repetitions: 1,
         }
     }
 }

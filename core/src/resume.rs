@@ -107,9 +107,11 @@ pub fn resume(records: Vec<Record>, plan: &SweepPlan) -> Result<Resumed, ResumeE
             Record::Run(r) => keep(&r.key),
             Record::Pair(p) => keep(&p.key),
             Record::Cross(c) => keep(&c.key),
-            Record::Sweep(_) | Record::Session(_) | Record::Warmup(_) | Record::Reference(_) => {
-                true
-            }
+            Record::Sweep(_)
+            | Record::Session(_)
+            | Record::Warmup(_)
+            | Record::Reference(_)
+            | Record::Summary(_) => true,
         })
         .collect();
     Ok(Resumed { header, kept, done })

@@ -721,18 +721,23 @@ fn reference_table_defaults_and_values() {
         cfg.reference.noise_floor,
         "the noise floor is measured by default"
     );
-    assert_eq!(cfg.reference.floor_backend, "flex");
+    assert_eq!(cfg.reference.floor_backend, "cpu");
+    assert!(
+        !cfg.reference.floor_decode,
+        "the f64 prefill is both routes' reference"
+    );
     assert_eq!(cfg.reference.rule.k, DEFAULT_FLOOR_K);
     assert_eq!(cfg.reference.rule.mode, ToleranceMode::Fixed);
 
     let cfg = parse(&format!(
         "{}\n[reference]\nbackend = \"wgpu\"\nfloor_backend = \"my-cpu\"\nfloor_k = 2.5\n\
-         tolerance_mode = \"both\"\n",
+         tolerance_mode = \"both\"\nfloor_routes = \"both\"\n",
         with_sweep(MIN_SWEEP)
     ))
     .unwrap();
     assert_eq!(cfg.reference.backend.as_deref(), Some("wgpu"));
     assert_eq!(cfg.reference.floor_backend, "my-cpu");
+    assert!(cfg.reference.floor_decode);
     assert_eq!(cfg.reference.rule.k, 2.5);
     assert_eq!(cfg.reference.rule.mode, ToleranceMode::Both);
 }
@@ -755,6 +760,12 @@ fn reference_table_errors_name_key_value_and_expectation() {
             "\"noise_floor\"",
         ),
         (
+            "floor_routes = \"decode\"",
+            "reference.floor_routes",
+            "\"decode\"",
+            "\"prefill\"",
+        ),
+        (
             "backend = \"a/b\"",
             "reference.backend",
             "\"a/b\"",
@@ -774,5 +785,51 @@ fn reference_table_errors_name_key_value_and_expectation() {
     parse_err(
         &format!("{}\n[reference]\nfloor = 3\n", with_sweep(MIN_SWEEP)),
         &["floor"],
+    );
+}
+
+#[test]
+fn repetitions_default_to_one_and_take_a_count() {
+    let cfg = parse(&with_sweep(MIN_SWEEP)).unwrap();
+    assert_eq!(cfg.repetitions, 1);
+    assert!(cfg.profile.roofline, "roofline is on by default");
+    let cfg = parse(&format!(
+        "{}\n[profile]\nroofline = false\n",
+        with_sweep(&format!("{MIN_SWEEP}\nrepetitions = 3"))
+    ))
+    .unwrap();
+    assert_eq!(cfg.repetitions, 3);
+    assert!(!cfg.profile.roofline);
+    // The plan a resumed journal is checked against records them.
+    let plan = driftbench_core::plan::SweepPlan::of(&cfg, &["flex".to_string()]);
+    assert_eq!(plan.repetitions, 3);
+    let mut other = plan.clone();
+    other.repetitions = 1;
+    assert!(plan
+        .changes(&other)
+        .iter()
+        .any(|c| c.starts_with("repetitions")));
+}
+
+#[test]
+fn repetitions_out_of_range_name_file_key_and_value() {
+    for (value, shown) in [("0", "0"), ("-2", "-2"), ("1001", "1001")] {
+        let err = parse_err(
+            &with_sweep(&format!("{MIN_SWEEP}\nrepetitions = {value}")),
+            &["sweep.repetitions", shown, "1 to 1000"],
+        );
+        assert_invalid(&err, "sweep.repetitions", shown);
+    }
+    parse_err(
+        &with_sweep(&format!("{MIN_SWEEP}\nrepetitions = 2.5")),
+        &["repetitions"],
+    );
+    parse_err(
+        &format!("{}\n[profile]\nroofline = 1\n", with_sweep(MIN_SWEEP)),
+        &["roofline"],
+    );
+    parse_err(
+        &format!("{}\n[profile]\nrofline = true\n", with_sweep(MIN_SWEEP)),
+        &["rofline"],
     );
 }

@@ -45,6 +45,8 @@ fn records(v16: Verdict, m16: f64, wall: f64) -> Vec<Record> {
                 logits_bytes: Some(512),
                 reason: None,
                 counters: Default::default(),
+                rep: 0,
+                profile: Default::default(),
             }));
         }
         let (verdict, max) = match (span, kv) {
@@ -59,6 +61,7 @@ fn records(v16: Verdict, m16: f64, wall: f64) -> Vec<Record> {
             metrics: Some(metrics(max)),
             envelope: None,
             floor: None,
+            repeat_mismatch: Vec::new(),
         }));
     }
     out

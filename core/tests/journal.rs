@@ -2,10 +2,11 @@
 
 use driftbench_core::journal::{self, Journal, JournalError};
 use driftbench_core::records::{
-    Environment, PairKey, PairRecord, Record, Route, RunRecord, RunStatus, SessionRecord,
-    SweepHeader, SCHEMA_VERSION,
+    Environment, HarnessTimes, PairKey, PairRecord, PeaksOutcome, PeaksSource, Record,
+    RepeatMismatch, Route, RunRecord, RunStatus, SessionRecord, SummaryRecord, SweepHeader,
+    SCHEMA_VERSION,
 };
-use driftbench_core::{Dtype, KvMode, Metrics, Verdict};
+use driftbench_core::{Dtype, KvMode, Metrics, ModelCost, Peaks, RunProfile, Verdict};
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -42,6 +43,29 @@ fn sample() -> Vec<Record> {
             device: Some("cpu".to_string()),
             model: None,
             error: None,
+            cost: Some(ModelCost {
+                layers: 2,
+                q_dim: 64,
+                kv_dim: 32,
+                product_params: 1 << 20,
+                weight_bytes: 4 << 20,
+                weight_dtype: "f32".into(),
+                kv_value_bytes: 2,
+            }),
+            peaks: Some(PeaksOutcome {
+                source: PeaksSource::Measured,
+                peaks: Some(Peaks {
+                    dtype: Dtype::F16,
+                    product_dtype: "f16".into(),
+                    gemm_gflops: 123.5,
+                    gemm_shape: [512, 576, 1536],
+                    bandwidth_gbs: 28.25,
+                    bandwidth_method: "one-row product".into(),
+                    reps: 5,
+                }),
+                probe_s: Some(0.25),
+                error: None,
+            }),
         }),
         Record::Run(RunRecord {
             key: key(0),
@@ -52,6 +76,12 @@ fn sample() -> Vec<Record> {
             logits_bytes: Some(4096),
             reason: None,
             counters: [("kernels_compiled".to_string(), 3)].into(),
+            rep: 2,
+            profile: RunProfile {
+                step_s: vec![0.5, 0.25, 0.75],
+                readback_s: Some(0.125),
+                peak_rss_bytes: Some(123 << 20),
+            },
         }),
         Record::Pair(PairRecord {
             key: key(0),
@@ -70,6 +100,26 @@ fn sample() -> Vec<Record> {
             }),
             envelope: None,
             floor: None,
+            repeat_mismatch: vec![RepeatMismatch {
+                route: Route::Decode,
+                rep: 1,
+                differing: 7,
+                max_abs_diff: 0.5,
+            }],
+        }),
+        Record::Summary(SummaryRecord {
+            sweep_wall_s: 10.0,
+            loads_s: 1.0,
+            peaks_s: 0.5,
+            warmup_s: 2.0,
+            runs_s: 5.0,
+            reference_s: 0.25,
+            harness: HarnessTimes {
+                compare_s: 0.125,
+                journal_s: 0.0625,
+                ..Default::default()
+            },
+            interrupted: false,
         }),
     ]
 }
@@ -97,18 +147,89 @@ fn append_then_read_round_trips() {
     assert_eq!(back, recs);
 
     // NaN metrics survive the journal.
-    let mut nan = sample().pop().unwrap();
+    let mut nan = sample().swap_remove(3);
     if let Record::Pair(p) = &mut nan {
         p.metrics.as_mut().unwrap().max_abs_diff = f64::NAN;
         p.verdict = Verdict::FailDrift;
     }
     recs.push(nan);
+    // So do NaN and infinite decode steps and read-backs.
+    let mut steps = sample().swap_remove(2);
+    if let Record::Run(r) = &mut steps {
+        r.profile.step_s = vec![0.5, f64::NAN, f64::INFINITY];
+        r.profile.readback_s = Some(f64::NAN);
+    }
+    recs.push(steps);
     write_all(&path, &recs);
     let (back, _) = journal::read(&path).unwrap();
-    match &back[4] {
+    match &back[recs.len() - 2] {
         Record::Pair(p) => assert!(p.metrics.as_ref().unwrap().max_abs_diff.is_nan()),
         other => panic!("expected a pair, got {other:?}"),
     }
+    match &back[recs.len() - 1] {
+        Record::Run(r) => {
+            let s = &r.profile.step_s;
+            assert_eq!(s.len(), 3);
+            assert_eq!(s[0], 0.5);
+            assert!(s[1].is_nan() && s[2] == f64::INFINITY, "{s:?}");
+            assert!(r.profile.readback_s.unwrap().is_nan());
+        }
+        other => panic!("expected a run, got {other:?}"),
+    }
+}
+
+#[test]
+fn journals_written_before_the_latency_profile_still_read() {
+    // Lines as a driftbench without repetitions, profiles, peaks or summaries wrote them.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("results.jsonl");
+    let old = [
+        r#"{"type":"session","backend":"flex","dtype":"f16","load_s":0.5,"device":"cpu","model":null,"error":null}"#,
+        r#"{"type":"run","backend":"flex","span":32,"dtype":"f16","kv_aligned":0,"seed":0,"route":"decode","status":"ok","wall_s":1.5,"logits_bytes":4096,"reason":null}"#,
+        r#"{"type":"pair","backend":"flex","span":32,"dtype":"f16","kv_aligned":0,"seed":0,"verdict":"EXPECTED_DRIFT","reason":null,"metrics":null,"envelope":null}"#,
+    ];
+    std::fs::write(
+        &path,
+        old.join(
+            "
+",
+        ) + "
+",
+    )
+    .unwrap();
+    let (back, warnings) = journal::read(&path).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    match &back[..] {
+        [Record::Session(s), Record::Run(r), Record::Pair(p)] => {
+            assert_eq!((s.cost.as_ref(), s.peaks.as_ref()), (None, None));
+            assert_eq!(r.rep, 0);
+            assert_eq!(r.profile, RunProfile::default());
+            assert!(p.repeat_mismatch.is_empty());
+        }
+        other => panic!("unexpected records {other:?}"),
+    }
+    // And what is not measured is not written: an unprofiled run's line has no new keys.
+    let line = serde_json::to_string(&back[1]).unwrap();
+    for key in ["rep", "step_s", "readback_s", "peak_rss_bytes"] {
+        assert!(!line.contains(key), "{key} in {line}");
+    }
+}
+
+#[test]
+fn a_run_profile_round_trips_alone() {
+    let p = RunProfile {
+        step_s: vec![1e-3, 2e-3],
+        readback_s: None,
+        peak_rss_bytes: Some(1 << 30),
+    };
+    let json = serde_json::to_string(&p).unwrap();
+    assert!(!json.contains("readback_s"), "{json}");
+    assert_eq!(serde_json::from_str::<RunProfile>(&json).unwrap(), p);
+    assert_eq!(
+        serde_json::from_str::<RunProfile>("{}").unwrap(),
+        RunProfile::default()
+    );
+    assert!(RunProfile::default().is_empty() && !p.is_empty());
 }
 
 #[test]

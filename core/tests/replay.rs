@@ -40,6 +40,7 @@ fn record() -> PairRecord {
         }),
         envelope: None,
         floor: None,
+        repeat_mismatch: Vec::new(),
     }
 }
 

@@ -47,6 +47,7 @@ fn pair(k: PairKey, v: Verdict, reason: Option<&str>, m: Option<Metrics>) -> Rec
         metrics: m,
         envelope: None,
         floor: None,
+        repeat_mismatch: Vec::new(),
     })
 }
 
@@ -60,6 +61,8 @@ fn run(k: PairKey, route: Route, status: RunStatus, wall: Option<f64>) -> Record
         logits_bytes: wall.map(|_| 512),
         reason: (status != RunStatus::Ok).then(|| "why".to_string()),
         counters: Default::default(),
+        rep: 0,
+        profile: Default::default(),
     })
 }
 
@@ -146,6 +149,8 @@ fn records(flex_all_zero: bool) -> Vec<Record> {
             device: Some("cpu".to_string()),
             model: Some("synthetic".to_string()),
             error: None,
+            cost: None,
+            peaks: None,
         }),
         Record::Session(SessionRecord {
             backend: "wgpu".to_string(),
@@ -154,6 +159,8 @@ fn records(flex_all_zero: bool) -> Vec<Record> {
             device: Some("llvmpipe".to_string()),
             model: Some("synthetic".to_string()),
             error: None,
+            cost: None,
+            peaks: None,
         }),
     ];
     // flex, spans out of order: 512, 32, 128.

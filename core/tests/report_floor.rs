@@ -55,6 +55,7 @@ fn pair(k: PairKey, v: Verdict, metrics: Metrics, fl: Option<NoiseFloor>) -> Rec
         metrics: Some(metrics),
         envelope: None,
         floor: fl.map(Box::new),
+        repeat_mismatch: Vec::new(),
     })
 }
 

@@ -172,6 +172,9 @@ fn the_noise_floor_is_measured_once_per_span_and_seed_and_judges_drift() {
         let mut cfg = config();
         cfg.reference.rule.mode = driftbench_core::noise_floor::ToleranceMode::parse(mode).unwrap();
         cfg.reference.rule.k = k;
+        // By default the f64 prefill stands for both routes; "both" runs the f64 decode too.
+        let decode_ref = mode == "both";
+        cfg.reference.floor_decode = decode_ref;
         // f32's fixed bound (1e-3) would fail a drift of 0.2: widen it so "both" can pass.
         for t in cfg.tolerances.values_mut() {
             t.equiv.max_abs = 1.0;
@@ -188,7 +191,15 @@ fn the_noise_floor_is_measured_once_per_span_and_seed_and_judges_drift() {
         // 2 spans × 2 seeds, once for both dtypes and both layouts.
         assert_eq!(refs.len(), 4, "{mode}");
         assert!(refs.iter().all(|r| r.error.is_none() && r.backend == "ref"));
-        assert_eq!(refs[0].metrics.as_ref().unwrap().max_abs_diff, 0.0);
+        assert!(refs.iter().all(|r| r.prefill_wall_s.is_some()));
+        if decode_ref {
+            assert_eq!(refs[0].metrics.as_ref().unwrap().max_abs_diff, 0.0);
+            assert!(refs.iter().all(|r| r.decode_wall_s.is_some()));
+        } else {
+            assert!(refs
+                .iter()
+                .all(|r| r.metrics.is_none() && r.decode_wall_s.is_none()));
+        }
         for p in recs.iter().filter_map(|r| match r {
             Record::Pair(p) => Some(p),
             _ => None,
@@ -464,6 +475,7 @@ fn pair_of(rows: usize) -> PairRecord {
         tolerance: DtypeTolerance::default_for(Dtype::F32),
         warmup: false,
         rule: Default::default(),
+        repetitions: 1,
     };
     let key = PairKey {
         backend: "lazy".into(),

@@ -10,7 +10,9 @@
 
 use driftbench_core::records::Route;
 use driftbench_core::trace::LayerTrace;
-use driftbench_core::{BackendError, Counters, KvLayout, Session, SessionInfo};
+use driftbench_core::{
+    BackendError, Counters, KvLayout, ModelCost, Peaks, RunProfile, Session, SessionInfo,
+};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Once;
@@ -174,6 +176,16 @@ impl Session for MeteredSession {
     }
     fn last_counters(&self) -> Counters {
         self.last.clone()
+    }
+    fn last_profile(&self) -> RunProfile {
+        self.inner.last_profile()
+    }
+    fn cost(&self) -> Option<ModelCost> {
+        self.inner.cost()
+    }
+    /// Not metered: the counters keep describing the last route.
+    fn peaks(&mut self) -> Result<Peaks, BackendError> {
+        self.inner.peaks()
     }
     /// Not metered: a trace is a diagnostic, and the counters keep describing the last route.
     fn trace(

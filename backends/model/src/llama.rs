@@ -32,6 +32,21 @@ impl<B: Backend> Tap<'_, B> {
     }
 }
 
+/// Told when the decode route's steps end, to time them (see [`Llama::decode_clocked`]).
+/// `()` is the clock that does nothing: the untimed and traced routes use it, so every
+/// route runs the same code.
+pub trait StepClock {
+    /// The per-run setup (RoPE tables, KV cache, embeddings) is queued; step 0 starts.
+    fn start(&mut self);
+    /// Step `pos` is queued: its logits row exists (on the device).
+    fn step_done(&mut self, pos: usize);
+}
+
+impl StepClock for () {
+    fn start(&mut self) {}
+    fn step_done(&mut self, _: usize) {}
+}
+
 /// A model converted to one dtype and uploaded to one device, once.
 pub struct Llama<B: Backend> {
     arch: LlamaArch,
@@ -244,7 +259,18 @@ impl<B: Backend> Llama<B> {
     /// every step, `[tokens.len(), vocab]` in the compute dtype, kept on the device until
     /// the caller reads them back once.
     pub fn decode(&self, tokens: &[u32], layout: KvLayout) -> Tensor<B, 2> {
-        self.decode_with(tokens, layout, &mut Tap(None))
+        self.decode_with(tokens, layout, &mut Tap(None), &mut ())
+    }
+
+    /// [`Llama::decode`] telling `clock` when its setup and each step are queued (a clock
+    /// that waits for the device there times every step).
+    pub fn decode_clocked(
+        &self,
+        tokens: &[u32],
+        layout: KvLayout,
+        clock: &mut dyn StepClock,
+    ) -> Tensor<B, 2> {
+        self.decode_with(tokens, layout, &mut Tap(None), clock)
     }
 
     /// The decode route as [`Llama::decode`] runs it, plus the hidden states at every trace
@@ -252,7 +278,7 @@ impl<B: Backend> Llama<B> {
     /// compute dtype.
     pub fn decode_traced(&self, tokens: &[u32], layout: KvLayout) -> (Tensor<B, 2>, Tensor<B, 3>) {
         let mut states = Vec::new();
-        let logits = self.decode_with(tokens, layout, &mut Tap(Some(&mut states)));
+        let logits = self.decode_with(tokens, layout, &mut Tap(Some(&mut states)), &mut ());
         let span = tokens.len();
         let points = states.len() / span.max(1);
         let h = self.arch.hidden;
@@ -263,7 +289,13 @@ impl<B: Backend> Llama<B> {
         (logits, trace)
     }
 
-    fn decode_with(&self, tokens: &[u32], layout: KvLayout, tap: &mut Tap<B>) -> Tensor<B, 2> {
+    fn decode_with(
+        &self,
+        tokens: &[u32],
+        layout: KvLayout,
+        tap: &mut Tap<B>,
+        clock: &mut dyn StepClock,
+    ) -> Tensor<B, 2> {
         let a = &self.arch;
         let span = tokens.len();
         let (hd, kvh, g) = (a.head_dim, a.kv_heads, a.group());
@@ -275,6 +307,7 @@ impl<B: Backend> Llama<B> {
         // One row per step, joined once at the end: no per-step write into a [span, vocab]
         // buffer (which a backend may copy whole when it cannot prove unique ownership).
         let mut rows = Vec::with_capacity(span);
+        clock.start();
         for pos in 0..span {
             let c = cos.clone().narrow(0, pos, 1);
             let s = sin.clone().narrow(0, pos, 1);
@@ -299,6 +332,7 @@ impl<B: Backend> Llama<B> {
                 tap.at(&x);
             }
             rows.push(self.logits(x, tap));
+            clock.step_done(pos);
         }
         Tensor::cat(rows, 0)
     }

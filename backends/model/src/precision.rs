@@ -53,6 +53,17 @@ impl Precision {
     }
 }
 
+/// The name of a burn float dtype (`f32`, `f16`, `bf16`, `f64`).
+pub fn dtype_name(d: DType) -> &'static str {
+    match d {
+        DType::F64 => "f64",
+        DType::F32 | DType::Flex32 => "f32",
+        DType::F16 => "f16",
+        DType::BF16 => "bf16",
+        _ => "other",
+    }
+}
+
 /// burn's dtype for a driftbench dtype.
 pub fn burn_dtype(d: Dtype) -> DType {
     match d {

@@ -1,10 +1,15 @@
 //! A loaded [`Llama`] as a `driftbench_core::Session`: what every burn plugin hands the host.
 
-use crate::{gguf_load, synthetic, HostWeights, Llama, ModelError, Precision};
+use crate::{
+    gguf_load, synthetic, HostWeights, Llama, LlamaArch, ModelError, Precision, StepClock,
+};
 use burn_tensor::{backend::Backend, DType, Tensor};
 use driftbench_core::records::Route;
 use driftbench_core::trace::LayerTrace;
-use driftbench_core::{BackendError, KvLayout, ModelSpec, Session, SessionInfo};
+use driftbench_core::{
+    BackendError, KvLayout, ModelCost, ModelSpec, Peaks, RunProfile, Session, SessionInfo,
+};
+use std::time::Instant;
 
 /// Dequantize or generate the f32 host weights of `spec` (once per session).
 pub fn load_host(spec: &ModelSpec) -> Result<HostWeights, ModelError> {
@@ -18,6 +23,62 @@ pub fn load_host(spec: &ModelSpec) -> Result<HostWeights, ModelError> {
 pub struct BurnSession<B: Backend> {
     model: Llama<B>,
     info: SessionInfo,
+    device: B::Device,
+    /// Profile of the last successful route.
+    last: RunProfile,
+}
+
+/// What a model of `arch` held in `prec` costs to run (see `driftbench_core::roofline`).
+pub fn model_cost(arch: &LlamaArch, prec: Precision) -> ModelCost {
+    let (h, f) = (arch.hidden as u64, arch.ffn as u64);
+    let q = (arch.heads * arch.head_dim) as u64;
+    let kv = (arch.kv_heads * arch.head_dim) as u64;
+    // Q, K, V, O, gate, up, down per layer, then the output projection (tied or not, it is
+    // a product over vocab × hidden weights).
+    let per_layer = h * (q + 2 * kv) + q * h + 3 * h * f;
+    let product_params = arch.layers as u64 * per_layer + arch.vocab as u64 * h;
+    let weight = prec.weight();
+    ModelCost {
+        layers: arch.layers,
+        q_dim: q as usize,
+        kv_dim: kv as usize,
+        product_params,
+        weight_bytes: product_params * weight.size() as u64,
+        weight_dtype: crate::precision::dtype_name(weight).to_string(),
+        kv_value_bytes: prec.act().size() as u64,
+    }
+}
+
+/// Waits for the device at the end of every decode step and keeps each step's seconds:
+/// what token-by-token serving pays (burn-flex computes eagerly; its sync is free).
+struct SyncClock<'a, B: Backend> {
+    device: &'a B::Device,
+    steps: Vec<f64>,
+    t: Instant,
+    error: Option<String>,
+}
+
+impl<B: Backend> SyncClock<'_, B> {
+    fn sync(&mut self) {
+        if self.error.is_none() {
+            if let Err(e) = B::sync(self.device) {
+                self.error = Some(format!("device sync: {e:?}"));
+            }
+        }
+    }
+}
+
+impl<B: Backend> StepClock for SyncClock<'_, B> {
+    fn start(&mut self) {
+        self.sync();
+        self.t = Instant::now();
+    }
+    fn step_done(&mut self, _: usize) {
+        self.sync();
+        let now = Instant::now();
+        self.steps.push((now - self.t).as_secs_f64());
+        self.t = now;
+    }
 }
 
 impl<B: Backend> BurnSession<B> {
@@ -50,7 +111,12 @@ impl<B: Backend> BurnSession<B> {
             device: device_name.to_string(),
             model: host.description.clone(),
         };
-        BurnSession { model, info }
+        BurnSession {
+            model,
+            info,
+            device: device.clone(),
+            last: RunProfile::default(),
+        }
     }
 
     /// The model.
@@ -59,37 +125,19 @@ impl<B: Backend> BurnSession<B> {
     }
 
     fn check(&self, tokens: &[u32], out: &[f32]) -> Result<(), BackendError> {
-        self.check_tokens(tokens)?;
-        let vocab = self.info.vocab;
-        if out.len() != tokens.len() * vocab {
-            return Err(BackendError::Invalid(format!(
-                "output buffer holds {} values, expected {} × {vocab}",
-                out.len(),
-                tokens.len()
-            )));
-        }
-        Ok(())
+        self.info.check_request(tokens, out.len())
     }
 
     fn check_tokens(&self, tokens: &[u32]) -> Result<(), BackendError> {
-        let vocab = self.info.vocab;
-        if tokens.is_empty() {
-            return Err(BackendError::Invalid("empty prompt".into()));
-        }
-        if tokens.len() > self.info.max_span {
-            return Err(BackendError::Invalid(format!(
-                "span {} exceeds the model's context of {} tokens",
-                tokens.len(),
-                self.info.max_span
-            )));
-        }
-        if let Some(t) = tokens.iter().find(|&&t| t as usize >= vocab) {
-            return Err(BackendError::Invalid(format!(
-                "token id {t} is outside the vocabulary of {vocab}"
-            )));
-        }
-        Ok(())
+        self.info.check_tokens(tokens)
     }
+}
+
+/// Read logits back once, widened to f32 on the device; returns the seconds it took.
+fn timed_read_back<B: Backend>(logits: Tensor<B, 2>, out: &mut [f32]) -> Result<f64, BackendError> {
+    let t0 = Instant::now();
+    read_back(logits, out)?;
+    Ok(t0.elapsed().as_secs_f64())
 }
 
 /// Read logits back once, widened to f32 on the device.
@@ -116,7 +164,12 @@ impl<B: Backend> Session for BurnSession<B> {
 
     fn prefill(&mut self, tokens: &[u32], out: &mut [f32]) -> Result<(), BackendError> {
         self.check(tokens, out)?;
-        read_back(self.model.prefill(tokens), out)
+        self.last = RunProfile::default();
+        let logits = self.model.prefill(tokens);
+        // Waited for before the read-back's clock starts, so it times the copy alone.
+        B::sync(&self.device).map_err(|e| BackendError::Run(format!("device sync: {e:?}")))?;
+        self.last.readback_s = Some(timed_read_back(logits, out)?);
+        Ok(())
     }
 
     fn decode(
@@ -126,12 +179,38 @@ impl<B: Backend> Session for BurnSession<B> {
         out: &mut [f32],
     ) -> Result<(), BackendError> {
         self.check(tokens, out)?;
-        if let KvLayout::Padded { block: 0 } = layout {
-            return Err(BackendError::Invalid(
-                "KV block size must be at least 1".into(),
-            ));
+        layout.check()?;
+        self.last = RunProfile::default();
+        let mut clock = SyncClock::<B> {
+            device: &self.device,
+            steps: Vec::with_capacity(tokens.len()),
+            t: Instant::now(),
+            error: None,
+        };
+        let logits = self.model.decode_clocked(tokens, layout, &mut clock);
+        if let Some(e) = clock.error {
+            return Err(BackendError::Run(e));
         }
-        read_back(self.model.decode(tokens, layout), out)
+        let steps = clock.steps;
+        let readback_s = timed_read_back(logits, out)?;
+        self.last = RunProfile {
+            step_s: steps,
+            readback_s: Some(readback_s),
+            peak_rss_bytes: None,
+        };
+        Ok(())
+    }
+
+    fn last_profile(&self) -> RunProfile {
+        self.last.clone()
+    }
+
+    fn cost(&self) -> Option<ModelCost> {
+        Some(model_cost(self.model.arch(), self.model.precision()))
+    }
+
+    fn peaks(&mut self) -> Result<Peaks, BackendError> {
+        crate::peaks::measure::<B>(self.model.precision(), &self.device).map_err(BackendError::Run)
     }
 
     fn trace(
@@ -145,11 +224,7 @@ impl<B: Backend> Session for BurnSession<B> {
         let (_, states) = match route {
             Route::Prefill => self.model.prefill_traced(tokens),
             Route::Decode => {
-                if let KvLayout::Padded { block: 0 } = layout {
-                    return Err(BackendError::Invalid(
-                        "KV block size must be at least 1".into(),
-                    ));
-                }
+                layout.check()?;
                 self.model.decode_traced(tokens, layout)
             }
         };

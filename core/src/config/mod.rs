@@ -27,6 +27,15 @@
 //!                              #   default: none
 //! open_timeout_s = 300         # optional, default 300: deadline of a worker's start, probe,
 //!                              #   options and model load, in seconds, > 0 and <= 7 days
+//! repetitions = 1              # optional, default 1, 1..=1000: each route of each pair is
+//!                              #   measured this many times; the verdict judges the first,
+//!                              #   every repetition's timing is kept, and logits that differ
+//!                              #   bitwise from the first are reported (non-determinism)
+//!
+//! [profile]                    # optional; every field optional
+//! roofline = true              # default true: measure each backend's peak GFLOP/s and GB/s
+//!                              #   per dtype once per machine (cached in the cache folder)
+//!                              #   and show each route's share of them
 //!
 //! [backends.cuda]              # optional, per backend instance: the plugin's options
 //! autotune = "minimal"         #   (checked by the plugin before any run)
@@ -38,7 +47,9 @@
 //! backend = "flex"             # cross-backend matrix: every backend against this one
 //!                              #   (default: flex when in the sweep, else the first backend)
 //! noise_floor = true           # default true: each route once more in f64 per (span, seed)
-//! floor_backend = "flex"       # default flex: the backend that runs the f64 reference
+//! floor_backend = "cpu"        # default cpu: the backend that runs the f64 reference
+//! floor_routes = "prefill"     # "prefill" (default: the f64 prefill is both routes'
+//!                              #   reference) or "both" (the f64 decode runs too)
 //! floor_k = 4.0                # default 4, > 0 and <= 1e6: drift may reach k × the floor
 //! tolerance_mode = "fixed"     # "fixed" (default: the [tolerances] bounds), "noise_floor"
 //!                              #   (max_abs ≤ k × floor replaces the fixed max_abs) or
@@ -106,6 +117,9 @@ pub const MAX_SPAN: usize = 1 << 20;
 /// Longest `timeout_s` and `open_timeout_s`: 7 days, in seconds.
 pub const MAX_TIMEOUT_S: f64 = 7.0 * 24.0 * 3600.0;
 
+/// Most `repetitions` of each route of a pair.
+pub const MAX_REPETITIONS: usize = 1000;
+
 /// Longest `name`, in characters.
 pub const MAX_NAME_LEN: usize = 64;
 
@@ -164,6 +178,24 @@ pub struct SweepConfig {
     pub instances: BTreeMap<String, BackendInstance>,
     /// References: the cross-backend matrix's and the noise floor's.
     pub reference: ReferenceConfig,
+    /// Measurements of each route of each pair (`[sweep] repetitions`, at least 1).
+    pub repetitions: usize,
+    /// The `[profile]` table.
+    pub profile: ProfileConfig,
+}
+
+/// The `[profile]` table: what the latency profile measures besides the runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileConfig {
+    /// Measure (or read from the machine's cache) each backend's peaks per dtype and set
+    /// each route's achieved GFLOP/s and GB/s against them.
+    pub roofline: bool,
+}
+
+impl Default for ProfileConfig {
+    fn default() -> Self {
+        ProfileConfig { roofline: true }
+    }
 }
 
 /// The `[reference]` table: what other logits are measured against.
@@ -176,6 +208,9 @@ pub struct ReferenceConfig {
     pub noise_floor: bool,
     /// Backend that runs the f64 reference (it must support f64).
     pub floor_backend: String,
+    /// Run the f64 decode as the decode route's reference too (`floor_routes = "both"`);
+    /// by default the f64 prefill is both routes' reference.
+    pub floor_decode: bool,
     /// How drift is judged, and the floor multiple `k`.
     pub rule: FloorRule,
 }
@@ -186,13 +221,15 @@ impl Default for ReferenceConfig {
             backend: None,
             noise_floor: true,
             floor_backend: DEFAULT_FLOOR_BACKEND.to_string(),
+            floor_decode: false,
             rule: FloorRule::default(),
         }
     }
 }
 
-/// Default backend of the f64 noise-floor reference.
-pub const DEFAULT_FLOOR_BACKEND: &str = "flex";
+/// Default backend of the f64 noise-floor reference: the cpu backend's f64 (its own kernels,
+/// every core, f64 weights held once).
+pub const DEFAULT_FLOOR_BACKEND: &str = "cpu";
 
 /// Largest `reference.floor_k`.
 pub const MAX_FLOOR_K: f64 = 1e6;
@@ -209,6 +246,13 @@ struct RawConfig {
     #[serde(default)]
     backends: BTreeMap<String, toml::Table>,
     reference: Option<RawReference>,
+    profile: Option<RawProfile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProfile {
+    roofline: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -217,6 +261,7 @@ struct RawReference {
     backend: Option<String>,
     noise_floor: Option<bool>,
     floor_backend: Option<String>,
+    floor_routes: Option<String>,
     floor_k: Option<f64>,
     tolerance_mode: Option<String>,
 }
@@ -234,6 +279,7 @@ struct RawSweep {
     warmup: Option<bool>,
     timeout_s: Option<f64>,
     open_timeout_s: Option<f64>,
+    repetitions: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -521,6 +567,23 @@ impl SweepConfig {
         let open_timeout_s = s.open_timeout_s.unwrap_or(DEFAULT_OPEN_TIMEOUT_S);
         check_seconds(&c, "sweep.open_timeout_s", open_timeout_s)?;
 
+        let repetitions = match s.repetitions {
+            None => 1,
+            Some(r) => match usize::try_from(r) {
+                Ok(ok) if (1..=MAX_REPETITIONS).contains(&ok) => ok,
+                _ => {
+                    return Err(c.invalid(
+                        "sweep.repetitions",
+                        r,
+                        format!("a whole number of measurements per route, 1 to {MAX_REPETITIONS}"),
+                    ))
+                }
+            },
+        };
+        let profile = ProfileConfig {
+            roofline: raw.profile.and_then(|p| p.roofline).unwrap_or(true),
+        };
+
         let tolerances = check_tolerances(&c, raw.tolerances)?;
         let instances = backends::check_backends(&c, raw.backends)?;
         let reference = check_reference(&c, raw.reference)?;
@@ -542,6 +605,8 @@ impl SweepConfig {
             tolerances,
             instances,
             reference,
+            repetitions,
+            profile,
         })
     }
 
@@ -586,6 +651,19 @@ fn check_reference(
         out.floor_backend = b;
     }
     out.noise_floor = r.noise_floor.unwrap_or(true);
+    if let Some(routes) = r.floor_routes {
+        out.floor_decode = match routes.as_str() {
+            "prefill" => false,
+            "both" => true,
+            _ => {
+                return Err(c.invalid(
+                    "reference.floor_routes",
+                    routes.as_str(),
+                    "\"prefill\" (the f64 prefill is both routes' reference) or \"both\"",
+                ))
+            }
+        };
+    }
     if let Some(k) = r.floor_k {
         if !(k.is_finite() && k > 0.0 && k <= MAX_FLOOR_K) {
             return Err(c.invalid(

@@ -6,6 +6,7 @@
 //! for non-finite values; an empty cell means "not measured".
 
 use super::model::Report;
+use crate::records::Route;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -42,8 +43,11 @@ pub const PAIR_COLUMNS: [&str; 24] = [
     "first_flip_decode_margin",
 ];
 
-/// Columns of [`performance_csv`].
-pub const PERF_COLUMNS: [&str; 10] = [
+/// Columns of [`performance_csv`]: the performance table, then the latency profile of the
+/// same runs (decode over both KV layouts): TTFT (prefill wall mean), decode step
+/// percentiles and their sample count, decode tokens/s over the steps, read-back, peak
+/// memory, achieved GFLOP/s and GB/s and their share of the device's peaks.
+pub const PERF_COLUMNS: [&str; 25] = [
     "backend",
     "span",
     "dtype",
@@ -54,6 +58,21 @@ pub const PERF_COLUMNS: [&str; 10] = [
     "tokens_per_s_mean",
     "logits_bytes_mean",
     "samples",
+    "ttft_mean_s",
+    "step_p50_s",
+    "step_p90_s",
+    "step_p95_s",
+    "step_p99_s",
+    "steps",
+    "step_runs",
+    "decode_tokens_per_s",
+    "readback_mean_s",
+    "readback_runs",
+    "peak_rss_bytes",
+    "achieved_gflops",
+    "gflops_of_peak",
+    "achieved_gbs",
+    "gbs_of_peak",
 ];
 
 fn num(v: f64) -> String {
@@ -126,6 +145,9 @@ pub fn performance_csv(r: &Report) -> String {
         .iter()
         .flat_map(|b| {
             b.performance.iter().map(|p| {
+                let l = p.profile.as_ref();
+                let roof = l.and_then(|l| l.roofline.as_ref());
+                let count = |n: Option<usize>| n.map(|n| n.to_string()).unwrap_or_default();
                 vec![
                     b.name.clone(),
                     p.span.to_string(),
@@ -137,6 +159,23 @@ pub fn performance_csv(r: &Report) -> String {
                     num(p.tokens_per_s_mean),
                     opt(p.logits_bytes_mean),
                     p.samples.to_string(),
+                    opt((p.route == Route::Prefill).then_some(p.wall_mean_s)),
+                    opt(l.and_then(|l| l.step_p50_s)),
+                    opt(l.and_then(|l| l.step_p90_s)),
+                    opt(l.and_then(|l| l.step_p95_s)),
+                    opt(l.and_then(|l| l.step_p99_s)),
+                    count(l.map(|l| l.steps)),
+                    count(l.map(|l| l.step_runs)),
+                    opt(l.and_then(|l| l.step_tokens_per_s)),
+                    opt(l.and_then(|l| l.readback_mean_s)),
+                    count(l.map(|l| l.readback_runs)),
+                    l.and_then(|l| l.peak_rss_bytes)
+                        .map(|b| b.to_string())
+                        .unwrap_or_default(),
+                    opt(roof.map(|r| r.gflops)),
+                    opt(roof.and_then(|r| r.gflops_of_peak)),
+                    opt(roof.map(|r| r.gbs)),
+                    opt(roof.and_then(|r| r.gbs_of_peak)),
                 ]
             })
         })

@@ -3,10 +3,10 @@
 use super::date::format_utc;
 use super::model::*;
 use super::stats::{max_nan, mean, min_nan, percentile_nearest_rank};
-use super::{floor, obs_floor, obs_pairs, observations, spread};
+use super::{floor, latency, obs_floor, obs_pairs, observations, spread};
 use crate::records::{
     CrossRecord, PairKey, PairRecord, Record, Route, RunRecord, RunStatus, SessionRecord,
-    SweepHeader, WarmupRecord, SCHEMA_VERSION,
+    SummaryRecord, SweepHeader, WarmupRecord, SCHEMA_VERSION,
 };
 use crate::verdict::{count, global_verdict};
 use crate::{Dtype, GlobalVerdict, KvMode, Verdict};
@@ -29,6 +29,7 @@ impl Report {
         let mut pairs: BTreeMap<&PairKey, &PairRecord> = BTreeMap::new();
         let mut crosses: BTreeMap<(&PairKey, &str, Route), &CrossRecord> = BTreeMap::new();
         let mut refs: floor::Refs<'_> = BTreeMap::new();
+        let mut summaries: Vec<&SummaryRecord> = Vec::new();
         let seen = |name: &str, order: &mut Vec<String>| {
             if !order.iter().any(|n| n == name) {
                 order.push(name.to_string());
@@ -64,6 +65,7 @@ impl Report {
                 Record::Reference(r) => {
                     refs.insert((r.span, r.seed), r);
                 }
+                Record::Summary(s) => summaries.push(s),
             }
         }
 
@@ -123,6 +125,7 @@ impl Report {
             backends,
             cross,
             header: header.cloned(),
+            harness: latency::harness(&summaries),
         }
     }
 }
@@ -212,9 +215,11 @@ fn backend_report(
             verdict: p.verdict,
             reason: p.reason.clone(),
             metrics: p.metrics.clone(),
+            repeat_mismatch: p.repeat_mismatch.clone(),
         })
         .collect();
-    let performance = performance(runs);
+    let models = latency::cost_models(sessions, header.map(|h| h.block_size));
+    let performance = performance(runs, &models);
     let route_ratios = route_ratios(&performance);
     let mut model_loads: Vec<ModelLoad> = sessions
         .iter()
@@ -244,6 +249,8 @@ fn backend_report(
         noise_floor: Vec::new(),
         floor_summary: Vec::new(),
         seed_spread: Vec::new(),
+        latency: latency::rows(runs, &models),
+        resources: latency::resources(runs, sessions),
     }
 }
 
@@ -266,6 +273,7 @@ fn add_floor_and_spread(
     b.observations.extend(obs_pairs::flips(pairs));
     b.observations
         .extend(obs_pairs::seed_disagreement(&b.seed_spread));
+    b.observations.extend(obs_pairs::repeat_mismatch(pairs));
 }
 
 fn warmup_rows(warmups: &[&WarmupRecord], runs: &[&RunRecord]) -> Vec<WarmupRow> {
@@ -329,7 +337,10 @@ fn drift(pairs: &[&PairRecord]) -> Vec<DriftRow> {
         .collect()
 }
 
-fn performance(runs: &[&RunRecord]) -> Vec<PerfRow> {
+fn performance(
+    runs: &[&RunRecord],
+    models: &BTreeMap<Dtype, latency::CostModel<'_>>,
+) -> Vec<PerfRow> {
     let mut groups: BTreeMap<(usize, Dtype, Route), Vec<&RunRecord>> = BTreeMap::new();
     for r in runs {
         // Only measured, successful runs say anything about speed.
@@ -361,6 +372,10 @@ fn performance(runs: &[&RunRecord]) -> Vec<PerfRow> {
                 tokens_per_s_mean: mean(&tps),
                 logits_bytes_mean: (!bytes.is_empty()).then(|| mean(&bytes)),
                 samples: wall.len(),
+                profile: Some(latency::stats(
+                    &rs,
+                    models.get(&dtype).copied().unwrap_or_default(),
+                )),
             }
         })
         .collect()

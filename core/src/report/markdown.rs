@@ -58,6 +58,7 @@ pub(super) fn markdown_with_plots(r: &Report, plots: &[Plot]) -> String {
         backend_section(&mut md, b, r);
     }
     cross_section(&mut md, r);
+    super::md_latency::harness_section(&mut md, r);
     environment_section(&mut md, r.header.as_ref());
     configuration_section(&mut md, r);
     plots_section(&mut md, plots);
@@ -103,12 +104,22 @@ fn backend_section(md: &mut Md, b: &BackendReport, r: &Report) {
         "- **Total runs:** {} (ok {}, failed {}, skipped {})",
         rc.total, rc.ok, rc.failed, rc.skipped
     ));
+    let reps = r
+        .header
+        .as_ref()
+        .and_then(|h| h.plan.as_ref())
+        .map_or(1, |p| p.repetitions.max(1));
     if rc.total == 2 * b.pairs {
         md.line(&format!("- **Total pairs:** {} (runs / 2)", b.pairs));
+    } else if rc.total == 2 * reps * b.pairs {
+        md.line(&format!(
+            "- **Total pairs:** {} (runs / 2 / {reps} repetitions)",
+            b.pairs
+        ));
     } else {
         md.line(&format!(
             "- **Total pairs:** {} (not runs / 2: a pair skipped or cut short records fewer \
-             than two runs, a repeated run counts each time)",
+             than two runs, each repetition of a run (`[sweep] repetitions`) counts)",
             b.pairs
         ));
     }
@@ -305,6 +316,8 @@ fn perf_tables(md: &mut Md, b: &BackendReport) {
             &body,
         );
     }
+
+    super::md_latency::latency_section(md, b);
 
     warmup_table(md, &b.warmups);
 

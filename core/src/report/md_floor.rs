@@ -140,7 +140,9 @@ pub(super) fn references_table(md: &mut Md, r: &Report) {
     }
     md.line(
         "The f64 prefill against the f64 decode of each (span, seed): how far apart the \
-         reference routes themselves are. Wall times are the f64 runs' own.",
+         reference routes themselves are (with `[reference] floor_routes = \"both\"`; by \
+         default only the f64 prefill runs and stands for both routes, and these columns \
+         are empty). Wall times are the f64 runs' own.",
     );
     md.blank();
     let body: Vec<Vec<String>> = r

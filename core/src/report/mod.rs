@@ -15,13 +15,16 @@ mod floor;
 mod format;
 mod from_records;
 mod html;
+mod latency;
 mod markdown;
 mod md;
 mod md_cross;
 mod md_floor;
+mod md_latency;
 mod md_spread;
 mod model;
 mod model_floor;
+mod model_latency;
 mod model_spread;
 mod obs_floor;
 mod obs_pairs;
@@ -36,12 +39,14 @@ mod write;
 pub use date::format_utc;
 pub use html::render_html;
 pub use markdown::render_markdown;
+pub use md_latency::harness_line;
 pub use model::{
     AgreementRow, BackendReport, Cell, ComparisonRow, CrossBackend, CrossPerfRow, DriftRow,
     ModelLoad, Observation, PerfRow, Report, RouteRatio, RunCounts, SweepInfo, VerdictCount,
     WarmupRow,
 };
 pub use model_floor::{FloorDtypeRow, FloorRow, ReferenceRow};
+pub use model_latency::{DtypeResources, HarnessShare, LatencyRow, LatencyStats, Roofline};
 pub use model_spread::{SeedSpreadRow, SeedVerdict, Spread};
 pub use plots::{per_layer_plot, per_layer_plot_values, report_plots, Plot};
 pub use svg::{bar_chart, line_plot, BarChart, LinePlot, Series, Unit, YScale};

@@ -1,9 +1,10 @@
 //! The report's data: what `report.json` holds and what `report.md` renders.
 
 use super::model_floor::{FloorDtypeRow, FloorRow, ReferenceRow};
+use super::model_latency::{DtypeResources, HarnessShare, LatencyRow, LatencyStats};
 use super::model_spread::SeedSpreadRow;
 use crate::float_opt;
-use crate::records::{Route, SweepHeader};
+use crate::records::{RepeatMismatch, Route, SweepHeader};
 use crate::{Counters, Dtype, GlobalVerdict, KvMode, Metrics, Verdict};
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +31,10 @@ pub struct Report {
     /// The journal's sweep header as written (environment, configuration); `None` when the
     /// journal has none (a partial file).
     pub header: Option<SweepHeader>,
+    /// Where the sweep's wall time went, the harness's share included; `None` when the
+    /// journal has no summary (older, or cut short). Report rendering is not in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub harness: Option<HarnessShare>,
 }
 
 impl Report {
@@ -120,6 +125,13 @@ pub struct BackendReport {
     /// Metrics and verdicts over seeds per (span, dtype, kv_aligned).
     #[serde(default)]
     pub seed_spread: Vec<SeedSpreadRow>,
+    /// Latency profile per (span, dtype, route, KV layout of decode): TTFT, decode step
+    /// percentiles, read-back, memory, roofline.
+    #[serde(default)]
+    pub latency: Vec<LatencyRow>,
+    /// Per dtype: model loads, peak memory, device peaks, model cost.
+    #[serde(default)]
+    pub resources: Vec<DtypeResources>,
 }
 
 impl BackendReport {
@@ -163,6 +175,9 @@ pub struct ComparisonRow {
     pub reason: Option<String>,
     /// Metrics, when both runs produced logits.
     pub metrics: Option<Metrics>,
+    /// Repetitions whose logits differ bitwise from the first's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repeat_mismatch: Vec<RepeatMismatch>,
 }
 
 /// kv_aligned=0 drift of one (span, dtype). Maxima and means propagate NaN.
@@ -223,6 +238,9 @@ pub struct PerfRow {
     pub logits_bytes_mean: Option<f64>,
     /// Runs aggregated.
     pub samples: usize,
+    /// The latency profile of the same runs (decode over both KV layouts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<LatencyStats>,
 }
 
 /// Decode against prefill mean wall time for one (span, dtype).

@@ -119,3 +119,44 @@ pub fn seed_disagreement(rows: &[SeedSpreadRow]) -> Option<Observation> {
         body,
     })
 }
+
+/// Pairs whose repetitions (`[sweep] repetitions`) produced logits that differ bitwise from
+/// the first repetition's: the backend is not deterministic for that shape.
+pub fn repeat_mismatch(pairs: &[&PairRecord]) -> Option<Observation> {
+    let odd: Vec<&&PairRecord> = pairs
+        .iter()
+        .filter(|p| !p.repeat_mismatch.is_empty())
+        .collect();
+    if odd.is_empty() {
+        return None;
+    }
+    let mut body = format!(
+        "{} pair(s) gave different logits when a route was run again on the same prompt \
+         (bitwise; a NaN equals a NaN of the same bits). The verdict judges the first \
+         repetition; these shapes are not deterministic on this backend.\n",
+        odd.len()
+    );
+    for p in odd.iter().take(LIST_AT_MOST) {
+        let parts: Vec<String> = p
+            .repeat_mismatch
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} rep {}: {} value(s) differ, max |diff| {}",
+                    m.route.as_str(),
+                    m.rep,
+                    m.differing,
+                    sig2(m.max_abs_diff)
+                )
+            })
+            .collect();
+        let _ = write!(body, "\n- {}: {}", at(p), parts.join("; "));
+    }
+    if odd.len() > LIST_AT_MOST {
+        let _ = write!(body, "\n- … {} more", odd.len() - LIST_AT_MOST);
+    }
+    Some(Observation {
+        title: "Repetitions Differ Bitwise (Non-determinism)".to_string(),
+        body,
+    })
+}

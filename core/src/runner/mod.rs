@@ -11,15 +11,19 @@ mod reference;
 
 pub use crate::pair_plan::{FloorRef, PairPlan};
 pub use pair::{
-    run_pair, run_record, timed_run, unrun_pair, Buffers, PairOutcome, Timing, Warmed, MAX_LOGITS,
-    WARMUP_SEED,
+    bitwise_mismatch, run_pair, run_record, timed_run, unrun_pair, Buffers, PairOutcome, PairTimes,
+    Timing, Warmed, MAX_LOGITS, WARMUP_SEED,
 };
 pub use reference::FloorSource;
 use reference::{Loaded, ReferenceStore};
 
 use crate::config::SweepConfig;
 use crate::journal::Journal;
-use crate::records::{BackendEntry, CrossRecord, PairKey, Record, Route, SessionRecord};
+use crate::peaks_cache::{PeaksCache, PeaksKey};
+use crate::records::{
+    BackendEntry, CrossRecord, PairKey, PeaksOutcome, PeaksSource, Record, Route, SessionRecord,
+    SummaryRecord,
+};
 use crate::resume::Cell;
 use crate::{grid, metrics, replay, Backend, BackendError, Dtype, Session, Verdict};
 use std::collections::HashSet;
@@ -60,13 +64,27 @@ impl Progress for Silent {
 struct Sink<'a> {
     journal: &'a mut Journal,
     records: Vec<Record>,
+    /// Where the sweep's time went so far (journal writes are counted here).
+    time: SummaryRecord,
 }
 
 impl Sink<'_> {
     fn push(&mut self, r: Record) -> std::io::Result<()> {
+        let t0 = Instant::now();
         self.journal.append(&r)?;
+        self.time.harness.journal_s += t0.elapsed().as_secs_f64();
         self.records.push(r);
         Ok(())
+    }
+
+    /// Count a pair's time.
+    fn add(&mut self, t: &PairTimes) {
+        let s = &mut self.time;
+        s.warmup_s += t.warmup_s;
+        s.runs_s += t.runs_s;
+        s.harness.compare_s += t.compare_s;
+        s.harness.floor_compare_s += t.floor_compare_s;
+        s.harness.checks_s += t.checks_s;
     }
 
     fn extend(&mut self, rs: Vec<Record>) -> std::io::Result<()> {
@@ -96,6 +114,7 @@ fn open_lane(
     dtype: Dtype,
     sink: &mut Sink,
     progress: &dyn Progress,
+    cache: &PeaksCache,
 ) -> std::io::Result<Lane> {
     let name = &planned.entry.name;
     // A probe that says "not here" skips; a plugin that could not even be loaded or started
@@ -124,14 +143,38 @@ fn open_lane(
     let t0 = Instant::now();
     let opened = planned.backend.open(&cfg.model, dtype);
     let load_s = t0.elapsed().as_secs_f64();
+    sink.time.loads_s += load_s;
     // What the backend says sizes everything after: checked before it is believed.
     let opened = opened.and_then(|s| {
         s.info().check().map_err(BackendError::Run)?;
         Ok(s)
     });
     match opened {
-        Ok(session) => {
+        Ok(mut session) => {
             let info = session.info();
+            progress.println(&format!(
+                "{name} {dtype}: model loaded in {load_s:.2}s on {}",
+                info.device
+            ));
+            let t0 = Instant::now();
+            let peaks = if cfg.profile.roofline {
+                peaks_of(
+                    planned,
+                    session.as_mut(),
+                    &info.device,
+                    dtype,
+                    cache,
+                    progress,
+                )
+            } else {
+                PeaksOutcome {
+                    source: PeaksSource::Off,
+                    peaks: None,
+                    probe_s: None,
+                    error: None,
+                }
+            };
+            sink.time.peaks_s += t0.elapsed().as_secs_f64();
             sink.push(Record::Session(SessionRecord {
                 backend: name.clone(),
                 dtype,
@@ -139,11 +182,9 @@ fn open_lane(
                 device: Some(info.device.clone()),
                 model: Some(info.model.clone()),
                 error: None,
+                cost: session.cost(),
+                peaks: Some(peaks),
             }))?;
-            progress.println(&format!(
-                "{name} {dtype}: model loaded in {load_s:.2}s on {}",
-                info.device
-            ));
             Ok(Lane::Open {
                 session,
                 vocab: info.vocab,
@@ -160,6 +201,8 @@ fn open_lane(
                 device: None,
                 model: None,
                 error: Some(e.to_string()),
+                cost: None,
+                peaks: None,
             }))?;
             let verdict = match e {
                 BackendError::Unavailable(_) => Verdict::Skipped,
@@ -168,6 +211,74 @@ fn open_lane(
             let why = format!("{name} {dtype}: {e}");
             progress.println(&format!("{why} → {verdict}"));
             Ok(Lane::Unrunnable(verdict, why))
+        }
+    }
+}
+
+/// The peaks of `planned`'s device in `dtype`: from the machine's cache, else measured by
+/// `session` (and cached), else why not.
+fn peaks_of(
+    planned: &PlannedBackend,
+    session: &mut dyn Session,
+    device: &str,
+    dtype: Dtype,
+    cache: &PeaksCache,
+    progress: &dyn Progress,
+) -> PeaksOutcome {
+    let name = &planned.entry.name;
+    let key = PeaksKey {
+        backend: name.clone(),
+        plugin_version: planned
+            .entry
+            .probe
+            .as_ref()
+            .map_or_else(|| "unknown".to_string(), |p| p.version.clone()),
+        device: device.to_string(),
+        dtype,
+    };
+    if let Some(p) = cache.get(&key) {
+        return PeaksOutcome {
+            source: PeaksSource::Cached,
+            peaks: Some(p),
+            probe_s: None,
+            error: None,
+        };
+    }
+    progress.message(&format!("{name} {dtype}: measuring peak GFLOP/s and GB/s"));
+    let t0 = Instant::now();
+    match session.peaks() {
+        Ok(p) => {
+            let probe_s = t0.elapsed().as_secs_f64();
+            progress.println(&format!(
+                "{name} {dtype}: peaks {:.1} GFLOP/s, {:.1} GB/s (measured in {probe_s:.2}s)",
+                p.gemm_gflops, p.bandwidth_gbs
+            ));
+            if let Err(e) = cache.put(&key, &p) {
+                let file = cache.path().map(|f| f.display().to_string());
+                progress.println(&format!(
+                    "warning: peaks not cached in {}: {e}",
+                    file.unwrap_or_default()
+                ));
+            }
+            PeaksOutcome {
+                source: PeaksSource::Measured,
+                peaks: Some(p),
+                probe_s: Some(probe_s),
+                error: None,
+            }
+        }
+        Err(e) => {
+            let why = e.to_string();
+            progress.println(&format!(
+                "{name} {dtype}: peaks not measured: {}",
+                why.lines().next().unwrap_or_default()
+            ));
+            PeaksOutcome {
+                source: PeaksSource::Failed,
+                peaks: None,
+                probe_s: None,
+                error: Some(why),
+            }
         }
     }
 }
@@ -257,6 +368,9 @@ pub struct SweepControl {
     /// Folder of replay bundles: each FAIL_* or INCOMPLETE pair gets one
     /// ([`crate::replay`]); `None` writes none.
     pub bundles: Option<PathBuf>,
+    /// The machine's cache of measured peaks (and whether to measure again); the default
+    /// has no file, so every session measures.
+    pub peaks: PeaksCache,
 }
 
 /// What a sweep wrote, and whether it was stopped before the end.
@@ -292,16 +406,18 @@ pub fn run_sweep(
     progress: &dyn Progress,
     ctl: &SweepControl,
 ) -> std::io::Result<SweepRun> {
+    let start = Instant::now();
     let mut sink = Sink {
         journal,
         records: Vec::new(),
+        time: SummaryRecord::default(),
     };
     if let Some(h) = header {
         sink.push(h)?;
     }
     let names: Vec<String> = backends.iter().map(|b| b.entry.name.clone()).collect();
     let cross_ref = cross_reference(cfg, &names);
-    let mut store = ReferenceStore::new(floor);
+    let mut store = ReferenceStore::new(floor).with_decode_reference(cfg.reference.floor_decode);
     progress.start(2 * grid::expand(cfg, &names).len() as u64);
     let cells = grid::expand(cfg, &["".to_string()]);
     let stopped = || ctl.stop.load(Ordering::SeqCst);
@@ -330,13 +446,19 @@ pub fn run_sweep(
         wanted.sort_unstable();
         wanted.dedup();
         // Before this dtype's sessions open: the f64 model is never beside them.
+        let t0 = Instant::now();
         store.fill(&cfg.model, &wanted, &mut sink, progress)?;
+        sink.time.reference_s += t0.elapsed().as_secs_f64();
         let mut lanes = Vec::with_capacity(backends.len());
         for planned in backends {
-            lanes.push(open_lane(cfg, planned, dtype, &mut sink, progress)?);
+            lanes.push(open_lane(
+                cfg, planned, dtype, &mut sink, progress, &ctl.peaks,
+            )?);
         }
         for cell in todo {
+            let t0 = Instant::now();
             let loaded = store.enabled().then(|| store.load(cell.span, cell.seed));
+            sink.time.harness.floor_compare_s += t0.elapsed().as_secs_f64();
             let reference = loaded.as_ref().map(|l| match l {
                 Loaded::Logits(p, d) => FloorRef::Logits {
                     label: store.label(),
@@ -380,13 +502,16 @@ pub fn run_sweep(
                             reference,
                         );
                         *ok = (outcome.prefill_ok, outcome.decode_ok);
+                        sink.add(&outcome.times);
                         if let Some(root) = &ctl.bundles {
+                            let t0 = Instant::now();
                             save_bundle(
                                 root, cfg, planned, &plan, &outcome, *vocab, bufs, reference,
                             )
                             .unwrap_or_else(|why| {
                                 progress.println(&format!("warning: {label}: {why}"))
                             });
+                            sink.time.harness.bundles_s += t0.elapsed().as_secs_f64();
                         }
                         for r in &outcome.records {
                             if let Record::Pair(p) = r {
@@ -420,11 +545,18 @@ pub fn run_sweep(
                     Lane::Unrunnable(..) => None,
                 })
                 .collect();
-            sink.extend(cross_records(cell, &logits, cross_ref))?;
+            let t0 = Instant::now();
+            let crosses = cross_records(cell, &logits, cross_ref);
+            sink.time.harness.cross_compare_s += t0.elapsed().as_secs_f64();
+            sink.extend(crosses)?;
         }
         // Sessions of this dtype close here (workers exit) before the next dtype loads.
         drop(lanes);
     }
+    let mut summary = sink.time.clone();
+    summary.sweep_wall_s = start.elapsed().as_secs_f64();
+    summary.interrupted = interrupted;
+    sink.push(Record::Summary(summary))?;
     Ok(SweepRun {
         records: sink.records,
         interrupted,

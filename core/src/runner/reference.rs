@@ -1,5 +1,12 @@
-//! The f64 noise-floor reference of a sweep: each (span, seed) prefilled and decoded once in
-//! f64 on the floor backend, kept on disk for the rest of the sweep.
+//! The f64 noise-floor reference of a sweep: each (span, seed) prefilled once in f64 on the
+//! floor backend (and decoded too with `[reference] floor_routes = "both"`), kept on disk
+//! for the rest of the sweep.
+//!
+//! The f64 prefill stands for both routes by default: the two f64 routes compute the same
+//! exact logits to ~1e-13 relative, far below any error the floor measures (on flex they agree
+//! bitwise once rounded to f32), while the f64 decode costs as much as every other run of
+//! its span together. `"both"` runs it anyway and journals how far the two f64 routes are
+//! apart.
 //!
 //! The references are computed at the start of each dtype's pass, before that dtype's
 //! sessions open, so the f64 model (the largest) is never in memory beside them; every later
@@ -31,8 +38,13 @@ pub(super) struct ReferenceStore<'a> {
     source: FloorSource<'a>,
     label: String,
     dir: Option<tempfile::TempDir>,
-    cells: HashMap<(usize, u64), Result<(PathBuf, PathBuf), String>>,
+    /// Also run the f64 decode (else the f64 prefill is both routes' reference).
+    decode_ref: bool,
+    cells: HashMap<(usize, u64), Result<Files, String>>,
 }
+
+/// A cell's reference files: the f64 prefill, and the f64 decode where it ran.
+type Files = (PathBuf, Option<PathBuf>);
 
 /// One (span, seed)'s reference, read back for the pairs of a cell.
 pub(super) enum Loaded {
@@ -52,8 +64,15 @@ impl<'a> ReferenceStore<'a> {
             source,
             label,
             dir: None,
+            decode_ref: false,
             cells: HashMap::new(),
         }
+    }
+
+    /// Run the f64 decode too (`floor_routes = "both"`), not only the f64 prefill.
+    pub(super) fn with_decode_reference(mut self, yes: bool) -> Self {
+        self.decode_ref = yes;
+        self
     }
 
     /// Whether the noise floor is measured at all.
@@ -153,7 +172,6 @@ impl<'a> ReferenceStore<'a> {
                 continue;
             };
             let mut p = vec![0f32; n];
-            let mut d = vec![0f32; n];
             let pr = timed_run(
                 session.as_mut(),
                 Route::Prefill,
@@ -161,33 +179,38 @@ impl<'a> ReferenceStore<'a> {
                 KvLayout::Aligned,
                 &mut p,
             );
-            let dr = timed_run(
-                session.as_mut(),
-                Route::Decode,
-                &tokens,
-                KvLayout::Aligned,
-                &mut d,
-            );
-            let (result, m, error) = match (&pr, &dr) {
-                (Ok(_), Ok(_)) => {
-                    let dir = self.dir.as_ref().expect("created above").path();
-                    let files = (
-                        dir.join(format!("{span}-{seed}-prefill.f32")),
-                        dir.join(format!("{span}-{seed}-decode.f32")),
-                    );
-                    write_f32(&files.0, &p)?;
-                    write_f32(&files.1, &d)?;
-                    (Ok(files), Some(metrics::compare(&p, &d, vocab)), None)
-                }
-                _ => {
-                    let why: Vec<String> = [("prefill", &pr), ("decode", &dr)]
-                        .iter()
-                        .filter_map(|(r, x)| x.as_ref().err().map(|e| format!("{r}: {e}")))
-                        .collect();
-                    let why = format!("{} failed: {}", self.label, why.join("; "));
-                    progress.println(&why);
-                    (Err(why.clone()), None, Some(why))
-                }
+            let mut d = Vec::new();
+            let dr = self.decode_ref.then(|| {
+                d = vec![0f32; n];
+                timed_run(
+                    session.as_mut(),
+                    Route::Decode,
+                    &tokens,
+                    KvLayout::Aligned,
+                    &mut d,
+                )
+            });
+            let failed: Vec<String> = [("prefill", Some(&pr)), ("decode", dr.as_ref())]
+                .into_iter()
+                .filter_map(|(r, x)| x?.as_ref().err().map(|e| format!("{r}: {e}")))
+                .collect();
+            let (result, m, error) = if failed.is_empty() {
+                let dir = self.dir.as_ref().expect("created above").path();
+                let prefill_file = dir.join(format!("{span}-{seed}-prefill.f32"));
+                write_f32(&prefill_file, &p)?;
+                let decode_file = if dr.is_some() {
+                    let f = dir.join(format!("{span}-{seed}-decode.f32"));
+                    write_f32(&f, &d)?;
+                    Some(f)
+                } else {
+                    None
+                };
+                let m = dr.is_some().then(|| metrics::compare(&p, &d, vocab));
+                (Ok((prefill_file, decode_file)), m, None)
+            } else {
+                let why = format!("{} failed: {}", self.label, failed.join("; "));
+                progress.println(&why);
+                (Err(why.clone()), None, Some(why))
             };
             sink.push(Record::Reference(ReferenceRecord {
                 backend: name.clone(),
@@ -195,7 +218,7 @@ impl<'a> ReferenceStore<'a> {
                 seed,
                 load_s: load_s.take(),
                 prefill_wall_s: pr.as_ref().ok().map(|t| t.wall_s),
-                decode_wall_s: dr.as_ref().ok().map(|t| t.wall_s),
+                decode_wall_s: dr.and_then(|r| r.ok()).map(|t| t.wall_s),
                 metrics: m,
                 error,
             }))?;
@@ -209,12 +232,22 @@ impl<'a> ReferenceStore<'a> {
         match self.cells.get(&(span, seed)) {
             None => Loaded::Missing("no reference was computed".into()),
             Some(Err(why)) => Loaded::Missing(why.clone()),
-            Some(Ok((p, d))) => match (read_f32(p), read_f32(d)) {
-                (Ok(p), Ok(d)) => Loaded::Logits(p, d),
-                (Err(e), _) | (_, Err(e)) => {
-                    Loaded::Missing(format!("cannot read the f64 reference back: {e}"))
+            Some(Ok((p, d))) => {
+                let p = read_f32(p);
+                let d = match d {
+                    Some(d) => read_f32(d),
+                    None => p
+                        .as_ref()
+                        .map(Clone::clone)
+                        .map_err(|e| std::io::Error::new(e.kind(), e.to_string())),
+                };
+                match (p, d) {
+                    (Ok(p), Ok(d)) => Loaded::Logits(p, d),
+                    (Err(e), _) | (_, Err(e)) => {
+                        Loaded::Missing(format!("cannot read the f64 reference back: {e}"))
+                    }
                 }
-            },
+            }
         }
     }
 }

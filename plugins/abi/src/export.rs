@@ -14,7 +14,9 @@
 
 use crate::{route, status, DbBuf, PluginHeader, PluginV1, ABI_MAJOR, ABI_MINOR, MAGIC};
 use driftbench_core::records::Route;
-use driftbench_core::{Backend, BackendError, BackendSetup, Dtype, KvLayout, ModelSpec, Session};
+use driftbench_core::{
+    Backend, BackendError, BackendSetup, Dtype, KvLayout, ModelSpec, OpenedInfo, Session,
+};
 use std::any::Any;
 use std::ffi::{c_void, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -80,6 +82,9 @@ pub fn __export(factory: BackendFactory, version: &'static str) -> *const Plugin
             // Always offered: a session type that cannot trace answers UNAVAILABLE through
             // the trait's default.
             trace: Some(trace),
+            last_profile: Some(last_profile),
+            // As for `trace`: the trait's default answers UNAVAILABLE.
+            peaks: Some(peaks),
         };
         Registry {
             backend: Mutex::new(backend),
@@ -223,7 +228,11 @@ unsafe extern "C" fn open(
     ));
     match r {
         Ok(Ok(s)) => {
-            let info = serde_json::to_string(&s.info()).unwrap_or_default();
+            let opened = OpenedInfo {
+                info: s.info(),
+                cost: s.cost(),
+            };
+            let info = serde_json::to_string(&opened).unwrap_or_default();
             // SAFETY: `msg` is null or a valid host buffer (table contract, see module docs).
             unsafe { DbBuf::write(msg, &info) };
             let slot = Box::new(SessionSlot {
@@ -457,6 +466,50 @@ unsafe extern "C" fn last_counters(session: *mut c_void, out: *mut DbBuf) -> i32
             status::PANIC
         }
     }
+}
+
+unsafe extern "C" fn last_profile(session: *mut c_void, out: *mut DbBuf) -> i32 {
+    if session.is_null() {
+        // SAFETY: `out` is null or a valid host buffer (table contract, see module docs).
+        unsafe { DbBuf::write(out, "null session") };
+        return status::INVALID;
+    }
+    // SAFETY: non-null, so a live `SessionSlot` from `open`, not in use elsewhere (table
+    // contract).
+    let slot = unsafe { &*(session as *const SessionSlot) };
+    match catch_unwind(AssertUnwindSafe(|| {
+        serde_json::to_string(&slot.session.last_profile()).unwrap_or_else(|_| "{}".into())
+    })) {
+        Ok(json) => {
+            // SAFETY: `out` is null or a valid host buffer (table contract, see module docs).
+            unsafe { DbBuf::write(out, &json) };
+            status::OK
+        }
+        Err(p) => {
+            // SAFETY: `out` is null or a valid host buffer (table contract, see module docs).
+            unsafe { DbBuf::write(out, &format!("last_profile panicked: {}", panic_text(p))) };
+            status::PANIC
+        }
+    }
+}
+
+unsafe extern "C" fn peaks(session: *mut c_void, out: *mut DbBuf) -> i32 {
+    let mut json = String::new();
+    // SAFETY: `session` and `out` come from the host under the table contract; `out` serves
+    // as the error buffer until the answer is written.
+    let code = unsafe {
+        with_session(session, out, |s| {
+            let p = s.peaks()?;
+            json = serde_json::to_string(&p)
+                .map_err(|e| BackendError::Run(format!("peaks are not serialisable: {e}")))?;
+            Ok(())
+        })
+    };
+    if code == status::OK {
+        // SAFETY: `out` is null or a valid host buffer (table contract, see module docs).
+        unsafe { DbBuf::write(out, &json) };
+    }
+    code
 }
 
 unsafe extern "C" fn close(session: *mut c_void) {

@@ -22,5 +22,5 @@ pub use buf::DbBuf;
 pub use export::{__export, BackendFactory};
 pub use types::{
     route, status, PluginHeader, PluginV1, ABI_MAJOR, ABI_MINOR, ENTRY_SYMBOL, MAGIC,
-    V1_0_TABLE_SIZE, V1_1_TABLE_SIZE,
+    V1_0_TABLE_SIZE, V1_1_TABLE_SIZE, V1_2_TABLE_SIZE,
 };

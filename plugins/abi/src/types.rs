@@ -8,13 +8,16 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"DRFTBNCH");
 /// ABI major version; a different major is incompatible.
 pub const ABI_MAJOR: u32 = 1;
 /// ABI minor version; additions at the end of the table. 1 added `configure` and
-/// `last_counters`; 2 added `trace`.
-pub const ABI_MINOR: u32 = 2;
+/// `last_counters`; 2 added `trace`; 3 added `last_profile` and `peaks` (and the optional
+/// `cost` member of `open`'s session info).
+pub const ABI_MINOR: u32 = 3;
 /// Size of a v1.0 table (everything before `configure`): the smallest table a host of this
 /// major accepts. Fields past it are read only when the plugin's minor says they exist.
 pub const V1_0_TABLE_SIZE: usize = std::mem::offset_of!(PluginV1, configure);
 /// Size of a v1.1 table (everything before `trace`).
 pub const V1_1_TABLE_SIZE: usize = std::mem::offset_of!(PluginV1, trace);
+/// Size of a v1.2 table (everything before `last_profile`).
+pub const V1_2_TABLE_SIZE: usize = std::mem::offset_of!(PluginV1, last_profile);
 
 /// `route` codes of [`PluginV1::trace`].
 pub mod route {
@@ -70,8 +73,9 @@ pub struct PluginV1 {
     /// Write the probe (JSON of `driftbench_core::Probe`) into `out`. No side effects.
     pub probe: unsafe extern "C" fn(out: *mut DbBuf) -> i32,
     /// Load a model (JSON of `driftbench_core::ModelSpec`) in a dtype (`Dtype::code`). On
-    /// success stores a session handle and writes the session info JSON into `msg`; on failure
-    /// writes the error message into `msg`.
+    /// success stores a session handle and writes the session info JSON into `msg` (the
+    /// fields of `driftbench_core::SessionInfo`, and from v1.3 an optional `cost` member:
+    /// JSON of `driftbench_core::ModelCost`); on failure writes the error message into `msg`.
     pub open: unsafe extern "C" fn(
         model_json: *const u8,
         model_len: usize,
@@ -137,6 +141,16 @@ pub struct PluginV1 {
             err: *mut DbBuf,
         ) -> i32,
     >,
+    // ---- v1.3: present when `abi_minor >= 3`; a null pointer means "not provided". ----
+    /// Write the profile of the session's last successful route (JSON of
+    /// `driftbench_core::RunProfile`: every decode step's seconds, the read-back's) into
+    /// `out`.
+    pub last_profile: Option<unsafe extern "C" fn(session: *mut c_void, out: *mut DbBuf) -> i32>,
+    /// Measure the peaks of the session's device in its dtype (short GEMM and bandwidth
+    /// probes) and write them (JSON of `driftbench_core::Peaks`) into `out`; on failure the
+    /// message goes to `out` and the status says why ([`status::UNAVAILABLE`]: this session
+    /// cannot measure). A panic poisons the session, as in a route.
+    pub peaks: Option<unsafe extern "C" fn(session: *mut c_void, out: *mut DbBuf) -> i32>,
 }
 
 // SAFETY: the table is immutable after creation and its pointers reference static, read-only

@@ -3,11 +3,12 @@
 use crate::worker::client::parse_trace;
 use crate::worker::protocol::MAX_TRACE_BYTES;
 use crate::LoadedPlugin;
+use driftbench_core::profile;
 use driftbench_core::records::Route;
 use driftbench_core::trace::LayerTrace;
 use driftbench_core::{
-    Backend, BackendError, BackendSetup, Configured, Counters, Dtype, KvLayout, ModelSpec, Probe,
-    Session, SessionInfo,
+    Backend, BackendError, BackendSetup, Configured, Counters, Dtype, KvLayout, ModelCost,
+    ModelSpec, OpenedInfo, Peaks, Probe, RunProfile, Session, SessionInfo,
 };
 use driftbench_plugin_abi::{route, status, DbBuf, PluginV1};
 use std::ffi::c_void;
@@ -157,11 +158,11 @@ impl Backend for PluginBackend {
             }
             return Err(to_error(code, text));
         }
-        let info = serde_json::from_str::<SessionInfo>(&text)
+        let opened = serde_json::from_str::<OpenedInfo>(&text)
             .map_err(|e| format!("plugin sent bad session info: {e}"))
-            .and_then(|i| i.check().map(|()| i));
-        let info = match info {
-            Ok(i) => i,
+            .and_then(|o| o.info.check().map(|()| o));
+        let OpenedInfo { info, cost } = match opened {
+            Ok(o) => o,
             Err(why) => {
                 // SAFETY: `handle` is the session this call opened; closed once.
                 unsafe { (t.close)(handle) };
@@ -172,7 +173,9 @@ impl Backend for PluginBackend {
             table: t,
             handle,
             info,
+            cost,
             abi: self.plugin.abi.clone(),
+            rss_floor: None,
         }))
     }
 }
@@ -182,8 +185,14 @@ struct PluginSession {
     table: &'static PluginV1,
     handle: *mut c_void,
     info: SessionInfo,
+    /// What the model costs to run, when the plugin said (ABI v1.3).
+    cost: Option<ModelCost>,
     /// ABI version of the plugin, for "cannot trace" messages.
     abi: String,
+    /// The process's peak memory just before the peak probes ran; the probes' buffers are
+    /// then forgotten (the peak is reset), so the runs' peak is the larger of this and the
+    /// peak read after each run.
+    rss_floor: Option<u64>,
 }
 
 /// First buffer offered for a trace; a larger answer costs one more call, which the plugin
@@ -314,6 +323,54 @@ impl Session for PluginSession {
             }
         }
         parse_trace(&storage[..len], tokens.len())
+    }
+
+    fn cost(&self) -> Option<ModelCost> {
+        self.cost.clone()
+    }
+
+    /// The plugin's profile (nothing from a plugin older than ABI v1.3) with this process's
+    /// peak memory: the worker's in a worker, the host's in process.
+    fn last_profile(&self) -> RunProfile {
+        let mut p = self
+            .table
+            .last_profile
+            .and_then(|f| {
+                let h = self.handle;
+                // SAFETY: `f` comes from the table whose handshake passed (present only when
+                // the plugin's minor declares it); `h` is this session's live handle; the
+                // buffer is ours.
+                let (code, text) = with_text(|b| unsafe { f(h, b) });
+                if code != status::OK {
+                    return None;
+                }
+                serde_json::from_str::<RunProfile>(&text).ok()
+            })
+            .unwrap_or_default();
+        p.peak_rss_bytes = profile::peak_rss_bytes().map(|b| b.max(self.rss_floor.unwrap_or(0)));
+        p
+    }
+
+    fn peaks(&mut self) -> Result<Peaks, BackendError> {
+        let Some(f) = self.table.peaks else {
+            return Err(BackendError::Unavailable(format!(
+                "the plugin speaks ABI v{}, which has no peaks probe (added in v1.3)",
+                self.abi
+            )));
+        };
+        let before = profile::peak_rss_bytes();
+        let h = self.handle;
+        // SAFETY: `f` comes from the table whose handshake passed (present only when the
+        // plugin's minor declares it); `h` is this session's live handle; the buffer is ours.
+        let (code, text) = with_text(|b| unsafe { f(h, b) });
+        if profile::reset_peak_rss() {
+            self.rss_floor = self.rss_floor.max(before);
+        }
+        if code != status::OK {
+            return Err(to_error(code, text));
+        }
+        serde_json::from_str(&text)
+            .map_err(|e| BackendError::Run(format!("plugin sent bad peaks: {e}")))
     }
 
     fn last_counters(&self) -> Counters {

@@ -13,10 +13,13 @@
 //! - `no-bf16`: the probe offers no bf16;
 //! - `v1.0`: the entry point hands out a v1.0 function table (no `configure`, no counters),
 //!   as a plugin built against the first ABI release would;
-//! - `v1.1`: the entry point hands out a v1.1 function table (no `trace`).
+//! - `v1.1`: the entry point hands out a v1.1 function table (no `trace`);
+//! - `v1.2`: the entry point hands out a v1.2 function table (no `last_profile`, no
+//!   `peaks`): its runs have no profile and its peaks cannot be measured.
 //!
 //! Its sessions never trace: the trait's default answers "not available", which is what
-//! the CLI's `--trace-layers` must report cleanly.
+//! the CLI's `--trace-layers` must report cleanly. They report a profile (each decode step's
+//! seconds, a read-back time), fake peaks (1 GFLOP/s, 2 GB/s) and a fake model cost.
 //!
 //! Hostile modes (issue 8: a plugin must never fool the verdict nor take the sweep down):
 //! - `unwritten-decode`: decode returns success without writing its output;
@@ -61,10 +64,10 @@
 use driftbench_core::options::OptionReader;
 use driftbench_core::{
     Backend, BackendError, BackendSetup, Configured, Counters, DeviceInfo, Dtype, KvLayout,
-    ModelSpec, Probe, Session, SessionInfo,
+    ModelCost, ModelSpec, Peaks, Probe, RunProfile, Session, SessionInfo,
 };
 use driftbench_plugin_abi::{
-    status, DbBuf, PluginHeader, PluginV1, MAGIC, V1_0_TABLE_SIZE, V1_1_TABLE_SIZE,
+    status, DbBuf, PluginHeader, PluginV1, MAGIC, V1_0_TABLE_SIZE, V1_1_TABLE_SIZE, V1_2_TABLE_SIZE,
 };
 use std::ffi::{c_char, c_void};
 use std::io::Write;
@@ -108,8 +111,23 @@ pub struct TestBackend {
 
 struct FakeSession {
     decode_shift: f32,
+    dtype: Dtype,
     seen: Vec<(Option<KvLayout>, usize)>,
     last: Counters,
+    profile: RunProfile,
+}
+
+/// The fake peaks every session reports.
+pub fn fake_peaks(dtype: Dtype) -> Peaks {
+    Peaks {
+        dtype,
+        product_dtype: dtype.to_string(),
+        gemm_gflops: 1.0,
+        gemm_shape: [2, 3, 4],
+        bandwidth_gbs: 2.0,
+        bandwidth_method: "fake probe".into(),
+        reps: 1,
+    }
 }
 
 impl FakeSession {
@@ -298,14 +316,16 @@ impl Backend for TestBackend {
             details: vec![("fake detail".into(), "configured".into())],
         })
     }
-    fn open(&self, _model: &ModelSpec, _dtype: Dtype) -> Result<Box<dyn Session>, BackendError> {
+    fn open(&self, _model: &ModelSpec, dtype: Dtype) -> Result<Box<dyn Session>, BackendError> {
         if mode() == "open-hang" {
             sleep_forever();
         }
         Ok(Box::new(FakeSession {
             decode_shift: self.decode_shift,
+            dtype,
             seen: Vec::new(),
             last: Counters::new(),
+            profile: RunProfile::default(),
         }))
     }
 }
@@ -331,10 +351,32 @@ impl Session for FakeSession {
         }
         self.count(None, tokens.len());
         fill(tokens, out);
+        self.profile = RunProfile {
+            step_s: Vec::new(),
+            readback_s: Some(1e-6),
+            peak_rss_bytes: None,
+        };
         Ok(())
     }
     fn last_counters(&self) -> Counters {
         self.last.clone()
+    }
+    fn last_profile(&self) -> RunProfile {
+        self.profile.clone()
+    }
+    fn cost(&self) -> Option<ModelCost> {
+        Some(ModelCost {
+            layers: 1,
+            q_dim: 4,
+            kv_dim: 2,
+            product_params: 100,
+            weight_bytes: 400,
+            weight_dtype: "f32".into(),
+            kv_value_bytes: 4,
+        })
+    }
+    fn peaks(&mut self) -> Result<Peaks, BackendError> {
+        Ok(fake_peaks(self.dtype))
     }
     fn decode(
         &mut self,
@@ -383,7 +425,17 @@ impl Session for FakeSession {
             _ => {}
         }
         self.count(Some(layout), tokens.len());
-        fill(tokens, out);
+        let mut steps = Vec::with_capacity(tokens.len());
+        for t in 0..tokens.len() {
+            let t0 = std::time::Instant::now();
+            row(&tokens[..=t], &mut out[t * VOCAB..(t + 1) * VOCAB]);
+            steps.push(t0.elapsed().as_secs_f64());
+        }
+        self.profile = RunProfile {
+            step_s: steps,
+            readback_s: Some(1e-6),
+            peak_rss_bytes: None,
+        };
         for o in out.iter_mut() {
             *o += self.decode_shift;
         }
@@ -478,6 +530,8 @@ fn bad_json_table(t: &PluginV1) -> &'static PluginV1 {
         configure: t.configure,
         last_counters: t.last_counters,
         trace: t.trace,
+        last_profile: t.last_profile,
+        peaks: t.peaks,
     })
 }
 
@@ -524,8 +578,52 @@ fn v1_1_table(t: &PluginV1) -> &'static TableV1_1 {
     })
 }
 
-/// The entry point (ABI v1 symbol), with the `wrong-abi`, `v1.0`, `v1.1`, `probe-badjson` and
-/// `entry-*` twists.
+/// The table of ABI v1.2 (no `last_profile`, no `peaks`), as a plugin built against it lays
+/// it out.
+#[repr(C)]
+struct TableV1_2 {
+    v1_1: TableV1_1,
+    trace: *const c_void,
+}
+
+// SAFETY: read-only after creation; the pointers are to static functions and strings.
+unsafe impl Sync for TableV1_2 {}
+// SAFETY: as for Sync: moving it moves only pointers to static functions and strings.
+unsafe impl Send for TableV1_2 {}
+
+const _: () = assert!(std::mem::size_of::<TableV1_2>() == V1_2_TABLE_SIZE);
+
+/// The v1.2 table of the `v1.2` mode, made from the real one.
+fn v1_2_table(t: &PluginV1) -> &'static TableV1_2 {
+    static TABLE: std::sync::OnceLock<TableV1_2> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let v1_1 = v1_1_table(t);
+        TableV1_2 {
+            v1_1: TableV1_1 {
+                v1_0: TableV1_0 {
+                    header: PluginHeader {
+                        abi_minor: 2,
+                        struct_size: V1_2_TABLE_SIZE as u32,
+                        ..t.header
+                    },
+                    name: v1_1.v1_0.name,
+                    version: v1_1.v1_0.version,
+                    probe: v1_1.v1_0.probe,
+                    open: v1_1.v1_0.open,
+                    prefill: v1_1.v1_0.prefill,
+                    decode: v1_1.v1_0.decode,
+                    close: v1_1.v1_0.close,
+                },
+                configure: v1_1.configure,
+                last_counters: v1_1.last_counters,
+            },
+            trace: t.trace.map_or(std::ptr::null(), |f| f as *const c_void),
+        }
+    })
+}
+
+/// The entry point (ABI v1 symbol), with the `wrong-abi`, `v1.0`, `v1.1`, `v1.2`,
+/// `probe-badjson` and `entry-*` twists.
 #[no_mangle]
 pub extern "C" fn driftbench_plugin_v1() -> *const PluginV1 {
     match mode().as_str() {
@@ -554,6 +652,8 @@ pub extern "C" fn driftbench_plugin_v1() -> *const PluginV1 {
         "v1.0" => v1_0_table(unsafe { &*table }) as *const TableV1_0 as *const PluginV1,
         // SAFETY: as above.
         "v1.1" => v1_1_table(unsafe { &*table }) as *const TableV1_1 as *const PluginV1,
+        // SAFETY: as above.
+        "v1.2" => v1_2_table(unsafe { &*table }) as *const TableV1_2 as *const PluginV1,
         // SAFETY: as above.
         "probe-badjson" => bad_json_table(unsafe { &*table }),
         _ => table,

@@ -5,8 +5,8 @@ use super::protocol::{to_backend_error, Reply, Request, MAX_TRACE_BYTES};
 use driftbench_core::records::Route;
 use driftbench_core::trace::LayerTrace;
 use driftbench_core::{
-    Backend, BackendError, BackendSetup, Configured, Counters, Dtype, KvLayout, ModelSpec, Probe,
-    Session, SessionInfo,
+    Backend, BackendError, BackendSetup, Configured, Counters, Dtype, KvLayout, ModelCost,
+    ModelSpec, Peaks, Probe, RunProfile, Session, SessionInfo,
 };
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -128,8 +128,10 @@ impl Backend for WorkerBackend {
             dtype,
             worker: None,
             info: None,
+            cost: None,
             last_wall_s: None,
             last_counters: Counters::new(),
+            last_profile: RunProfile::default(),
         };
         s.ensure_worker()?;
         Ok(Box::new(s))
@@ -159,10 +161,14 @@ struct WorkerSession {
     dtype: Dtype,
     worker: Option<Worker>,
     info: Option<SessionInfo>,
+    /// What the model costs to run, as the first worker's session said.
+    cost: Option<ModelCost>,
     /// Wall time of the last successful route, as the worker measured it.
     last_wall_s: Option<f64>,
     /// The plugin's counters of the last successful route.
     last_counters: Counters,
+    /// The profile of the last successful route (with the worker's peak memory).
+    last_profile: RunProfile,
 }
 
 impl WorkerSession {
@@ -177,8 +183,8 @@ impl WorkerSession {
                 model: self.model.clone(),
                 dtype: self.dtype,
             };
-            let info = match w.request(&open, Some(deadline), 0, "opening the model")? {
-                (Reply::Opened { info }, _) => info,
+            let (info, cost) = match w.request(&open, Some(deadline), 0, "opening the model")? {
+                (Reply::Opened { info, cost }, _) => (info, cost),
                 (other, _) => return Err(unexpected("open", &other)),
             };
             if let Some(old) = &self.info {
@@ -188,6 +194,9 @@ impl WorkerSession {
                         info.vocab, old.vocab
                     )));
                 }
+            }
+            if self.info.is_none() {
+                self.cost = cost;
             }
             self.info = Some(info);
             self.worker = Some(w);
@@ -218,17 +227,22 @@ impl WorkerSession {
         let timeout = self.recipe.deadlines.run;
         self.last_wall_s = None;
         self.last_counters.clear();
+        self.last_profile = RunProfile::default();
         let w = self.ensure_worker()?;
         let bytes = out.len().saturating_mul(4);
         match w.request(&req, timeout, bytes, doing) {
             Ok((
                 Reply::Logits {
-                    wall_s, counters, ..
+                    wall_s,
+                    counters,
+                    profile,
+                    ..
                 },
                 Some(bytes),
             )) => {
                 self.last_wall_s = wall_s;
                 self.last_counters = counters;
+                self.last_profile = profile;
                 for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
                     *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
                 }
@@ -249,6 +263,31 @@ impl Session for WorkerSession {
     }
     fn last_counters(&self) -> Counters {
         self.last_counters.clone()
+    }
+    fn last_profile(&self) -> RunProfile {
+        self.last_profile.clone()
+    }
+    fn cost(&self) -> Option<ModelCost> {
+        self.cost.clone()
+    }
+    /// Measured in the worker, under the open deadline (a first product may compile and
+    /// autotune kernels). A probe that failed for any reason but "not available" may have
+    /// left the device in a bad state: its worker is replaced before the next run.
+    fn peaks(&mut self) -> Result<Peaks, BackendError> {
+        let deadline = self.recipe.deadlines.open;
+        let doing = "measuring peaks";
+        let w = self.ensure_worker()?;
+        let e = match w.request(&Request::Peaks, Some(deadline), 0, doing) {
+            Ok((Reply::Peaks { peaks }, _)) => return Ok(peaks),
+            Ok((other, _)) => self.failed(doing, Ok(other)),
+            Err(f) => self.failed(doing, Err(f)),
+        };
+        if !matches!(e, BackendError::Unavailable(_)) {
+            if let Some(w) = self.worker.take() {
+                w.shutdown();
+            }
+        }
+        Err(e)
     }
     fn prefill(&mut self, tokens: &[u32], out: &mut [f32]) -> Result<(), BackendError> {
         let req = Request::Prefill {

@@ -422,6 +422,7 @@ pub(crate) fn reply_name(r: &Reply) -> &'static str {
         Reply::Probe { .. } => "probe",
         Reply::Configured { .. } => "configured",
         Reply::Opened { .. } => "opened",
+        Reply::Peaks { .. } => "peaks",
         Reply::Logits { .. } => "logits",
         Reply::Trace { .. } => "trace",
         Reply::Error { .. } => "error",

@@ -5,15 +5,16 @@
 
 use driftbench_core::records::Route;
 use driftbench_core::{
-    BackendError, BackendSetup, Configured, Counters, Dtype, KvLayout, ModelSpec, Probe,
-    SessionInfo,
+    BackendError, BackendSetup, Configured, Counters, Dtype, KvLayout, ModelCost, ModelSpec, Peaks,
+    Probe, RunProfile, SessionInfo,
 };
 use serde::{Deserialize, Serialize};
 use std::io::{self, Read, Write};
 
 /// Version of this protocol; the worker announces it first and the host checks it.
-/// 3 added `trace`.
-pub const PROTOCOL_VERSION: u32 = 3;
+/// 3 added `trace`; 4 added `peaks`, the session's cost in `opened` and the run's profile
+/// (decode steps, read-back, the worker's peak memory) in `logits`.
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// Largest JSON message frame either side accepts. Logits travel in their own binary frame,
 /// bounded by the size the session declared.
@@ -63,6 +64,8 @@ pub enum Request {
         /// KV layout of the decode route (ignored by prefill).
         layout: KvLayout,
     },
+    /// Measure the open session's device peaks (see `driftbench_core::Session::peaks`).
+    Peaks,
     /// Exit cleanly.
     Shutdown,
 }
@@ -114,6 +117,9 @@ pub enum Reply {
     Opened {
         /// What was loaded.
         info: SessionInfo,
+        /// What the model costs to run, when the session says.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cost: Option<ModelCost>,
     },
     /// Answer to a route; a binary frame of `count` f32 follows.
     Logits {
@@ -126,6 +132,15 @@ pub enum Reply {
         /// The plugin's counters of this call (kernels compiled...). Absent when empty.
         #[serde(default, skip_serializing_if = "Counters::is_empty")]
         counters: Counters,
+        /// The session's profile of this call, with the worker's peak memory after it.
+        /// Absent when empty.
+        #[serde(default, skip_serializing_if = "RunProfile::is_empty")]
+        profile: RunProfile,
+    },
+    /// Answer to [`Request::Peaks`].
+    Peaks {
+        /// The device's peaks.
+        peaks: Peaks,
     },
     /// Answer to [`Request::Trace`]; a binary frame of `bytes` bytes follows (at most
     /// [`MAX_TRACE_BYTES`]), the trace's binary form.
@@ -219,4 +234,45 @@ pub fn decode_request(frame: &[u8]) -> Result<Request, serde_json::Error> {
 /// f32 values as a little-endian byte frame.
 pub fn f32_bytes(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_logits_reply_carries_the_profile_and_peaks_travel() {
+        let profile = RunProfile {
+            step_s: vec![1e-3, f64::NAN, 3e-3],
+            readback_s: Some(5e-4),
+            peak_rss_bytes: Some(1 << 30),
+        };
+        let reply = Reply::Logits {
+            count: 3,
+            wall_s: Some(0.5),
+            counters: Counters::new(),
+            profile: profile.clone(),
+        };
+        let mut frame = Vec::new();
+        write_json(&mut frame, &reply).unwrap();
+        let body = read_frame(&mut &frame[..], MAX_MESSAGE).unwrap().unwrap();
+        match decode_reply(&body).unwrap() {
+            Reply::Logits { profile: p, .. } => {
+                assert_eq!(p.step_s.len(), 3);
+                assert!(p.step_s[1].is_nan());
+                assert_eq!((p.step_s[0], p.step_s[2]), (1e-3, 3e-3));
+                assert_eq!(p.readback_s, profile.readback_s);
+                assert_eq!(p.peak_rss_bytes, profile.peak_rss_bytes);
+            }
+            other => panic!("{other:?}"),
+        }
+        // A v3 worker's logits reply (no profile) still decodes, with an empty one.
+        let old = br#"{"reply":"logits","count":3,"wall_s":0.5}"#;
+        match decode_reply(old).unwrap() {
+            Reply::Logits { profile, .. } => assert!(profile.is_empty()),
+            other => panic!("{other:?}"),
+        }
+        let req = serde_json::to_vec(&Request::Peaks).unwrap();
+        assert!(matches!(decode_request(&req).unwrap(), Request::Peaks));
+    }
 }

@@ -74,7 +74,11 @@ pub fn serve(plugin: &Path) -> io::Result<()> {
                 session = None;
                 match backend.open(&model, dtype) {
                     Ok(s) => {
-                        write_json(&mut out, &Reply::Opened { info: s.info() })?;
+                        let reply = Reply::Opened {
+                            info: s.info(),
+                            cost: s.cost(),
+                        };
+                        write_json(&mut out, &reply)?;
                         session = Some(s);
                     }
                     Err(e) => write_json(&mut out, &Reply::from(&e))?,
@@ -101,6 +105,16 @@ pub fn serve(plugin: &Path) -> io::Result<()> {
             } => run_trace(&mut out, session.as_mut(), |s| {
                 s.trace(route, &tokens, layout)
             })?,
+            Request::Peaks => {
+                let r = match session.as_mut() {
+                    None => Err(BackendError::Invalid("no model loaded".into())),
+                    Some(s) => s.peaks(),
+                };
+                match r {
+                    Ok(peaks) => write_json(&mut out, &Reply::Peaks { peaks })?,
+                    Err(e) => write_json(&mut out, &Reply::from(&e))?,
+                }
+            }
             Request::Shutdown => break,
         }
     }
@@ -142,6 +156,7 @@ fn run_route(
                     count: logits.len(),
                     wall_s: Some(wall_s),
                     counters: s.last_counters(),
+                    profile: s.last_profile(),
                 },
             )?;
             write_frame(out, &f32_bytes(logits))
