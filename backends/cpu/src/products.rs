@@ -82,25 +82,17 @@ fn gemm_block<T: Elem>(
     // SAFETY: the asserts above keep every element the strides reach inside the slices:
     // dst (i, j) at i·y_stride + col0 + j, lhs (i, c) at i·k + c, rhs (c, j) at j·k + c.
     unsafe {
-        gemm::gemm(
+        product(
             t,
             n,
             k,
             y.as_mut_ptr().add(col0),
-            1,
-            y_stride as isize,
-            false,
+            y_stride,
             x.as_ptr(),
-            1,
-            k as isize,
+            k,
             w.as_ptr(),
-            k as isize,
+            k,
             1,
-            T::ZERO,
-            T::ONE,
-            false,
-            false,
-            false,
             par,
         );
     }
@@ -124,25 +116,17 @@ pub fn a_bt<T: Elem>(
     assert!(c.len() >= m * n);
     // SAFETY: bounds asserted above; dst (i, j) at i·n + j.
     unsafe {
-        gemm::gemm(
+        product(
             m,
             n,
             k,
             c.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
+            n,
             a.as_ptr(),
-            1,
-            a_rs as isize,
+            a_rs,
             b.as_ptr(),
-            b_rs as isize,
+            b_rs,
             1,
-            T::ZERO,
-            T::ONE,
-            false,
-            false,
-            false,
             gemm::Parallelism::None,
         );
     }
@@ -157,26 +141,63 @@ pub fn a_b<T: Elem>(m: usize, n: usize, k: usize, p: &[T], v: &[T], v_rs: usize,
     assert!(c.len() >= m * k);
     // SAFETY: bounds asserted above.
     unsafe {
-        gemm::gemm(
+        product(
             m,
             k,
             n,
             c.as_mut_ptr(),
-            1,
-            k as isize,
-            false,
+            k,
             p.as_ptr(),
-            1,
-            n as isize,
+            n,
             v.as_ptr(),
             1,
-            v_rs as isize,
+            v_rs,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+/// `dst[i·dst_rs + j] = Σ_c lhs[i·lhs_rs + c] · rhs[c·rhs_rs + j·rhs_cs]` for an `m × n`
+/// result over `k` terms: the one call into the GEMM crate every product here makes.
+///
+/// # Safety
+/// Every element those strides reach must lie inside the buffers behind the pointers.
+#[allow(clippy::too_many_arguments)]
+unsafe fn product<T: Elem>(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: *mut T,
+    dst_rs: usize,
+    lhs: *const T,
+    lhs_rs: usize,
+    rhs: *const T,
+    rhs_cs: usize,
+    rhs_rs: usize,
+    par: gemm::Parallelism,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst,
+            1,
+            dst_rs as isize,
+            false,
+            lhs,
+            1,
+            lhs_rs as isize,
+            rhs,
+            rhs_cs as isize,
+            rhs_rs as isize,
             T::ZERO,
             T::ONE,
             false,
             false,
             false,
-            gemm::Parallelism::None,
+            par,
         );
     }
 }
