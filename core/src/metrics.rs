@@ -1,5 +1,11 @@
 //! Prefill/decode comparison metrics, NaN-safe.
 
+mod exp64;
+mod p99;
+mod row_stats;
+
+use rayon::prelude::*;
+use row_stats::{row_stats, RowStats};
 use serde::{Deserialize, Serialize};
 
 /// Comparison of two logits matrices, widened to f32, over all positions and vocab entries.
@@ -112,7 +118,7 @@ impl Metrics {
 /// - `top1_agreement` is the fraction of rows whose argmax is the same on both sides; ties
 ///   go to the lowest index, and a row holding any non-finite value on either side counts
 ///   as disagreeing.
-/// - KL divergence is computed per row from log-softmax in f64; a row with a non-finite value
+/// - KL divergence is computed per row from log-sum-exp in f64; a row with a non-finite value
 ///   has a NaN divergence, so `kl_mean` and `kl_max` are NaN too and `kl_p99` ranks it
 ///   highest. Rounding below zero is clamped to 0 (KL is never negative).
 /// - `nmse` is NaN when any diff is NaN, `+inf` when the reference is all zeros and the
@@ -123,8 +129,9 @@ impl Metrics {
 ///
 /// Empty inputs (zero positions) give zero diffs and a `top1_agreement` of 1.0 (vacuous).
 ///
-/// Cost: three passes over each row (max, sum of exponentials, divergence) plus one
-/// `select_nth_unstable` over the diffs (no sort).
+/// Cost: three vectorized passes over each row (max and sums, then the two sums of
+/// exponentials, the divergence riding on the second), rows spread over every core, plus two
+/// counting passes for the exact p99 (no copy of the diffs, no sort).
 ///
 /// # Panics
 ///
@@ -148,7 +155,14 @@ pub fn compare(prefill: &[f32], decode: &[f32], vocab: usize) -> Metrics {
     let n = prefill.len();
     let positions = n / vocab;
 
-    let mut diffs = vec![0f32; n];
+    // Rows are independent; each gives the same bits whichever thread runs it, and the
+    // rows are folded below in order, so the result does not depend on the thread count.
+    let rows: Vec<RowStats> = prefill
+        .par_chunks_exact(vocab)
+        .zip(decode.par_chunks_exact(vocab))
+        .map(|(a, b)| row_stats(a, b))
+        .collect();
+
     let mut nonfinite_prefill = 0u64;
     let mut nonfinite_decode = 0u64;
     let mut max = 0f64;
@@ -160,73 +174,37 @@ pub fn compare(prefill: &[f32], decode: &[f32], vocab: usize) -> Metrics {
     let mut kls = Vec::with_capacity(positions);
     let mut curve = Vec::with_capacity(positions);
     let mut first_flip = None;
-
-    for (row, ((pa, pb), out)) in prefill
-        .chunks_exact(vocab)
-        .zip(decode.chunks_exact(vocab))
-        .zip(diffs.chunks_exact_mut(vocab))
-        .enumerate()
-    {
-        let mut row_nonfinite = 0u64;
-        let (mut arg_a, mut best_a) = (0usize, f32::NEG_INFINITY);
-        let (mut arg_b, mut best_b) = (0usize, f32::NEG_INFINITY);
-        let mut row_sum = 0f64;
-        let mut row_max = 0f64;
-        let mut row_nan = false;
-        for (j, ((&a, &b), o)) in pa.iter().zip(pb).zip(out.iter_mut()).enumerate() {
-            let nf_a = !a.is_finite() as u64;
-            let nf_b = !b.is_finite() as u64;
-            nonfinite_prefill += nf_a;
-            nonfinite_decode += nf_b;
-            row_nonfinite += nf_a + nf_b;
-            // Strict `>`: ties keep the lowest index. Only meaningful on all-finite rows.
-            if a > best_a {
-                best_a = a;
-                arg_a = j;
-            }
-            if b > best_b {
-                best_b = b;
-                arg_b = j;
-            }
-            let d = (f64::from(a) - f64::from(b)).abs();
-            // `>` is false for NaN, so NaN is tracked separately and never lost.
-            if d > row_max {
-                row_max = d;
-            }
-            row_nan |= d.is_nan();
-            row_sum += d;
-            sq_diff += d * d;
-            sq_ref += f64::from(a) * f64::from(a);
-            // `abs` after the cast keeps the sign bit clear (NaN included), so
-            // `total_cmp` orders NaN above +inf.
-            *o = (d as f32).abs();
+    for (row, r) in rows.iter().enumerate() {
+        nonfinite_prefill += r.nonfinite_a;
+        nonfinite_decode += r.nonfinite_b;
+        sum += r.sum;
+        sq_diff += r.sq_diff;
+        sq_ref += r.sq_ref;
+        any_nan |= r.nan;
+        if r.max > max {
+            max = r.max;
         }
-        sum += row_sum;
-        any_nan |= row_nan;
-        if row_max > max {
-            max = row_max;
-        }
-        curve.push(if row_nan { f32::NAN } else { row_max as f32 });
-        if row_nonfinite == 0 {
-            kls.push(kl_row(pa, pb, best_a, best_b));
-        } else {
-            kls.push(f64::NAN);
-        }
-        if row_nonfinite == 0 && arg_a == arg_b {
+        curve.push(if r.nan { f32::NAN } else { r.max as f32 });
+        kls.push(r.kl);
+        if r.finite() && r.arg_a == r.arg_b {
             agree += 1;
         } else if first_flip.is_none() {
-            let margins = if row_nonfinite == 0 {
+            let (pa, pb) = (
+                &prefill[row * vocab..(row + 1) * vocab],
+                &decode[row * vocab..(row + 1) * vocab],
+            );
+            let margins = if r.finite() {
                 (
-                    f64::from(pa[arg_a]) - f64::from(pa[arg_b]),
-                    f64::from(pb[arg_b]) - f64::from(pb[arg_a]),
+                    f64::from(pa[r.arg_a]) - f64::from(pa[r.arg_b]),
+                    f64::from(pb[r.arg_b]) - f64::from(pb[r.arg_a]),
                 )
             } else {
                 (f64::NAN, f64::NAN)
             };
             first_flip = Some(Flip {
                 position: row,
-                prefill_token: arg_a as u32,
-                decode_token: arg_b as u32,
+                prefill_token: r.arg_a as u32,
+                decode_token: r.arg_b as u32,
                 prefill_margin: margins.0,
                 decode_margin: margins.1,
             });
@@ -245,9 +223,7 @@ pub fn compare(prefill: &[f32], decode: &[f32], vocab: usize) -> Metrics {
     let p99_abs_diff = if n == 0 {
         0.0
     } else {
-        let k = nearest_rank_99(n);
-        let (_, nth, _) = diffs.select_nth_unstable_by(k, |x, y| x.total_cmp(y));
-        let p = f64::from(*nth);
+        let p = f64::from(p99::diff_of_rank(prefill, decode, nearest_rank_99(n)));
         // Rounding a diff to f32 may land just above the f64 max (or overflow to inf);
         // the percentile can never exceed the max.
         if p > max_abs_diff {
@@ -294,30 +270,6 @@ pub fn compare(prefill: &[f32], decode: &[f32], vocab: usize) -> Metrics {
 /// exact in integers.
 fn nearest_rank_99(n: usize) -> usize {
     n - n / 100 - 1
-}
-
-/// KL(softmax(a) ‖ softmax(b)) of one all-finite row, from log-softmax in f64; `max_a` and
-/// `max_b` are the rows' maxima (subtracted before exponentiating, so nothing overflows).
-fn kl_row(a: &[f32], b: &[f32], max_a: f32, max_b: f32) -> f64 {
-    let lse = |row: &[f32], m: f32| {
-        let m = f64::from(m);
-        m + row
-            .iter()
-            .map(|&x| (f64::from(x) - m).exp())
-            .sum::<f64>()
-            .ln()
-    };
-    let (la, lb) = (lse(a, max_a), lse(b, max_b));
-    let kl: f64 = a
-        .iter()
-        .zip(b)
-        .map(|(&x, &y)| {
-            let lpa = f64::from(x) - la;
-            let lpb = f64::from(y) - lb;
-            lpa.exp() * (lpa - lpb)
-        })
-        .sum();
-    kl.max(0.0)
 }
 
 /// Mean, nearest-rank p99 and max of per-row divergences; NaN propagates to mean and max.
