@@ -10,6 +10,9 @@ use crate::products::{a_b, a_bt};
 use driftbench_core::Dtype;
 use rayon::prelude::*;
 
+/// Query rows per prefill attention task.
+const PREFILL_BLOCK: usize = 64;
+
 /// Shapes and numerics shared by both routes.
 #[derive(Debug, Clone, Copy)]
 pub struct Heads {
@@ -52,40 +55,54 @@ impl Heads {
 
     /// Prefill: `qkv` is `[t, (heads + 2·kv_heads)·head_dim]` (q, then k, then v, RoPE
     /// applied); writes the context `[t, heads·head_dim]` into `ctx`. Causal: row `i`
-    /// attends over keys `0..=i`. Heads run in parallel.
+    /// attends over keys `0..=i`, so a block of rows ending at `i1` scores keys `0..i1` only
+    /// (half the products of a full square). Blocks of every head run in parallel.
     pub fn prefill<T: Elem>(&self, qkv: &[T], t: usize, ctx: &mut [T]) {
         let hd = self.head_dim;
         let width = (self.heads + 2 * self.kv_heads) * hd;
         let (k_at, v_at) = (self.heads * hd, (self.heads + self.kv_heads) * hd);
-        let per_head: Vec<Vec<T>> = (0..self.heads)
+        let blocks = t.div_ceil(PREFILL_BLOCK);
+        let outs: Vec<Vec<T>> = (0..self.heads * blocks)
             .into_par_iter()
-            .map(|h| {
+            .map(|task| {
+                let (h, b) = (task / blocks, task % blocks);
+                let (i0, i1) = (b * PREFILL_BLOCK, ((b + 1) * PREFILL_BLOCK).min(t));
+                let rows = i1 - i0;
                 let kv = h / self.group();
-                let mut scores = vec![T::ZERO; t * t];
+                let mut scores = vec![T::ZERO; rows * i1];
                 a_bt(
-                    t,
-                    t,
+                    rows,
+                    i1,
                     hd,
-                    &qkv[h * hd..],
+                    &qkv[i0 * width + h * hd..],
                     width,
                     &qkv[k_at + kv * hd..],
                     width,
                     &mut scores,
                 );
-                for (i, row) in scores.chunks_exact_mut(t).enumerate() {
-                    self.probs(row, i + 1);
+                for (r, row) in scores.chunks_exact_mut(i1).enumerate() {
+                    self.probs(row, i0 + r + 1);
                 }
-                let mut out = vec![T::ZERO; t * hd];
-                a_b(t, t, hd, &scores, &qkv[v_at + kv * hd..], width, &mut out);
+                let mut out = vec![T::ZERO; rows * hd];
+                a_b(
+                    rows,
+                    i1,
+                    hd,
+                    &scores,
+                    &qkv[v_at + kv * hd..],
+                    width,
+                    &mut out,
+                );
                 T::round_to(self.dtype, &mut out);
                 out
             })
             .collect();
         let q_width = self.heads * hd;
-        for (h, out) in per_head.iter().enumerate() {
-            for i in 0..t {
-                ctx[i * q_width + h * hd..i * q_width + (h + 1) * hd]
-                    .copy_from_slice(&out[i * hd..(i + 1) * hd]);
+        for (task, out) in outs.iter().enumerate() {
+            let (h, b) = (task / blocks, task % blocks);
+            for (r, o) in out.chunks_exact(hd).enumerate() {
+                let i = b * PREFILL_BLOCK + r;
+                ctx[i * q_width + h * hd..i * q_width + (h + 1) * hd].copy_from_slice(o);
             }
         }
     }
@@ -133,20 +150,32 @@ impl Heads {
 }
 
 /// Softmax in place (f32 for the 16-bit dtypes, whose values are held in f32). A NaN
-/// score makes the whole row NaN, as the reference softmax does.
+/// score makes the whole row NaN, as the reference softmax does. The sum runs in 8 partial
+/// sums (fixed order), as vectorized softmax kernels do.
 fn softmax<T: Elem>(row: &mut [T]) {
+    if let Some(&nan) = row.iter().find(|v| v.is_nan()) {
+        row.fill(nan);
+        return;
+    }
     let max = row
         .iter()
         .copied()
-        .fold(T::NEG_INF, |a, b| if b > a || b.is_nan() { b } else { a });
-    let mut sum = T::ZERO;
-    for s in row.iter_mut() {
-        *s = (*s - max).exp();
-        sum += *s;
+        .fold(T::NEG_INF, |a, b| if b > a { b } else { a });
+    row.iter_mut().for_each(|s| *s = *s - max);
+    T::exp_in_place(row);
+    let mut lanes = [T::ZERO; 8];
+    let mut chunks = row.chunks_exact(8);
+    for c in &mut chunks {
+        for (l, &v) in lanes.iter_mut().zip(c) {
+            *l += v;
+        }
     }
-    for s in row.iter_mut() {
-        *s = *s / sum;
+    for (l, &v) in lanes.iter_mut().zip(chunks.remainder()) {
+        *l += v;
     }
+    let sum = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
+        + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+    row.iter_mut().for_each(|s| *s = *s / sum);
 }
 
 #[cfg(test)]

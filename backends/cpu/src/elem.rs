@@ -34,6 +34,8 @@ pub trait Elem:
     fn to_f32(self) -> f32;
     /// eˣ.
     fn exp(self) -> Self;
+    /// `x ← eˣ` over a slice (vectorized for f32).
+    fn exp_in_place(xs: &mut [Self]);
     /// √x.
     fn sqrt(self) -> Self;
     /// NaN test.
@@ -54,6 +56,9 @@ pub trait Elem:
     fn widen_f16(src: &[u16], out: &mut [Self]);
     /// bf16 bit patterns widened into this type.
     fn widen_bf16(src: &[u16], out: &mut [Self]);
+    /// Many-row product with bf16 weights on a bf16 dot-product unit, `y = x · wᵀ` for `t`
+    /// rows; false (nothing written) where this type or CPU has none.
+    fn matmul_bf16(w: &[u16], n: usize, k: usize, x: &[Self], t: usize, y: &mut [Self]) -> bool;
 }
 
 impl Elem for f32 {
@@ -68,6 +73,9 @@ impl Elem for f32 {
     }
     fn exp(self) -> f32 {
         f32::exp(self)
+    }
+    fn exp_in_place(xs: &mut [f32]) {
+        crate::exp_f32::exp_in_place(xs)
     }
     fn sqrt(self) -> f32 {
         f32::sqrt(self)
@@ -99,6 +107,13 @@ impl Elem for f32 {
     fn widen_bf16(src: &[u16], out: &mut [f32]) {
         crate::dot::widen_bf16(src, out)
     }
+    fn matmul_bf16(w: &[u16], n: usize, k: usize, x: &[f32], t: usize, y: &mut [f32]) -> bool {
+        let run = crate::bf16_gemm::available();
+        if run {
+            crate::bf16_gemm::matmul(w, n, k, x, t, y);
+        }
+        run
+    }
 }
 
 impl Elem for f64 {
@@ -113,6 +128,9 @@ impl Elem for f64 {
     }
     fn exp(self) -> f64 {
         f64::exp(self)
+    }
+    fn exp_in_place(xs: &mut [f64]) {
+        xs.iter_mut().for_each(|x| *x = x.exp());
     }
     fn sqrt(self) -> f64 {
         f64::sqrt(self)
@@ -145,5 +163,9 @@ impl Elem for f64 {
         src.iter()
             .zip(out)
             .for_each(|(b, o)| *o = half::bf16::from_bits(*b).to_f64());
+    }
+    fn matmul_bf16(_: &[u16], _: usize, _: usize, _: &[f64], _: usize, _: &mut [f64]) -> bool {
+        // The f64 reference widens exactly instead.
+        false
     }
 }

@@ -15,8 +15,10 @@
 //!   reference dtype) computes in f64 throughout.
 
 pub mod attention;
+pub mod bf16_gemm;
 pub mod dot;
 pub mod elem;
+pub mod exp_f32;
 pub mod kv_cache;
 pub mod matrix;
 pub mod model;

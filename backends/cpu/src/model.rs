@@ -11,6 +11,47 @@ use crate::products::{gemv, matmul};
 use crate::rope::Tables;
 use driftbench_core::{Dtype, KvLayout};
 use driftbench_model::{HostWeights, LlamaArch};
+use rayon::prelude::*;
+
+/// Values one task of a row-wise op takes: small ops over a prompt's rows are split across
+/// the pool (one core would leave the other idle between the products); a single row (a
+/// decode step) stays on the calling thread.
+const ROWWISE_VALUES: usize = 1 << 14;
+
+/// `f` on every `width`-wide row of `rows` (with the matching row of `other`), in parallel
+/// when there is more than one row.
+fn each_row<T: Elem, U: Sync>(
+    rows: &mut [T],
+    width: usize,
+    other: &[U],
+    other_width: usize,
+    f: impl Fn(&mut [T], &[U]) + Sync,
+) {
+    if rows.len() <= width {
+        rows.chunks_exact_mut(width)
+            .zip(other.chunks_exact(other_width))
+            .for_each(|(r, o)| f(r, o));
+    } else {
+        let per = (ROWWISE_VALUES / width.max(1)).max(1);
+        rows.par_chunks_mut(width * per)
+            .zip(other.par_chunks(other_width * per))
+            .for_each(|(rs, os)| {
+                rs.chunks_exact_mut(width)
+                    .zip(os.chunks_exact(other_width))
+                    .for_each(|(r, o)| f(r, o))
+            });
+    }
+}
+
+/// Round a buffer to the dtype, in parallel when it is large.
+fn round_all<T: Elem>(dtype: Dtype, xs: &mut [T]) {
+    if xs.len() <= ROWWISE_VALUES {
+        T::round_to(dtype, xs);
+    } else {
+        xs.par_chunks_mut(ROWWISE_VALUES)
+            .for_each(|c| T::round_to(dtype, c));
+    }
+}
 
 struct Layer<T> {
     attn_norm: Vec<T>,
@@ -102,35 +143,40 @@ impl<T: Elem> CpuModel<T> {
     fn rms_norm(&self, x: &[T], w: &[T], out: &mut [T]) {
         let n = self.arch.hidden;
         let (len, eps) = (T::from_f64(n as f64), T::from_f64(self.arch.norm_eps));
-        for (row, o) in x.chunks_exact(n).zip(out.chunks_exact_mut(n)) {
+        each_row(out, n, x, n, |o, row| {
             let ms = row.iter().map(|&v| v * v).sum::<T>() / len;
             let r = T::ONE / (ms + eps).sqrt();
             o.iter_mut().zip(row).for_each(|(y, &v)| *y = v * r);
             T::round_to(self.dtype, o);
             o.iter_mut().zip(w).for_each(|(y, &g)| *y *= g);
             T::round_to(self.dtype, o);
-        }
+        });
     }
 
     /// `x += y`, rounded.
     fn residual(&self, x: &mut [T], y: &[T]) {
-        x.iter_mut().zip(y).for_each(|(a, &b)| *a += b);
-        T::round_to(self.dtype, x);
+        let h = self.arch.hidden;
+        each_row(x, h, y, h, |xr, yr| {
+            xr.iter_mut().zip(yr).for_each(|(a, &b)| *a += b);
+            T::round_to(self.dtype, xr);
+        });
     }
 
     /// SwiGLU on `[rows, 2·ffn]` gate/up outputs into `[rows, ffn]`: silu(gate) rounded,
     /// times up, rounded.
     fn swiglu(&self, gu: &[T], out: &mut [T]) {
         let f = self.arch.ffn;
-        for (row, o) in gu.chunks_exact(2 * f).zip(out.chunks_exact_mut(f)) {
+        each_row(out, f, gu, 2 * f, |o, row| {
             let (gate, up) = row.split_at(f);
+            o.iter_mut().zip(gate).for_each(|(y, &g)| *y = -g);
+            T::exp_in_place(o);
             o.iter_mut()
                 .zip(gate)
-                .for_each(|(y, &g)| *y = g / (T::ONE + (-g).exp()));
+                .for_each(|(y, &g)| *y = g / (T::ONE + *y));
             T::round_to(self.dtype, o);
             o.iter_mut().zip(up).for_each(|(y, &u)| *y *= u);
             T::round_to(self.dtype, o);
-        }
+        });
     }
 
     fn embed_rows(&self, tokens: &[u32], x: &mut [T]) {
@@ -155,31 +201,32 @@ impl<T: Elem> CpuModel<T> {
         let mut proj = vec![T::ZERO; t * h];
         let mut gu = vec![T::ZERO; t * 2 * a.ffn];
         let mut act = vec![T::ZERO; t * a.ffn];
-        let mut rope_scratch = Vec::new();
         self.embed_rows(tokens, &mut x);
         for l in &self.layers {
             self.rms_norm(&x, &l.attn_norm, &mut hn);
             matmul(&l.qkv, &hn, t, &mut qkv);
-            T::round_to(d, &mut qkv);
-            for (pos, row) in qkv.chunks_exact_mut(width).enumerate() {
-                // q and k heads (v is not rotated).
-                rope.apply(&mut row[..qw + kvw], pos, &mut rope_scratch);
-            }
+            round_all(d, &mut qkv);
+            qkv.par_chunks_mut(width)
+                .enumerate()
+                .for_each_init(Vec::new, |scratch, (pos, row)| {
+                    // q and k heads (v is not rotated).
+                    rope.apply(&mut row[..qw + kvw], pos, scratch)
+                });
             heads.prefill(&qkv, t, &mut ctx);
             matmul(&l.wo, &ctx, t, &mut proj);
-            T::round_to(d, &mut proj);
+            round_all(d, &mut proj);
             self.residual(&mut x, &proj);
             self.rms_norm(&x, &l.ffn_norm, &mut hn);
             matmul(&l.gate_up, &hn, t, &mut gu);
-            T::round_to(d, &mut gu);
+            round_all(d, &mut gu);
             self.swiglu(&gu, &mut act);
             matmul(&l.down, &act, t, &mut proj);
-            T::round_to(d, &mut proj);
+            round_all(d, &mut proj);
             self.residual(&mut x, &proj);
         }
         self.rms_norm(&x, &self.final_norm, &mut hn);
         matmul(self.lm_head(), &hn, t, out);
-        T::round_to(d, out);
+        round_all(d, out);
     }
 
     /// Decode route: one token per step through a fresh KV cache in `layout`; the logits of

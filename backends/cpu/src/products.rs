@@ -39,6 +39,8 @@ pub fn matmul<T: Elem>(m: &Matrix<T>, x: &[T], t: usize, y: &mut [T]) {
     }
     match &m.store {
         Store::Full(w) => gemm_block(t, m.rows, m.cols, x, w, y, 0, m.rows),
+        // bf16 pairs straight into f32 lanes where the CPU can (AVX512-BF16).
+        Store::Bf16(w) if T::matmul_bf16(w, m.rows, m.cols, x, t, y) => {}
         Store::F16(_) | Store::Bf16(_) => {
             let per_chunk = (CHUNK_VALUES / m.cols).max(64).min(m.rows);
             let mut scratch = vec![T::ZERO; per_chunk * m.cols];

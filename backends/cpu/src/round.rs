@@ -20,8 +20,20 @@ pub fn round(dtype: Dtype, xs: &mut [f32]) {
                 b.convert_to_f32_slice(chunk);
             }
         }
-        Dtype::Bf16 => xs.iter_mut().for_each(|x| *x = bf16_round(*x)),
+        Dtype::Bf16 => pulp::Arch::new().dispatch(Bf16Job(xs)),
         Dtype::F32 | Dtype::F64 => {}
+    }
+}
+
+/// bf16 rounding of a slice, compiled for the widest vector unit found at run time.
+struct Bf16Job<'a>(&'a mut [f32]);
+
+impl pulp::WithSimd for Bf16Job<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        self.0.iter_mut().for_each(|x| *x = bf16_round(*x))
     }
 }
 
@@ -34,9 +46,15 @@ pub fn round1(dtype: Dtype, x: f32) -> f32 {
     }
 }
 
+/// f32 → bf16 bit pattern, round to nearest even (as `half::bf16::from_f32`, vectorizable).
+#[inline]
+pub fn bf16_bits(x: f32) -> u16 {
+    (bf16_round(x).to_bits() >> 16) as u16
+}
+
 /// f32 → bf16 → f32 with round to nearest even, in integer ops the compiler vectorizes
 /// (the same results as `half::bf16::from_f32`, NaN quieted as it does).
-#[inline]
+#[inline(always)]
 fn bf16_round(x: f32) -> f32 {
     let b = x.to_bits();
     let r = if x.is_nan() {
