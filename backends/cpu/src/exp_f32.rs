@@ -34,13 +34,8 @@ const INV_FACT: [f64; 10] = [
 #[inline(always)]
 fn exp1(x: f32) -> f32 {
     let x = f64::from(x);
-    let x = if x < -CLAMP {
-        -CLAMP
-    } else if x > CLAMP {
-        CLAMP
-    } else {
-        x
-    };
+    // NaN passes through `clamp` and stays NaN.
+    let x = x.clamp(-CLAMP, CLAMP);
     let shifted = x * INV_LN2 + ROUND;
     let k = shifted - ROUND;
     let ki = shifted.to_bits() as i64 as i32 as i64;
