@@ -157,11 +157,27 @@ pub fn compare(prefill: &[f32], decode: &[f32], vocab: usize) -> Metrics {
 
     // Rows are independent; each gives the same bits whichever thread runs it, and the
     // rows are folded below in order, so the result does not depend on the thread count.
-    let rows: Vec<RowStats> = prefill
+    // The p99's first counting pass rides along (see `p99`); `reduce` keeps row order.
+    let (rows, high) = prefill
         .par_chunks_exact(vocab)
         .zip(decode.par_chunks_exact(vocab))
-        .map(|(a, b)| row_stats(a, b))
-        .collect();
+        .fold(
+            || (Vec::new(), vec![0u64; p99::HIGH_BUCKETS]),
+            |(mut rows, mut high), (a, b)| {
+                rows.push(row_stats(a, b));
+                p99::count_high(a, b, &mut high);
+                (rows, high)
+            },
+        )
+        .reduce(
+            || (Vec::new(), vec![0u64; p99::HIGH_BUCKETS]),
+            |(mut rows, mut high), (more, counts)| {
+                rows.extend(more);
+                high.iter_mut().zip(&counts).for_each(|(h, c)| *h += c);
+                (rows, high)
+            },
+        );
+    let rows: Vec<RowStats> = rows;
 
     let mut nonfinite_prefill = 0u64;
     let mut nonfinite_decode = 0u64;
@@ -223,7 +239,12 @@ pub fn compare(prefill: &[f32], decode: &[f32], vocab: usize) -> Metrics {
     let p99_abs_diff = if n == 0 {
         0.0
     } else {
-        let p = f64::from(p99::diff_of_rank(prefill, decode, nearest_rank_99(n)));
+        let p = f64::from(p99::diff_of_rank(
+            prefill,
+            decode,
+            &high,
+            nearest_rank_99(n),
+        ));
         // Rounding a diff to f32 may land just above the f64 max (or overflow to inf);
         // the percentile can never exceed the max.
         if p > max_abs_diff {

@@ -329,6 +329,10 @@ pub struct ReferenceRecord {
     pub metrics: Option<Metrics>,
     /// Why the reference could not be computed (then pairs of this cell have no floor).
     pub error: Option<String>,
+    /// Peak resident memory (VmHWM) of the process that ran the f64 session, bytes, read
+    /// after this cell's runs (journals written before this field read back `None`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_bytes: Option<u64>,
 }
 
 /// The same run on two backends: one route of one (span, dtype, kv_aligned, seed) cell,
@@ -397,6 +401,10 @@ pub struct SummaryRecord {
     /// The invocation was stopped before the end.
     #[serde(default)]
     pub interrupted: bool,
+    /// Peak resident memory (VmHWM) of the host process (driftbench itself: logits
+    /// buffers, the f64 reference read back, comparisons), bytes, at the end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_peak_rss_bytes: Option<u64>,
 }
 
 /// The harness's own work in a sweep, seconds by part.

@@ -120,6 +120,7 @@ fn sample() -> Vec<Record> {
                 ..Default::default()
             },
             interrupted: false,
+            host_peak_rss_bytes: Some(300 << 20),
         }),
     ]
 }

@@ -94,6 +94,7 @@ fn reference(span: usize, seed: u64, error: Option<&str>) -> Record {
         decode_wall_s: Some(1.5),
         metrics: error.is_none().then(|| m(3e-12, 1.0)),
         error: error.map(str::to_string),
+        peak_rss_bytes: error.is_none().then_some(1536 << 20),
     })
 }
 
@@ -269,10 +270,23 @@ fn floor_section_numbers_and_route_observations() {
     let refs = rows(part(&md, "### f64 Reference Runs (noise floor)"));
     assert_eq!(refs.len(), 3);
     assert_eq!(
-        row(&refs, &["32", "0"])[2..8],
-        ["flex", "3.00e-12", "3.00e-13", "250.00ms", "1.50s", "500.00ms"]
+        row(&refs, &["32", "0"])[2..9],
+        [
+            "flex",
+            "3.00e-12",
+            "3.00e-13",
+            "250.00ms",
+            "1.50s",
+            "500.00ms",
+            "1536.0 MiB"
+        ]
     );
-    assert_eq!(row(&refs, &["64", "0"])[8], "flex f64: out of memory");
+    assert_eq!(
+        row(&refs, &["64", "0"])[8],
+        "—",
+        "no memory for a failed reference"
+    );
+    assert_eq!(row(&refs, &["64", "0"])[9], "flex f64: out of memory");
     let cfg = part(&md, "## Configuration");
     assert!(cfg.contains("cross-backend reference: flex"), "{cfg}");
 }

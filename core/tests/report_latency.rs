@@ -105,6 +105,7 @@ fn records() -> Vec<Record> {
             journal_s: 0.5,
             ..Default::default()
         },
+        host_peak_rss_bytes: Some(768 << 20),
         ..Default::default()
     }));
     v
@@ -172,6 +173,10 @@ fn the_latency_profile_says_how_many_samples_each_figure_has() {
     assert!(
         h.iter().any(|r| r[0] == "other" && r[1] == "750.00ms"),
         "{h:?}"
+    );
+    assert!(
+        md.contains("Host process (driftbench itself) peak memory: 768.0 MiB"),
+        "{md}"
     );
 }
 

@@ -2,9 +2,10 @@
 //!
 //! A diff is kept as a non-negative f32 (sign bit clear, NaN included), and for those the
 //! order of [`f32::total_cmp`] is the order of their bits as `u32`. So the element of rank k
-//! is found exactly by two counting passes: the top 16 bits first, then the low 16 bits of
-//! the diffs inside the bucket that holds rank k. Each pass runs on every core and reads the
-//! inputs again instead of a 4-byte-per-logit copy of the diffs.
+//! is found exactly by two counting passes: the top 16 bits first (counted by `compare`
+//! row by row while the row is in cache), then the low 16 bits of the diffs inside the
+//! bucket that holds rank k, a pass on every core that reads the inputs again instead of a
+//! 4-byte-per-logit copy of the diffs.
 
 use rayon::prelude::*;
 
@@ -55,11 +56,22 @@ fn locate(hist: &[u64], mut k: u64) -> (usize, u64) {
     unreachable!("rank beyond the counted elements")
 }
 
-/// The diff of 0-based rank `k` in ascending `total_cmp` order, over equal-length `a`, `b`.
-pub(crate) fn diff_of_rank(a: &[f32], b: &[f32], k: usize) -> f32 {
+/// Buckets of the first counting pass: the top 16 bits of a diff whose sign bit is clear.
+pub(crate) const HIGH_BUCKETS: usize = 1 << 15;
+
+/// Count the diffs of `a` against `b` by their top 16 bits into `high` (the first pass,
+/// done by `compare` while each row is in cache).
+pub(crate) fn count_high(a: &[f32], b: &[f32], high: &mut [u64]) {
+    for (&x, &y) in a.iter().zip(b) {
+        high[(diff_bits(x, y) >> 16) as usize] += 1;
+    }
+}
+
+/// The diff of 0-based rank `k` in ascending `total_cmp` order, over equal-length `a`, `b`,
+/// given the first pass's counts `high` (see [`count_high`]).
+pub(crate) fn diff_of_rank(a: &[f32], b: &[f32], high: &[u64], k: usize) -> f32 {
     assert!(k < a.len(), "rank {k} of {} diffs", a.len());
-    let high = histogram(a, b, 1 << 15, |bits| Some((bits >> 16) as usize));
-    let (top, k) = locate(&high, k as u64);
+    let (top, k) = locate(high, k as u64);
     let low = histogram(a, b, 1 << 16, |bits| {
         ((bits >> 16) as usize == top).then_some((bits & 0xffff) as usize)
     });
@@ -94,11 +106,13 @@ mod tests {
             .map(|(&x, &y)| ((f64::from(x) - f64::from(y)).abs() as f32).abs())
             .collect();
         sorted.sort_by(|x, y| x.total_cmp(y));
+        let mut high = vec![0u64; super::HIGH_BUCKETS];
+        super::count_high(&a, &b, &mut high);
         for k in (0..a.len())
             .step_by(7)
             .chain([a.len() - 31, a.len() - 30, a.len() - 1])
         {
-            let got = diff_of_rank(&a, &b, k);
+            let got = diff_of_rank(&a, &b, &high, k);
             assert_eq!(got.to_bits(), sorted[k].to_bits(), "rank {k}");
         }
     }

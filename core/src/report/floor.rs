@@ -135,6 +135,7 @@ pub(super) fn references(refs: &Refs<'_>) -> Vec<ReferenceRow> {
             decode_wall_s: r.decode_wall_s,
             load_s: r.load_s,
             error: r.error.clone(),
+            peak_rss_bytes: r.peak_rss_bytes,
         })
         .collect()
 }

@@ -183,3 +183,8 @@ mod tests {
         assert_eq!(opt_sci(None), NONE);
     }
 }
+
+/// Bytes as MiB with one decimal.
+pub fn mib(b: u64) -> String {
+    format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64)
+}

@@ -249,6 +249,7 @@ pub(super) fn harness(summaries: &[&SummaryRecord]) -> Option<HarnessShare> {
         reference_s,
         other_s: wall - harness_s - loads_s - peaks_s - warmup_s - runs_s - reference_s,
         parts,
+        host_peak_rss_bytes: summaries.iter().filter_map(|s| s.host_peak_rss_bytes).max(),
     })
 }
 

@@ -1,6 +1,6 @@
 //! `report.md`: the noise-floor section of a backend and the f64 reference runs.
 
-use super::format::{inline, opt_sci, opt_secs, sci, times, NONE};
+use super::format::{inline, mib, opt_sci, opt_secs, sci, times, NONE};
 use super::md::Md;
 use super::model::{BackendReport, Report};
 use crate::noise_floor::DEFAULT_FLOOR_K;
@@ -142,7 +142,8 @@ pub(super) fn references_table(md: &mut Md, r: &Report) {
         "The f64 prefill against the f64 decode of each (span, seed): how far apart the \
          reference routes themselves are (with `[reference] floor_routes = \"both\"`; by \
          default only the f64 prefill runs and stands for both routes, and these columns \
-         are empty). Wall times are the f64 runs' own.",
+         are empty). Wall times are the f64 runs' own; peak memory is the VmHWM of the process \
+         that ran the f64 session, read after the cell's runs.",
     );
     md.blank();
     let body: Vec<Vec<String>> = r
@@ -159,6 +160,7 @@ pub(super) fn references_table(md: &mut Md, r: &Report) {
                 opt_secs(x.prefill_wall_s),
                 opt_secs(x.decode_wall_s),
                 opt_secs(x.load_s),
+                x.peak_rss_bytes.map_or(NONE.to_string(), mib),
                 x.error.clone().unwrap_or_default(),
             ]
         })
@@ -173,6 +175,7 @@ pub(super) fn references_table(md: &mut Md, r: &Report) {
             "prefill wall",
             "decode wall",
             "load",
+            "peak memory",
             "error",
         ],
         &body,

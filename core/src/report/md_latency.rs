@@ -1,16 +1,11 @@
 //! `report.md`'s latency profile: per-route latency and roofline table, each backend's loads,
 //! memory and peaks, and where the sweep's time went.
 
-use super::format::{fixed, inline, opt_secs, secs, thousands, NONE};
+use super::format::{fixed, inline, mib, opt_secs, secs, thousands, NONE};
 use super::md::Md;
 use super::model::{BackendReport, Report};
 use super::model_latency::{DtypeResources, HarnessShare, LatencyRow};
 use crate::records::{PeaksSource, Route};
-
-/// Bytes as MiB with one decimal.
-fn mib(b: u64) -> String {
-    format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64)
-}
 
 /// A fraction as a percentage with one decimal.
 fn pct(x: f64) -> String {
@@ -237,6 +232,14 @@ pub(super) fn harness_section(md: &mut Md, r: &Report) {
         pct(1.0),
     ]);
     md.table(&["part", "seconds", "share"], &body);
+    if let Some(b) = h.host_peak_rss_bytes {
+        md.line(&format!(
+            "Host process (driftbench itself) peak memory: {} (VmHWM at the end of the sweep; \
+             the backends' own processes are in the profile above and the f64 reference table).",
+            mib(b)
+        ));
+        md.blank();
+    }
     md.line(
         "Host clock. The sweep is the runner's wall time: plugin discovery and worker start-up \
          before it are not in it, and neither is writing this report (its time is printed at \

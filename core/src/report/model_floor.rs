@@ -94,4 +94,7 @@ pub struct ReferenceRow {
     pub load_s: Option<f64>,
     /// Why the reference could not be computed.
     pub error: Option<String>,
+    /// Peak memory of the process that ran the f64 session, bytes.
+    #[serde(default)]
+    pub peak_rss_bytes: Option<u64>,
 }

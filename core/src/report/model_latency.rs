@@ -163,4 +163,7 @@ pub struct HarnessShare {
     pub other_s: f64,
     /// The harness's work by part.
     pub parts: HarnessTimes,
+    /// Largest peak memory (VmHWM) of the host process over the invocations, bytes.
+    #[serde(default)]
+    pub host_peak_rss_bytes: Option<u64>,
 }

@@ -463,7 +463,7 @@ pub fn run_sweep(
                 Loaded::Logits(p, d) => FloorRef::Logits {
                     label: store.label(),
                     prefill: p,
-                    decode: d,
+                    decode: d.as_deref().unwrap_or(p),
                 },
                 Loaded::Missing(why) => FloorRef::Missing(why),
             });
@@ -556,6 +556,7 @@ pub fn run_sweep(
     let mut summary = sink.time.clone();
     summary.sweep_wall_s = start.elapsed().as_secs_f64();
     summary.interrupted = interrupted;
+    summary.host_peak_rss_bytes = crate::profile::peak_rss_bytes();
     sink.push(Record::Summary(summary))?;
     Ok(SweepRun {
         records: sink.records,

@@ -48,8 +48,9 @@ type Files = (PathBuf, Option<PathBuf>);
 
 /// One (span, seed)'s reference, read back for the pairs of a cell.
 pub(super) enum Loaded {
-    /// Both routes' logits.
-    Logits(Vec<f32>, Vec<f32>),
+    /// The prefill's logits, and the decode's where it ran (`floor_routes = "both"`); the
+    /// prefill's serve both routes otherwise.
+    Logits(Vec<f32>, Option<Vec<f32>>),
     /// Why there are none.
     Missing(String),
 }
@@ -156,6 +157,7 @@ impl<'a> ReferenceStore<'a> {
                         decode_wall_s: None,
                         metrics: None,
                         error: Some(why.clone()),
+                        peak_rss_bytes: None,
                     }))?;
                     self.cells.insert((span, seed), Err(why.clone()));
                 }
@@ -221,6 +223,7 @@ impl<'a> ReferenceStore<'a> {
                 decode_wall_s: dr.and_then(|r| r.ok()).map(|t| t.wall_s),
                 metrics: m,
                 error,
+                peak_rss_bytes: session.last_profile().peak_rss_bytes,
             }))?;
             self.cells.insert((span, seed), result);
         }
@@ -234,13 +237,7 @@ impl<'a> ReferenceStore<'a> {
             Some(Err(why)) => Loaded::Missing(why.clone()),
             Some(Ok((p, d))) => {
                 let p = read_f32(p);
-                let d = match d {
-                    Some(d) => read_f32(d),
-                    None => p
-                        .as_ref()
-                        .map(Clone::clone)
-                        .map_err(|e| std::io::Error::new(e.kind(), e.to_string())),
-                };
+                let d = d.as_ref().map(|d| read_f32(d)).transpose();
                 match (p, d) {
                     (Ok(p), Ok(d)) => Loaded::Logits(p, d),
                     (Err(e), _) | (_, Err(e)) => {
@@ -261,10 +258,27 @@ fn write_f32(path: &std::path::Path, v: &[f32]) -> std::io::Result<()> {
 }
 
 fn read_f32(path: &std::path::Path) -> std::io::Result<Vec<f32>> {
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?.read_to_end(&mut bytes)?;
-    Ok(bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect())
+    // Straight into the f32 vector through a small buffer: no byte copy of the whole file.
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len() as usize;
+    if !len.is_multiple_of(4) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{} bytes is not a whole number of f32 values", len),
+        ));
+    }
+    let mut out = Vec::with_capacity(len / 4);
+    let mut buf = vec![0u8; (1 << 20).min(len)];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(buf.len());
+        f.read_exact(&mut buf[..n])?;
+        out.extend(
+            buf[..n]
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+        );
+        left -= n;
+    }
+    Ok(out)
 }
