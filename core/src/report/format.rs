@@ -153,6 +153,11 @@ pub fn cell(s: &str) -> String {
     inline(s).replace('|', "\\|")
 }
 
+/// Bytes as MiB with one decimal.
+pub fn mib(b: u64) -> String {
+    format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,9 +187,4 @@ mod tests {
         assert_eq!(times(None), NONE);
         assert_eq!(opt_sci(None), NONE);
     }
-}
-
-/// Bytes as MiB with one decimal.
-pub fn mib(b: u64) -> String {
-    format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64)
 }
