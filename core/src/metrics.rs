@@ -158,9 +158,13 @@ pub fn compare(prefill: &[f32], decode: &[f32], vocab: usize) -> Metrics {
     // Rows are independent; each gives the same bits whichever thread runs it, and the
     // rows are folded below in order, so the result does not depend on the thread count.
     // The p99's first counting pass rides along (see `p99`); `reduce` keeps row order.
+    // Tasks of at least ~64K logits: each carries a 256 KiB histogram, which would cost
+    // more than a small comparison itself if every row were its own task.
+    let rows_per_task = (MIN_TASK_LOGITS / vocab).max(1);
     let (rows, high) = prefill
         .par_chunks_exact(vocab)
         .zip(decode.par_chunks_exact(vocab))
+        .with_min_len(rows_per_task)
         .fold(
             || (Vec::new(), vec![0u64; p99::HIGH_BUCKETS]),
             |(mut rows, mut high), (a, b)| {
@@ -286,6 +290,9 @@ pub fn compare(prefill: &[f32], decode: &[f32], vocab: usize) -> Metrics {
         drift_curve: curve,
     }
 }
+
+/// Fewest logits one parallel task of [`compare`] takes.
+const MIN_TASK_LOGITS: usize = 1 << 16;
 
 /// 0-based index of the nearest-rank 99th percentile of `n` values: ceil(0.99 n) − 1,
 /// exact in integers.

@@ -53,6 +53,9 @@ pub fn measure<T: Elem>(dtype: Dtype) -> Peaks {
     let bw_s = best_of(|| gemv(&w, &x, &mut y));
     let product = if std::mem::size_of::<T>() == 8 {
         "f64"
+    } else if dtype == Dtype::Bf16 && crate::bf16_gemm::available() {
+        // The probe's matmul took the same route as the model's: bf16 dot products.
+        "bf16 (AVX512-BF16 dot products, f32 sums)"
     } else {
         "f32"
     };
