@@ -227,6 +227,30 @@ impl PluginSession {
     }
 }
 
+impl PluginSession {
+    /// Why an optional table function `what`, added in ABI v1.`since`, is missing: an
+    /// older plugin, or one that leaves the field null.
+    fn absent(&self, what: &str, since: u32) -> String {
+        let minor = self
+            .abi
+            .split('.')
+            .nth(1)
+            .and_then(|m| m.parse::<u32>().ok())
+            .unwrap_or(0);
+        if minor >= since {
+            format!(
+                "the plugin provides no {what} (its ABI v{} table leaves it null)",
+                self.abi
+            )
+        } else {
+            format!(
+                "the plugin speaks ABI v{}, which has no {what} (added in v1.{since})",
+                self.abi
+            )
+        }
+    }
+}
+
 /// `kv_aligned` and `block` arguments of the table's `decode` and `trace`.
 fn kv_args(layout: KvLayout) -> (u32, u32) {
     match layout {
@@ -271,10 +295,7 @@ impl Session for PluginSession {
         layout: KvLayout,
     ) -> Result<LayerTrace, BackendError> {
         let Some(f) = self.table.trace else {
-            return Err(BackendError::Unavailable(format!(
-                "the plugin speaks ABI v{}, which has no layer trace (added in v1.2)",
-                self.abi
-            )));
+            return Err(BackendError::Unavailable(self.absent("layer trace", 2)));
         };
         let code = match route {
             Route::Prefill => route::PREFILL,
@@ -353,10 +374,7 @@ impl Session for PluginSession {
 
     fn peaks(&mut self) -> Result<Peaks, BackendError> {
         let Some(f) = self.table.peaks else {
-            return Err(BackendError::Unavailable(format!(
-                "the plugin speaks ABI v{}, which has no peaks probe (added in v1.3)",
-                self.abi
-            )));
+            return Err(BackendError::Unavailable(self.absent("peaks probe", 3)));
         };
         let before = profile::peak_rss_bytes();
         let h = self.handle;
