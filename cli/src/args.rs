@@ -7,7 +7,23 @@ use std::path::PathBuf;
 /// driftbench: does the decode route give the same logits as a prefill, per backend, dtype
 /// and span, and how fast is each route?
 #[derive(Debug, Parser)]
-#[command(name = "driftbench", version, about, long_about = None)]
+#[command(
+    name = "driftbench",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit codes:\n  \
+      0    PASS: every pair passed (sweep, run, replay); no regression (diff)\n  \
+      1    FAIL: some pair failed, or diff found a regression\n  \
+      2    error: bad input (config, arguments, files) or a failure before any result\n  \
+      3    INCOMPLETE: some pair could not be judged (a backend failed or crashed)\n  \
+      130  interrupted (Ctrl-C): what finished is journaled; resume with the same command\n\n\
+      Environment:\n  \
+      DRIFTBENCH_PLUGIN_PATH  folders searched for plugins after --plugin (':'-separated)\n  \
+      DRIFTBENCH_CACHE_DIR    the backends' persistent caches (default: \
+      $XDG_CACHE_HOME/driftbench, else ~/.cache/driftbench)\n\n\
+      The book (book/src) has the configuration, report and CLI references."
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
