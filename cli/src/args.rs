@@ -16,8 +16,10 @@ use std::path::PathBuf;
       0    PASS: every pair passed (sweep, run, replay); no regression (diff)\n  \
       1    FAIL: some pair failed, or diff found a regression\n  \
       2    error: bad input (config, arguments, files) or a failure before any result\n  \
-      3    INCOMPLETE: some pair could not be judged (a backend failed or crashed)\n  \
-      130  interrupted (Ctrl-C): what finished is journaled; resume with the same command\n\n\
+      3    INCOMPLETE: some pair could not be judged (a run failed, crashed or timed out; \
+      a plugin could not start; the sweep was interrupted by Ctrl-C)\n  \
+      130  a second Ctrl-C stopped the sweep at once\n\
+      What finished is journaled either way: `sweep CONFIG --out DIR --resume` goes on.\n\n\
       Environment:\n  \
       DRIFTBENCH_PLUGIN_PATH  folders searched for plugins after --plugin (':'-separated)\n  \
       DRIFTBENCH_CACHE_DIR    the backends' persistent caches (default: \
