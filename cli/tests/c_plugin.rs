@@ -3,7 +3,7 @@
 //! compiler, loaded with `--plugin`, swept beside flex, and its logits agree with flex f32.
 
 mod common;
-use common::{driftbench, journal, pairs, root, text, write_config};
+use common::{root, sweep_beside_flex};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -62,54 +62,18 @@ fn a_c_plugin_loads_sweeps_and_agrees_with_flex() {
     let Some(lib) = build_c_plugin(dir.path()) else {
         return;
     };
-    let cfg = write_config(
+    let model = "[model]\nkind = \"synthetic\"\nlayers = 2\nhidden = 64\nheads = 4\n\
+        kv_heads = 2\nffn = 128\nvocab = 256\nweight_seed = 7\n";
+    let cross = sweep_beside_flex(
         dir.path(),
-        "c.toml",
-        "[model]\nkind = \"synthetic\"\nlayers = 2\nhidden = 64\nheads = 4\nkv_heads = 2\n\
-         ffn = 128\nvocab = 256\nweight_seed = 7\n\n[sweep]\nspans = [8, 33]\n\
-         dtypes = [\"f32\", \"f16\"]\nkv_aligned = [0, 1]\nseeds = [0, 1]\nblock_size = 16\n",
-    );
-    let out = dir.path().join("out");
-    let o = driftbench(&[
-        "sweep",
-        cfg.to_str().unwrap(),
-        "--plugin",
-        lib.to_str().unwrap(),
-        "--backend",
-        "c-example,flex",
-        "--out",
-        out.to_str().unwrap(),
-    ])
-    .output()
-    .unwrap();
-    let t = text(&o);
-    assert_eq!(o.status.code(), Some(0), "{t}");
-    let recs = journal(&out, &t);
-    let c = pairs(&recs, "c-example");
-    assert_eq!(c.len(), 16, "every pair of the C plugin is journaled: {t}");
-    for p in &c {
-        let v = p["verdict"].as_str().unwrap();
-        match p["dtype"].as_str().unwrap() {
-            // Prefill and decode run the same C code position by position: equivalent.
-            "f32" => assert!(v == "PASS_EQUIV" || v == "EXPECTED_DRIFT", "{p}"),
-            // The probe says f16 is missing, with its reason.
-            _ => {
-                assert_eq!(v, "SKIPPED", "{p}");
-                assert!(p["reason"].as_str().unwrap().contains("f32 only"), "{p}");
-            }
-        }
-    }
-    let cross: Vec<_> = recs
-        .iter()
-        .filter(|r| r["type"] == "cross" && r["backend"] == "c-example")
-        .collect();
-    assert_eq!(
-        cross.len(),
-        16,
-        "both routes of all 8 f32 cells against flex: {t}"
+        &lib,
+        "c-example",
+        model,
+        "f32",
+        "f16",
+        "f32 only",
     );
     for r in cross {
-        assert_eq!(r["reference"], "flex");
         let m = &r["metrics"];
         let max = m["max_abs_diff"].as_f64().unwrap();
         assert!(
@@ -118,6 +82,4 @@ fn a_c_plugin_loads_sweeps_and_agrees_with_flex() {
         );
         assert_eq!(m["top1_agreement"].as_f64(), Some(1.0), "{r}");
     }
-    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
-    assert!(report.contains("## Backend: c-example"), "{report}");
 }

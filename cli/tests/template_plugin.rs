@@ -4,7 +4,7 @@
 //! are checked against: here flex f64 and flex f32, on the synthetic model and on SmolLM2.
 
 mod common;
-use common::{driftbench, journal, pairs, root, text, write_config};
+use common::{driftbench, root, sweep_beside_flex, text, write_config};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -112,50 +112,19 @@ fn the_template_builds_out_of_tree_sweeps_and_is_a_reference() {
 
     // A sweep: f64 on the template (its only dtype) beside flex, f16 SKIPPED with the
     // probe's reason.
-    let cfg = write_config(
+    let cross = sweep_beside_flex(
         dir.path(),
-        "t.toml",
-        &format!(
-            "{SYNTHETIC}\n[sweep]\nspans = [8, 33]\ndtypes = [\"f64\", \"f16\"]\n\
-             kv_aligned = [0, 1]\nseeds = [0, 1]\nblock_size = 16\n"
-        ),
+        &lib,
+        "template",
+        SYNTHETIC,
+        "f64",
+        "f16",
+        "f64 only",
     );
-    let out = dir.path().join("out");
-    let o = driftbench(&[
-        "sweep",
-        cfg.to_str().unwrap(),
-        "--plugin",
-        lib.to_str().unwrap(),
-        "--backend",
-        "template,flex",
-        "--out",
-        out.to_str().unwrap(),
-    ])
-    .output()
-    .unwrap();
-    let t = text(&o);
-    assert_eq!(o.status.code(), Some(0), "{t}");
-    let recs = journal(&out, &t);
-    let tp = pairs(&recs, "template");
-    assert_eq!(tp.len(), 16, "{t}");
-    for p in &tp {
-        let v = p["verdict"].as_str().unwrap();
-        if p["dtype"] == "f64" {
-            assert!(v == "PASS_EQUIV" || v == "EXPECTED_DRIFT", "{p}");
-        } else {
-            assert_eq!(v, "SKIPPED", "{p}");
-            assert!(p["reason"].as_str().unwrap().contains("f64 only"), "{p}");
-        }
-    }
     // Against flex f64, both routes of every cell. Both are f64 to about 1e-13; what is left
     // is RoPE (flex holds cos and sin rounded to f32, 6e-8 relative) and each side's logits
     // rounded to f32 at the ABI (half an ulp: 1e-6 at 30). Bound: 2e-5.
-    let cross: Vec<_> = recs
-        .iter()
-        .filter(|r| r["type"] == "cross" && r["backend"] == "template")
-        .collect();
-    assert_eq!(cross.len(), 16, "{t}");
-    for r in cross {
+    for r in &cross {
         let max = r["metrics"]["max_abs_diff"].as_f64().unwrap();
         assert!(max <= 2e-5, "template vs flex f64: {max}: {r}");
     }

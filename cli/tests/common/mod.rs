@@ -97,3 +97,70 @@ pub fn plugin_sweep(config: &Path, lib: &Path, out: &Path) -> Command {
         out.to_str().unwrap(),
     ])
 }
+
+/// Sweep a plugin built outside the workspace (`lib`, backend `name`) beside flex on the
+/// synthetic model of `model_toml` with `dtypes` (its own dtype first, then one it lacks),
+/// check the sweep passes, that the plugin's pairs in `own` pass and the others are
+/// SKIPPED with `reason`, and return its cross-backend records against flex.
+pub fn sweep_beside_flex(
+    dir: &Path,
+    lib: &Path,
+    name: &str,
+    model_toml: &str,
+    own: &str,
+    lacks: &str,
+    reason: &str,
+) -> Vec<Value> {
+    let cfg = write_config(
+        dir,
+        "beside-flex.toml",
+        &format!(
+            "{model_toml}\n[sweep]\nspans = [8, 33]\ndtypes = [\"{own}\", \"{lacks}\"]\n\
+             kv_aligned = [0, 1]\nseeds = [0, 1]\nblock_size = 16\n"
+        ),
+    );
+    let out = dir.join("out");
+    let o = driftbench(&[
+        "sweep",
+        cfg.to_str().unwrap(),
+        "--plugin",
+        lib.to_str().unwrap(),
+        "--backend",
+        &format!("{name},flex"),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    let recs = journal(&out, &t);
+    let mine = pairs(&recs, name);
+    assert_eq!(mine.len(), 16, "every pair of {name} is journaled: {t}");
+    for p in &mine {
+        let v = p["verdict"].as_str().unwrap();
+        if p["dtype"] == own {
+            // Both routes of one implementation: equivalent, or drift within the envelope.
+            assert!(v == "PASS_EQUIV" || v == "EXPECTED_DRIFT", "{p}");
+        } else {
+            // The probe says the dtype is missing, with its reason.
+            assert_eq!(v, "SKIPPED", "{p}");
+            assert!(p["reason"].as_str().unwrap().contains(reason), "{p}");
+        }
+    }
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains(&format!("## Backend: {name}")), "{report}");
+    let cross: Vec<Value> = recs
+        .into_iter()
+        .filter(|r| r["type"] == "cross" && r["backend"] == name)
+        .collect();
+    assert_eq!(
+        cross.len(),
+        16,
+        "both routes of all 8 {own} cells against flex: {t}"
+    );
+    for r in &cross {
+        assert_eq!(r["reference"], "flex", "{r}");
+    }
+    cross
+}
