@@ -37,17 +37,31 @@ fn accepted(text: &str) -> BTreeSet<String> {
 fn tables() -> Vec<(&'static str, BTreeSet<String>)> {
     vec![
         ("", accepted(&format!("zz_unknown = 1\n{MODEL}{SWEEP}"))),
-        ("model", accepted(&format!("{MODEL}zz_unknown = 1\n{SWEEP}"))),
-        ("sweep", accepted(&format!("{MODEL}{SWEEP}zz_unknown = 1\n"))),
-        ("reference", accepted(&format!("{MODEL}{SWEEP}[reference]\nzz_unknown = 1\n"))),
-        ("profile", accepted(&format!("{MODEL}{SWEEP}[profile]\nzz_unknown = 1\n"))),
+        (
+            "model",
+            accepted(&format!("{MODEL}zz_unknown = 1\n{SWEEP}")),
+        ),
+        (
+            "sweep",
+            accepted(&format!("{MODEL}{SWEEP}zz_unknown = 1\n")),
+        ),
+        (
+            "reference",
+            accepted(&format!("{MODEL}{SWEEP}[reference]\nzz_unknown = 1\n")),
+        ),
+        (
+            "profile",
+            accepted(&format!("{MODEL}{SWEEP}[profile]\nzz_unknown = 1\n")),
+        ),
         (
             "tolerances.<dtype>",
             accepted(&format!("{MODEL}{SWEEP}[tolerances.f32]\nzz_unknown = 1\n")),
         ),
         (
             "tolerances.<dtype>.equiv",
-            accepted(&format!("{MODEL}{SWEEP}[tolerances.f32.equiv]\nzz_unknown = 1\n")),
+            accepted(&format!(
+                "{MODEL}{SWEEP}[tolerances.f32.equiv]\nzz_unknown = 1\n"
+            )),
         ),
     ]
 }
@@ -72,7 +86,10 @@ fn every_accepted_key_is_documented() {
     let doc = reference();
     let toml_keys: BTreeSet<&str> = example(&doc)
         .lines()
-        .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim().trim_start_matches("# ")))
+        .filter_map(|l| {
+            l.split_once('=')
+                .map(|(k, _)| k.trim().trim_start_matches("# "))
+        })
         .collect();
     let mut missing = Vec::new();
     for (table, keys) in tables() {
@@ -89,7 +106,10 @@ fn every_accepted_key_is_documented() {
             }
         }
     }
-    assert!(missing.is_empty(), "accepted but not in book/src/config.md: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "accepted but not in book/src/config.md: {missing:?}"
+    );
 }
 
 #[test]
@@ -112,5 +132,8 @@ fn every_documented_key_is_accepted() {
             }
         }
     }
-    assert!(stale.is_empty(), "book/src/config.md names keys the parser refuses: {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "book/src/config.md names keys the parser refuses: {stale:?}"
+    );
 }
