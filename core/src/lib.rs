@@ -15,6 +15,7 @@ pub mod grid;
 pub mod host;
 pub mod journal;
 pub mod kv_mode;
+pub mod lane_exp;
 pub mod metrics;
 pub mod model_spec;
 pub mod noise_floor;

@@ -1,6 +1,5 @@
 //! Prefill/decode comparison metrics, NaN-safe.
 
-mod exp64;
 mod p99;
 mod row_stats;
 

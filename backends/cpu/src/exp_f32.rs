@@ -1,53 +1,19 @@
 //! eˣ over f32 slices for the softmax and SiLU, vectorized.
 //!
 //! libm's `expf` is a call per value and, with the softmax around it, took a quarter of a
-//! bf16 prefill. This one evaluates in f64 lanes (Cody–Waite reduction, degree-11 Taylor on
-//! |r| ≤ ln2/2, error about 1e-14 relative) and rounds once to f32, so it returns the
-//! correctly rounded value except within 1e-14 of a rounding boundary: the same results as
-//! a correctly rounded `expf` on all but a vanishing share of inputs (checked in the tests).
-//! The lane code has no FMA and is compiled for the widest vector unit found at run time;
-//! every unit gives the same bits.
+//! bf16 prefill. This one evaluates `driftbench_core::lane_exp::exp` in f64 lanes (within
+//! 2 ulp of f64) and rounds once to f32, so it returns the correctly rounded value except
+//! within about 1e-16 of a rounding boundary: the same results as a correctly rounded
+//! `expf` on all but a vanishing share of inputs (checked in the tests). The lane code has
+//! no FMA and is compiled for the widest vector unit found at run time; every unit gives the
+//! same bits.
 
 const LANES: usize = 8;
-const INV_LN2: f64 = std::f64::consts::LOG2_E;
-// ln 2 in two parts, the first with its low bits clear so k·LN2_HI is exact.
-const LN2_HI: f64 = 6.931_471_803_691_238e-1;
-const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
-/// Adding then subtracting 1.5·2^52 rounds to the nearest integer.
-const ROUND: f64 = 6_755_399_441_055_744.0;
-/// Beyond ±200 the f32 result is 0 or +inf whatever the rest of the range does.
-const CLAMP: f64 = 200.0;
-/// 1/n! for n = 2..=11.
-const INV_FACT: [f64; 10] = [
-    1.0 / 2.0,
-    1.0 / 6.0,
-    1.0 / 24.0,
-    1.0 / 120.0,
-    1.0 / 720.0,
-    1.0 / 5_040.0,
-    1.0 / 40_320.0,
-    1.0 / 362_880.0,
-    1.0 / 3_628_800.0,
-    1.0 / 39_916_800.0,
-];
 
 #[inline(always)]
 fn exp1(x: f32) -> f32 {
-    let x = f64::from(x);
-    // NaN passes through `clamp` and stays NaN.
-    let x = x.clamp(-CLAMP, CLAMP);
-    let shifted = x * INV_LN2 + ROUND;
-    let k = shifted - ROUND;
-    let ki = shifted.to_bits() as i64 as i32 as i64;
-    let r = (x - k * LN2_HI) - k * LN2_LO;
-    let mut p = INV_FACT[9];
-    for &c in INV_FACT[..9].iter().rev() {
-        p = p * r + c;
-    }
-    let p = (p * r + 1.0) * r + 1.0;
-    // |k| ≤ 289 keeps 2^k a normal f64.
-    let scale = f64::from_bits(((ki + 1023) as u64) << 52);
-    (p * scale) as f32
+    // Every f32 argument is an f64 one; results beyond f32's range round to 0 or +inf.
+    driftbench_core::lane_exp::exp(f64::from(x)) as f32
 }
 
 #[inline(always)]

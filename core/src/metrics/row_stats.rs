@@ -4,7 +4,10 @@
 //! Sums run in [`LANES`] partial sums added in a fixed order at the end, so a row gives the
 //! same bits on every instruction set and thread count.
 
-use super::exp64::{exp_nonpositive, LANES};
+use crate::lane_exp::exp;
+
+/// Lanes per step: a full AVX-512 register of f64; narrower sets split it.
+const LANES: usize = 8;
 
 /// The per-row facts that `compare` folds into [`super::Metrics`].
 #[derive(Debug, Clone, Copy)]
@@ -153,11 +156,11 @@ fn sum_exp(row: &[f32], max: f64) -> f64 {
     let split = row.len() / LANES * LANES;
     for c in row[..split].chunks_exact(LANES) {
         for l in 0..LANES {
-            acc[l] += exp_nonpositive(f64::from(c[l]) - max);
+            acc[l] += exp(f64::from(c[l]) - max);
         }
     }
     for (l, &v) in row[split..].iter().enumerate() {
-        acc[l] += exp_nonpositive(f64::from(v) - max);
+        acc[l] += exp(f64::from(v) - max);
     }
     add_lanes(acc)
 }
@@ -178,14 +181,14 @@ fn kl(a: &[f32], b: &[f32], max_a: f64, max_b: f64) -> f64 {
     {
         for l in 0..LANES {
             let x = f64::from(ca[l]);
-            let e = exp_nonpositive(x - max_a);
+            let e = exp(x - max_a);
             s_a[l] += e;
             dot[l] += e * (x - f64::from(cb[l]));
         }
     }
     for (l, (&x, &y)) in a[split..].iter().zip(&b[split..]).enumerate() {
         let x = f64::from(x);
-        let e = exp_nonpositive(x - max_a);
+        let e = exp(x - max_a);
         s_a[l] += e;
         dot[l] += e * (x - f64::from(y));
     }

@@ -1,12 +1,9 @@
-//! `exp` for f64 on lanes, for the softmax sums of the KL divergence.
-//!
-//! libm's `exp` is a call per element and was a third of `compare`'s time. This one is
-//! written as plain lane arithmetic (no FMA, no table), so the compiler vectorizes it and
-//! every instruction set gives the same bits. Accuracy: within 2 ulp of the exact value for
-//! normal results (checked against `f64::exp` in the tests).
-
-/// Lanes per step: a full AVX-512 register of f64; narrower sets split it.
-pub(crate) const LANES: usize = 8;
+//! `exp` for f64 written as plain lane arithmetic (no FMA, no table, no call), so a loop of
+//! it vectorizes and every instruction set gives the same bits: the softmax sums of the KL
+//! divergence (`metrics::compare`) and the cpu backend's f32 softmax and SiLU (computed
+//! here in f64, rounded once) use it. libm's `exp` is a call per element and was a third of
+//! `compare`'s time. Accuracy: within 2 ulp of the exact value for normal results (checked
+//! against `f64::exp` in the tests).
 
 const INV_LN2: f64 = std::f64::consts::LOG2_E;
 // ln 2 split in two so that k·LN2_HI is exact for |k| < 2^11 (Cody–Waite reduction).
@@ -16,6 +13,8 @@ const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
 const ROUND: f64 = 6_755_399_441_055_744.0;
 /// Below this, exp underflows to 0 even as a subnormal.
 const FLOOR: f64 = -746.0;
+/// Above this, exp overflows to +inf.
+const CEILING: f64 = 710.0;
 
 /// 1/n! for n = 2..=13: Taylor terms of exp on |r| ≤ ln2/2, where the first term left out
 /// (r^14/14!) is below 0.06 ulp.
@@ -34,11 +33,11 @@ const INV_FACT: [f64; 12] = [
     1.0 / 6_227_020_800.0,
 ];
 
-/// exp(x) for one value x ≤ 0 (the callers subtract a row maximum first). NaN gives NaN;
-/// values below −746 give 0.
+/// eˣ. NaN gives NaN; values below −746 give 0, above 710 +inf.
 #[inline(always)]
-pub(crate) fn exp_nonpositive(x: f64) -> f64 {
-    let x = if x < FLOOR { FLOOR } else { x };
+pub fn exp(x: f64) -> f64 {
+    // NaN passes through `clamp` and stays NaN.
+    let x = x.clamp(FLOOR, CEILING);
     let shifted = x * INV_LN2 + ROUND;
     let k = shifted - ROUND;
     // The low bits of `shifted` hold k in two's complement.
@@ -49,7 +48,8 @@ pub(crate) fn exp_nonpositive(x: f64) -> f64 {
         p = p * r + c;
     }
     let p = (p * r + 1.0) * r + 1.0;
-    // 2^k in two factors, so a k down to −1075 never leaves the normal range in one step.
+    // 2^k in two factors, so a k from −1075 to 1024 never leaves the normal range in one
+    // step (and k = 1024 overflows to +inf in the product, as it should).
     let k1 = ki >> 1;
     let k2 = ki - k1;
     let s1 = f64::from_bits(((k1 + 1023) as u64) << 52);
@@ -59,7 +59,7 @@ pub(crate) fn exp_nonpositive(x: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::exp_nonpositive;
+    use super::exp;
 
     fn ulps(a: f64, b: f64) -> u64 {
         (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs()
@@ -71,7 +71,7 @@ mod tests {
         let mut x = 0.0f64;
         // A dense walk from 0 down to the edge of the normal range (exp(−708) ≈ 3e−308).
         while x > -708.0 {
-            let (got, want) = (exp_nonpositive(x), x.exp());
+            let (got, want) = (exp(x), x.exp());
             worst = worst.max(ulps(got, want));
             x -= 0.000_731;
         }
@@ -83,9 +83,23 @@ mod tests {
             -0.5 * std::f64::consts::LN_2,
             -1.0,
         ] {
-            worst = worst.max(ulps(exp_nonpositive(x), x.exp()));
+            worst = worst.max(ulps(exp(x), x.exp()));
         }
         assert!(worst <= 2, "worst error {worst} ulp");
+    }
+
+    #[test]
+    fn positive_arguments_and_overflow() {
+        let mut worst = 0;
+        let mut x = 0.0f64;
+        while x < 709.0 {
+            worst = worst.max(ulps(exp(x), x.exp()));
+            x += 0.000_913;
+        }
+        assert!(worst <= 2, "worst error {worst} ulp");
+        assert_eq!(exp(709.9), f64::INFINITY);
+        assert_eq!(exp(1e300), f64::INFINITY);
+        assert_eq!(exp(f64::INFINITY), f64::INFINITY);
     }
 
     #[test]
@@ -98,13 +112,13 @@ mod tests {
 
     #[test]
     fn underflow_nan_and_zero() {
-        assert_eq!(exp_nonpositive(0.0), 1.0);
-        assert_eq!(exp_nonpositive(-746.0), 0.0);
-        assert_eq!(exp_nonpositive(-1e300), 0.0);
-        assert_eq!(exp_nonpositive(f64::NEG_INFINITY), 0.0);
-        assert!(exp_nonpositive(f64::NAN).is_nan());
+        assert_eq!(exp(0.0), 1.0);
+        assert_eq!(exp(-746.0), 0.0);
+        assert_eq!(exp(-1e300), 0.0);
+        assert_eq!(exp(f64::NEG_INFINITY), 0.0);
+        assert!(exp(f64::NAN).is_nan());
         // Subnormal results stay close to libm's (relative error grows as bits run out).
-        let (got, want) = (exp_nonpositive(-740.0), (-740.0f64).exp());
+        let (got, want) = (exp(-740.0), (-740.0f64).exp());
         assert!(((got - want) / want).abs() < 1e-10, "{got} vs {want}");
     }
 }
