@@ -13,7 +13,7 @@ fn model_path() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../models/SmolLM2-135M-Instruct.Q4_1.gguf")
+                .join("../models/SmolLM2-135M-Instruct.Q4_1.gguf")
         })
 }
 
