@@ -3,6 +3,12 @@
 //! lists is one the full value writes (no stale schema members); every schema object closes
 //! with `additionalProperties: false`, so a member the type gains fails here until the schema
 //! has it; and each schema's bad examples are refused (the validator is tested too).
+//!
+//! The validator (`check`) implements a subset of JSON Schema 2020-12, and it refuses the
+//! keywords it does not implement: before any value is checked, `keyword_errors` walks every
+//! subschema of every schema file and fails, naming the file, the JSON pointer inside the
+//! schema and the keyword, on any keyword outside `KEYWORDS` (e.g. `pattern`, `anyOf`,
+//! `format`), so no schema can promise something nothing here checks.
 
 use driftbench_core::options::OptionValue;
 use driftbench_core::{
@@ -12,19 +18,201 @@ use driftbench_core::{
 use serde_json::{json, Value};
 use std::path::Path;
 
+/// The schema file `schemas/<name>.schema.json`, refused if it uses a keyword `check` does
+/// not implement.
 fn schema(name: &str) -> Value {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("schemas/{name}.schema.json"));
-    serde_json::from_str(&std::fs::read_to_string(&p).unwrap())
-        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    schema_file(&format!("{name}.schema.json"))
 }
 
-/// Errors of `v` against `s` (a subset of JSON Schema 2020-12: type, enum, const, oneOf,
-/// $ref to `#/$defs/...`, properties, required, additionalProperties, items, prefixItems,
-/// minItems, maxItems, minimum, maximum), each with its JSON path.
+fn schema_file(file: &str) -> Value {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("schemas")
+        .join(file);
+    let s = serde_json::from_str(&std::fs::read_to_string(&p).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let e = keyword_errors(file, &s);
+    assert!(e.is_empty(), "{}", e.join("\n"));
+    s
+}
+
+/// The dialect `check` implements (a subset of it); `$schema` must name it.
+const DRAFT: &str = "https://json-schema.org/draft/2020-12/schema";
+
+/// What a keyword's value must be (and whether `keyword_errors` descends into it).
+#[derive(Clone, Copy, Debug)]
+enum Form {
+    /// A string.
+    Text,
+    /// `DRAFT`, at the root only.
+    Draft,
+    /// An object of name to schema, at the root only (where `$ref` resolves).
+    Defs,
+    /// An object of name to schema (the names are not keywords).
+    Props,
+    /// A schema.
+    Schema,
+    /// `true`, `false` or a schema.
+    BoolOrSchema,
+    /// A non-empty array of schemas.
+    Schemas,
+    /// `#/$defs/<name>` naming a member of the root's `$defs` (`check` takes the name as
+    /// it is, so it may hold no `/` or `~`).
+    Ref,
+    /// A type name or a non-empty array of them.
+    Types,
+    /// A non-empty array.
+    Values,
+    /// Any value.
+    Any,
+    /// A number.
+    Number,
+    /// A non-negative integer.
+    Count,
+    /// An array of strings.
+    Names,
+}
+
+/// Every keyword a schema here may use; `keyword_errors` refuses any other. The validation
+/// keywords are all enforced by `check`; the annotation and structure keywords carry no
+/// validation (`check` never reads them, so they cannot change validity).
+const KEYWORDS: &[(&str, Form)] = &[
+    // Validation keywords, enforced by `check`.
+    ("type", Form::Types),
+    ("enum", Form::Values),
+    ("const", Form::Any),
+    ("oneOf", Form::Schemas),
+    ("$ref", Form::Ref),
+    ("properties", Form::Props),
+    ("required", Form::Names),
+    ("additionalProperties", Form::BoolOrSchema),
+    ("items", Form::Schema),
+    ("prefixItems", Form::Schemas),
+    ("minItems", Form::Count),
+    ("maxItems", Form::Count),
+    ("minimum", Form::Number),
+    ("maximum", Form::Number),
+    // Annotation and structure keywords: no validation.
+    ("$schema", Form::Draft),
+    ("title", Form::Text),
+    ("description", Form::Text),
+    ("$comment", Form::Text),
+    ("$defs", Form::Defs),
+];
+
+/// The type names `check` knows.
+const TYPES: &[&str] = &[
+    "object", "array", "string", "boolean", "null", "integer", "number",
+];
+
+/// Errors of the schema `root` (from `file`) as a schema `check` can enforce in full: every
+/// subschema (properties' values, `items`, `prefixItems` and `oneOf` entries, `$defs`
+/// members, `additionalProperties` when a schema) is visited, whether a test value reaches
+/// it or not, and any keyword outside `KEYWORDS`, or a keyword value `check` would misread,
+/// is reported with the file and the JSON pointer of the schema object.
+fn keyword_errors(file: &str, root: &Value) -> Vec<String> {
+    let mut e = Vec::new();
+    walk_keywords(file, root, root, "#", &mut e);
+    e
+}
+
+/// A JSON pointer token for `name`.
+fn token(name: &str) -> String {
+    name.replace('~', "~0").replace('/', "~1")
+}
+
+fn walk_keywords(file: &str, root: &Value, s: &Value, ptr: &str, errs: &mut Vec<String>) {
+    let Some(o) = s.as_object() else {
+        errs.push(format!(
+            "{file}: {ptr}: a schema must be an object here (boolean schemas are not implemented by this check)"
+        ));
+        return;
+    };
+    for (k, x) in o {
+        let Some(&(_, form)) = KEYWORDS.iter().find(|(kw, _)| kw == k) else {
+            errs.push(format!(
+                "{file}: {ptr}: keyword `{k}` is not implemented by this check"
+            ));
+            continue;
+        };
+        let here = format!("{ptr}/{}", token(k));
+        let at_root = ptr == "#";
+        let bad: Option<&str> = match form {
+            Form::Text => (!x.is_string()).then_some("a string"),
+            Form::Draft => (!at_root || x != DRAFT).then_some("the 2020-12 dialect, at the root"),
+            Form::Defs | Form::Props => match x.as_object() {
+                Some(_) if matches!(form, Form::Defs) && !at_root => Some("at the root only"),
+                Some(m) => {
+                    for (name, sub) in m {
+                        walk_keywords(file, root, sub, &format!("{here}/{}", token(name)), errs);
+                    }
+                    None
+                }
+                None => Some("an object of name to schema"),
+            },
+            Form::Schema => {
+                walk_keywords(file, root, x, &here, errs);
+                None
+            }
+            Form::BoolOrSchema => {
+                if !x.is_boolean() {
+                    walk_keywords(file, root, x, &here, errs);
+                }
+                None
+            }
+            Form::Schemas => match x.as_array() {
+                Some(a) if !a.is_empty() => {
+                    for (i, sub) in a.iter().enumerate() {
+                        walk_keywords(file, root, sub, &format!("{here}/{i}"), errs);
+                    }
+                    None
+                }
+                _ => Some("a non-empty array of schemas"),
+            },
+            Form::Ref => match x.as_str().and_then(|r| r.strip_prefix("#/$defs/")) {
+                Some(name)
+                    if !name.contains(['/', '~'])
+                        && root.get("$defs").and_then(|d| d.get(name)).is_some() =>
+                {
+                    None
+                }
+                _ => Some(
+                    "`#/$defs/<name>` (no `/` or `~` in it) naming a member of the root's `$defs`",
+                ),
+            },
+            Form::Types => {
+                let known = |t: &Value| t.as_str().is_some_and(|t| TYPES.contains(&t));
+                let ok = match x {
+                    Value::Array(ts) => !ts.is_empty() && ts.iter().all(known),
+                    t => known(t),
+                };
+                (!ok).then_some("a type name or a non-empty array of them")
+            }
+            Form::Values => x
+                .as_array()
+                .is_none_or(|a| a.is_empty())
+                .then_some("a non-empty array"),
+            Form::Any => None,
+            Form::Number => (!x.is_number()).then_some("a number"),
+            Form::Count => (!x.is_u64()).then_some("a non-negative integer"),
+            Form::Names => (!x.as_array().is_some_and(|a| a.iter().all(Value::is_string)))
+                .then_some("an array of strings"),
+        };
+        if let Some(want) = bad {
+            errs.push(format!("{file}: {here}: `{k}` must be {want}"));
+        }
+    }
+}
+
+/// Errors of `v` against `s` (a subset of JSON Schema 2020-12: the validation keywords of
+/// `KEYWORDS`, i.e. type, enum, const, oneOf, $ref to `#/$defs/...`, properties, required,
+/// additionalProperties, items, prefixItems, minItems, maxItems, minimum, maximum; each
+/// applies alongside its siblings), each with its JSON path. Only for schemas that
+/// `keyword_errors` passes: any other keyword would be ignored here, so it is refused there.
 fn check(root: &Value, s: &Value, v: &Value, path: &str, errs: &mut Vec<String>) {
     if let Some(r) = s.get("$ref").and_then(Value::as_str) {
         let name = r.strip_prefix("#/$defs/").expect("local $ref");
-        return check(root, &root["$defs"][name], v, path, errs);
+        let target = root["$defs"].get(name).expect("$ref to a $defs member");
+        check(root, target, v, path, errs);
     }
     if let Some(options) = s.get("oneOf").and_then(Value::as_array) {
         let ok = options
@@ -41,7 +229,6 @@ fn check(root: &Value, s: &Value, v: &Value, path: &str, errs: &mut Vec<String>)
                 options.len()
             ));
         }
-        return;
     }
     if let Some(c) = s.get("const") {
         if c != v {
@@ -166,7 +353,7 @@ fn assert_invalid(name: &str, v: &Value) {
 fn covered(root: &Value, s: &Value, full: &Value, path: &str) {
     if let Some(r) = s.get("$ref").and_then(Value::as_str) {
         let name = r.strip_prefix("#/$defs/").unwrap();
-        return covered(root, &root["$defs"][name], full, path);
+        covered(root, &root["$defs"][name], full, path);
     }
     if let Some(options) = s.get("oneOf").and_then(Value::as_array) {
         // Only the option the value matches.
@@ -177,7 +364,6 @@ fn covered(root: &Value, s: &Value, full: &Value, path: &str) {
                 covered(root, o, full, path);
             }
         }
-        return;
     }
     if let Some(props) = s.get("properties").and_then(Value::as_object) {
         assert_eq!(
@@ -361,7 +547,8 @@ fn peaks() {
     );
 }
 
-/// Every schema file is tested above, and ABI.md names each one.
+/// Every schema file uses only keywords `check` implements, is tested above, and ABI.md
+/// names each one.
 #[test]
 fn every_schema_is_checked_and_documented() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -371,6 +558,10 @@ fn every_schema_is_checked_and_documented() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
+    for n in &names {
+        // Panics naming the file, the place and the keyword.
+        schema_file(n);
+    }
     let tested = [
         "backend_setup",
         "configured",
@@ -392,4 +583,105 @@ fn every_schema_is_checked_and_documented() {
             "ABI.md does not name {n}"
         );
     }
+}
+
+/// The keyword walk refuses what `check` does not implement, wherever it is (a branch no
+/// value reaches included), and only that: names inside `properties` and `$defs` are not
+/// keywords, and the same schema without the unimplemented keywords passes.
+#[test]
+fn unimplemented_keywords_are_refused() {
+    let with = |extra: bool| {
+        let mut s = json!({
+            "$schema": DRAFT,
+            "title": "T",
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["name"],
+            "properties": {
+                // Property names that are keywords elsewhere.
+                "name": {"type": "string", "description": "a name"},
+                "pattern": {"$ref": "#/$defs/float"},
+                "anyOf": {"type": "array", "items": {"type": "integer", "minimum": 0}}
+            },
+            "$defs": {
+                "float": {"oneOf": [{"type": "number"}, {"enum": ["NaN"]}]},
+                // Reached by no value, and its name needs escaping in a JSON pointer.
+                "a~b/c": {"type": "string"}
+            }
+        });
+        if extra {
+            s["anyOf"] = json!([{"required": ["name"]}]);
+            s["properties"]["name"]["pattern"] = json!("^[a-z]+$");
+            s["$defs"]["a~b/c"]["format"] = json!("uuid");
+            s["properties"]["anyOf"]["items"]["exclusiveMinimum"] = json!(0);
+            s["$defs"]["float"]["oneOf"][1]["minLength"] = json!(1);
+        }
+        s
+    };
+    assert_eq!(
+        keyword_errors("t.schema.json", &with(false)),
+        Vec::<String>::new()
+    );
+    let mut got = keyword_errors("t.schema.json", &with(true));
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "t.schema.json: #/$defs/a~0b~1c: keyword `format` is not implemented by this check",
+            "t.schema.json: #/$defs/float/oneOf/1: keyword `minLength` is not implemented by this check",
+            "t.schema.json: #/properties/anyOf/items: keyword `exclusiveMinimum` is not implemented by this check",
+            "t.schema.json: #/properties/name: keyword `pattern` is not implemented by this check",
+            "t.schema.json: #: keyword `anyOf` is not implemented by this check",
+        ]
+    );
+    // Annotation keywords do not change validity.
+    let plain = with(false);
+    let mut bare = plain.clone();
+    for k in ["$schema", "title"] {
+        bare.as_object_mut().unwrap().remove(k);
+    }
+    bare["properties"]["name"]
+        .as_object_mut()
+        .unwrap()
+        .remove("description");
+    for v in [
+        json!({"name": "x", "anyOf": [1]}),
+        json!({"name": 1}),
+        json!({"pattern": 1.5}),
+    ] {
+        assert_eq!(
+            errors(&plain, &v).is_empty(),
+            errors(&bare, &v).is_empty(),
+            "{v}"
+        );
+    }
+    assert!(errors(&plain, &json!({"name": "x", "pattern": "NaN"})).is_empty());
+
+    // Keyword values `check` would misread, and keywords out of place, are refused too.
+    let mut got = keyword_errors(
+        "t.schema.json",
+        &json!({
+            "type": "whole",
+            "minimum": "0",
+            "items": false,
+            "properties": {
+                "a": {"$ref": "#/$defs/missing", "$schema": DRAFT, "$defs": {}},
+                "b": {"$ref": "#/$defs/x~1y"}
+            },
+            "$defs": {"x~1y": {}, "x/y": {}}
+        }),
+    );
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "t.schema.json: #/items: a schema must be an object here (boolean schemas are not implemented by this check)",
+            "t.schema.json: #/minimum: `minimum` must be a number",
+            "t.schema.json: #/properties/a/$defs: `$defs` must be at the root only",
+            "t.schema.json: #/properties/a/$ref: `$ref` must be `#/$defs/<name>` (no `/` or `~` in it) naming a member of the root's `$defs`",
+            "t.schema.json: #/properties/a/$schema: `$schema` must be the 2020-12 dialect, at the root",
+            "t.schema.json: #/properties/b/$ref: `$ref` must be `#/$defs/<name>` (no `/` or `~` in it) naming a member of the root's `$defs`",
+            "t.schema.json: #/type: `type` must be a type name or a non-empty array of them",
+        ]
+    );
 }
