@@ -90,7 +90,11 @@ fn the_golden_journal_covers_several_backends_fail_incomplete_and_nan() {
         })
         .count();
     assert!(nan_pairs > 0, "no pair with NaN logits");
-    assert!(report.backends.len() >= 3, "{} backends", report.backends.len());
+    assert!(
+        report.backends.len() >= 3,
+        "{} backends",
+        report.backends.len()
+    );
     assert_eq!(report.global().as_str(), "FAIL");
 }
 
