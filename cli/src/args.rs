@@ -1,7 +1,7 @@
 //! Command-line interface definition.
 
 use clap::{Args, Parser, Subcommand};
-use driftbench_core::report::diff::{DEFAULT_METRIC_ABS, DEFAULT_METRIC_REL, DEFAULT_SLOWDOWN};
+use driftbench_report::diff::{DEFAULT_METRIC_ABS, DEFAULT_METRIC_REL, DEFAULT_SLOWDOWN};
 use std::path::PathBuf;
 
 /// driftbench: does the decode route give the same logits as a prefill, per backend, dtype

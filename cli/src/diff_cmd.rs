@@ -4,7 +4,7 @@
 use crate::args::DiffArgs;
 use crate::text::terminal;
 use anyhow::{Context, Result};
-use driftbench_core::report::diff::{
+use driftbench_report::diff::{
     diff_reports, pair_label, perf_label, Change, ReportDiff, ReportView, Thresholds,
 };
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! Facts about the host for the report's Environment section.
 
-use driftbench_core::host::{cpu_model, cpu_threads};
-use driftbench_core::records::Environment;
+use driftbench_core::machine::{cpu_model, cpu_threads};
+use driftbench_sweep::records::Environment;
 use std::collections::BTreeMap;
 
 /// Collect the environment of this process.

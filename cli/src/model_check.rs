@@ -8,9 +8,9 @@
 //! extent against the file's length), so a 100 GB file costs as much as a 1 MB one.
 
 use anyhow::{bail, Result};
-use driftbench_core::config::{file_kind, span_limit, SweepConfig, MAX_SPAN};
-use driftbench_core::ModelSpec;
+use driftbench_core::model_spec::ModelSpec;
 use driftbench_gguf::{Gguf, GgufError};
+use driftbench_sweep::config::{file_kind, span_limit, SweepConfig, MAX_SPAN};
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;

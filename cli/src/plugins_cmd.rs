@@ -7,7 +7,7 @@ use crate::backends::{self, Isolation};
 use crate::text::terminal;
 use anyhow::Result;
 use comfy_table::Table;
-use driftbench_core::Probe;
+use driftbench_core::probe::Probe;
 
 fn dtypes_cell(p: &Probe) -> String {
     if p.backend_dtypes.is_empty() {

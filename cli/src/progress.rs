@@ -1,7 +1,7 @@
 //! A progress bar on stderr (hidden when stderr is not a terminal).
 
 use crate::text::terminal;
-use driftbench_core::runner::Progress;
+use driftbench_sweep::runner::Progress;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// indicatif-backed [`Progress`].

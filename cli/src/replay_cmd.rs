@@ -6,14 +6,14 @@ use crate::args::PluginArgs;
 use crate::backends;
 use crate::text::terminal;
 use anyhow::{anyhow, bail, Context, Result};
-use driftbench_core::config::BackendInstance;
-use driftbench_core::records::{PairRecord, Record};
-use driftbench_core::replay::{Bundle, SavedFloor};
-use driftbench_core::report::diff::pair_label;
 use driftbench_core::rng::prompt_tokens;
-use driftbench_core::runner::{run_pair, Buffers, FloorRef, Warmed};
-use driftbench_core::verdict::global_verdict;
-use driftbench_core::Verdict;
+use driftbench_report::diff::pair_label;
+use driftbench_sweep::config::BackendInstance;
+use driftbench_sweep::records::{PairRecord, Record};
+use driftbench_sweep::replay::{Bundle, SavedFloor};
+use driftbench_sweep::runner::{run_pair, Buffers, FloorRef, Warmed};
+use driftbench_sweep::verdict::global_verdict;
+use driftbench_sweep::verdict::Verdict;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -57,7 +57,7 @@ pub fn run(dir: &Path, plugins: &PluginArgs) -> Result<i32> {
             ) else {
                 bail!(
                     "{}: key `floor` names the {label} reference, but `logits` lists no reference files",
-                    dir.join(driftbench_core::replay::BUNDLE_FILE).display()
+                    dir.join(driftbench_sweep::replay::BUNDLE_FILE).display()
                 );
             };
             floor_logits = (p, d);

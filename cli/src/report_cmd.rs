@@ -3,10 +3,10 @@
 use crate::args::ReportFormat;
 use crate::text::terminal;
 use anyhow::{Context, Result};
-use driftbench_core::journal;
-use driftbench_core::records::{Record, SCHEMA_VERSION};
-use driftbench_core::report::csv::write_csv;
-use driftbench_core::report::{summary_table, write_reports, Report};
+use driftbench_report::write::write_csv;
+use driftbench_report::{summary_table, write_reports, Report};
+use driftbench_sweep::journal;
+use driftbench_sweep::records::{Record, SCHEMA_VERSION};
 use std::path::{Path, PathBuf};
 
 /// Re-render (every file, or with `format` csv only the CSV tables); returns the exit code

@@ -8,12 +8,16 @@ use crate::model_check;
 use crate::text::terminal;
 use crate::{backends, npy};
 use anyhow::{anyhow, bail, Context, Result};
-use driftbench_core::config::SweepConfig;
-use driftbench_core::records::{PairKey, Record, Route};
+use driftbench_core::dtype::Dtype;
+use driftbench_core::kv::KvMode;
+use driftbench_core::model_spec::ModelSpec;
 use driftbench_core::rng::prompt_tokens;
-use driftbench_core::runner::{run_pair, Buffers, PairPlan, Warmed};
-use driftbench_core::verdict::global_verdict;
-use driftbench_core::{Dtype, DtypeTolerance, KvMode, ModelSpec};
+use driftbench_core::route::Route;
+use driftbench_sweep::config::SweepConfig;
+use driftbench_sweep::records::{PairKey, Record};
+use driftbench_sweep::runner::{run_pair, Buffers, PairPlan, Warmed};
+use driftbench_sweep::verdict::global_verdict;
+use driftbench_sweep::verdict::DtypeTolerance;
 use std::time::Instant;
 
 /// Run one pair; returns the exit code of its verdict.
@@ -80,7 +84,7 @@ pub fn run(a: &RunArgs) -> Result<i32> {
         // One pair, measured as it comes: a cold first call is what `run` shows.
         warmup: false,
         // `run` computes no f64 noise floor: fixed bounds.
-        rule: driftbench_core::noise_floor::FloorRule::default(),
+        rule: driftbench_sweep::noise_floor::FloorRule::default(),
         repetitions: 1,
     };
     let key = PairKey {
@@ -193,7 +197,7 @@ pub fn run(a: &RunArgs) -> Result<i32> {
         };
         // Started only once the pair's backend has traced: no reference for a backend
         // that cannot.
-        let reference = || -> Result<Box<dyn driftbench_core::Backend>> {
+        let reference = || -> Result<Box<dyn driftbench_core::backend::Backend>> {
             let name = trace_layers::REFERENCE_BACKEND.to_string();
             let mut planned = backends::select(
                 backends::find(&a.plugins.plugins)?,

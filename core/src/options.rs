@@ -7,7 +7,7 @@
 //! report records both, so two instances of one plugin with different options (cuda with and
 //! without fusion) can be compared in one report.
 
-use crate::BackendError;
+use crate::error::BackendError;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

@@ -1,7 +1,7 @@
 //! What a session says about the time and memory of its last run ([`RunProfile`]) and the
 //! peak speeds its device reaches ([`Peaks`]), and the process's peak resident memory.
 
-use crate::Dtype;
+use crate::dtype::Dtype;
 use serde::{Deserialize, Serialize};
 
 /// Timing details of one `prefill`/`decode` call, as the session measured them. Every field

@@ -1,7 +1,9 @@
 //! Checks every session runs on a request before computing: one wording of each refusal for
 //! every backend.
 
-use crate::{BackendError, KvLayout, SessionInfo};
+use crate::error::BackendError;
+use crate::kv::KvLayout;
+use crate::session_info::SessionInfo;
 
 impl SessionInfo {
     /// Refuse an empty prompt, a prompt longer than the context, a token outside the

@@ -16,7 +16,7 @@
 //! `W` is the bytes of the `P` weights as the session holds them (bf16 weights widened to
 //! f32 count 4 bytes each) and `e` the bytes of one KV-cache value.
 
-use crate::KvMode;
+use crate::kv::KvMode;
 use serde::{Deserialize, Serialize};
 
 /// What a loaded model costs to run, for the roofline figures.

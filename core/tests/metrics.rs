@@ -417,7 +417,7 @@ fn new_metrics_keep_nan_visible() {
     assert_eq!(f.position, 3);
     assert!(f.prefill_margin.is_nan());
     // And survive JSON.
-    let back: driftbench_core::Metrics =
+    let back: driftbench_core::metrics::Metrics =
         serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
     assert!(back.drift_curve[3].is_nan());
     assert!(back.kl_max.unwrap().is_nan());
@@ -427,7 +427,7 @@ fn new_metrics_keep_nan_visible() {
 fn journals_without_the_new_metrics_still_read() {
     let old = r#"{"max_abs_diff":0.5,"p99_abs_diff":0.1,"mean_abs_diff":0.01,
         "top1_agreement":1.0,"nonfinite_prefill":0,"nonfinite_decode":0,"positions":4,"vocab":8}"#;
-    let m: driftbench_core::Metrics = serde_json::from_str(old).unwrap();
+    let m: driftbench_core::metrics::Metrics = serde_json::from_str(old).unwrap();
     assert_eq!(m.kl_mean, None);
     assert_eq!(m.nmse, None);
     assert!(m.drift_curve.is_empty());

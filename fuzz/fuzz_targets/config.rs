@@ -1,8 +1,7 @@
-//! cargo-fuzz target `config`: see ../targets.rs (shared with the stable replay harness,
-//! plugins/host/tests/fuzz_replay.rs).
+//! cargo-fuzz target `config`: see ../targets/config.rs (shared with the stable replay test).
 #![no_main]
 
-#[path = "../targets.rs"]
-mod targets;
+#[path = "../targets/config.rs"]
+mod target;
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| targets::config(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| target::config(data));

@@ -1,8 +1,7 @@
-//! cargo-fuzz target `gguf`: see ../targets.rs (shared with the stable replay harness,
-//! plugins/host/tests/fuzz_replay.rs).
+//! cargo-fuzz target `gguf`: see ../targets/gguf.rs (shared with the stable replay test).
 #![no_main]
 
-#[path = "../targets.rs"]
-mod targets;
+#[path = "../targets/gguf.rs"]
+mod target;
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| targets::gguf(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| target::gguf(data));

@@ -1,8 +1,7 @@
-//! cargo-fuzz target `protocol`: see ../targets.rs (shared with the stable replay harness,
-//! plugins/host/tests/fuzz_replay.rs).
+//! cargo-fuzz target `protocol`: see ../targets/protocol.rs (shared with the stable replay test).
 #![no_main]
 
-#[path = "../targets.rs"]
-mod targets;
+#[path = "../targets/protocol.rs"]
+mod target;
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| targets::protocol(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| target::protocol(data));

@@ -28,7 +28,7 @@ pub mod rope;
 pub mod round;
 pub mod session;
 
-use driftbench_core::host::{cpu_model, cpu_threads};
+use driftbench_core::machine::{cpu_model, cpu_threads};
 use driftbench_core::{Backend, BackendError, DeviceInfo, Dtype, ModelSpec, Probe, Session};
 pub use model::CpuModel;
 pub use session::CpuSession;

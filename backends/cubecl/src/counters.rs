@@ -8,7 +8,7 @@
 //! into counters; it never prints anything. Each plugin library carries its own copy of
 //! `log`, so this logger sees only its own plugin's events.
 
-use driftbench_core::records::Route;
+use driftbench_core::route::Route;
 use driftbench_core::trace::LayerTrace;
 use driftbench_core::{
     BackendError, Counters, KvLayout, ModelCost, Peaks, RunProfile, Session, SessionInfo,

@@ -8,7 +8,7 @@
 #![forbid(unsafe_code)]
 
 use burn_flex::{Flex, FlexDevice};
-use driftbench_core::host::{cpu_model, cpu_threads};
+use driftbench_core::machine::{cpu_model, cpu_threads};
 use driftbench_core::{Backend, BackendError, DeviceInfo, Dtype, ModelSpec, Probe, Session};
 use driftbench_model::{BurnSession, LinearMode, Precision};
 

@@ -4,7 +4,7 @@ use crate::{
     gguf_load, synthetic, HostWeights, Llama, LlamaArch, ModelError, Precision, StepClock,
 };
 use burn_tensor::{backend::Backend, DType, Tensor};
-use driftbench_core::records::Route;
+use driftbench_core::route::Route;
 use driftbench_core::trace::LayerTrace;
 use driftbench_core::{
     BackendError, KvLayout, ModelCost, ModelSpec, Peaks, RunProfile, Session, SessionInfo,

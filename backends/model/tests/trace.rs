@@ -3,7 +3,7 @@
 
 use burn_flex::{Flex, FlexDevice};
 use burn_tensor::{DType, Tensor};
-use driftbench_core::records::Route;
+use driftbench_core::route::Route;
 use driftbench_core::trace::{compare_traces, point_names};
 use driftbench_core::{rng::prompt_tokens, Dtype, KvLayout, Session, SyntheticModel};
 use driftbench_model::{synthetic, BurnSession, LinearMode, Precision};

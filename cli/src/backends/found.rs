@@ -1,8 +1,8 @@
 //! What the plugin search path holds, found by file name alone: no plugin code runs here.
 
 use anyhow::{bail, Result};
-use driftbench_core::config::valid_instance_name;
 use driftbench_plugin_host::{discover, PluginCandidate};
+use driftbench_sweep::config::valid_instance_name;
 use std::path::PathBuf;
 
 /// Every usable plugin file, first one per backend name.

@@ -10,11 +10,13 @@ pub use found::{find, Found};
 pub use start::{start, Started};
 
 use anyhow::{anyhow, bail, Result};
-use driftbench_core::config::{BackendInstance, DEFAULT_OPEN_TIMEOUT_S};
-use driftbench_core::records::BackendEntry;
-use driftbench_core::runner::PlannedBackend;
-use driftbench_core::{Backend, BackendError, BackendSetup};
+use driftbench_core::backend::Backend;
+use driftbench_core::error::BackendError;
+use driftbench_core::options::BackendSetup;
 use driftbench_plugin_host::{Deadlines, LoadError, PluginCandidate};
+use driftbench_sweep::config::{BackendInstance, DEFAULT_OPEN_TIMEOUT_S};
+use driftbench_sweep::records::BackendEntry;
+use driftbench_sweep::runner::PlannedBackend;
 use start::Unloadable;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -92,7 +94,7 @@ fn name_plugins(found: &Found, isolation: &Isolation) -> Result<Vec<Plugin>> {
         }
         let s = start(c, isolation);
         let name = match (&s.reported, &s.result) {
-            (Some(n), _) if driftbench_core::config::valid_instance_name(n) => n.clone(),
+            (Some(n), _) if driftbench_sweep::config::valid_instance_name(n) => n.clone(),
             (Some(n), _) => bail!(
                 "--plugin {}: the plugin calls itself `{}`, not a valid backend name (letters, digits, `-`, `_`, `.`)",
                 c.path.display(),
@@ -153,8 +155,8 @@ impl Selection<'_> {
 /// A plan entry for a backend that cannot run: a stand-in whose pairs say `why`.
 type Entry = (
     Box<dyn Backend>,
-    Option<driftbench_core::Probe>,
-    Option<driftbench_core::Configured>,
+    Option<driftbench_core::probe::Probe>,
+    Option<driftbench_core::options::Configured>,
     Option<String>,
 );
 

@@ -2,7 +2,12 @@
 //! probe and every call run there) or, with `--in-process`, loaded into this process.
 
 use super::Isolation;
-use driftbench_core::{Backend, BackendError, Dtype, ModelSpec, Probe, Session};
+use driftbench_core::backend::Backend;
+use driftbench_core::backend::Session;
+use driftbench_core::dtype::Dtype;
+use driftbench_core::error::BackendError;
+use driftbench_core::model_spec::ModelSpec;
+use driftbench_core::probe::Probe;
 use driftbench_plugin_host::{LoadedPlugin, PluginBackend, PluginCandidate, WorkerBackend};
 
 /// A plugin file, started or not.

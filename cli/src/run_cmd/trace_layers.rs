@@ -5,9 +5,13 @@
 use crate::text::terminal;
 use anyhow::{anyhow, Context, Result};
 use comfy_table::Table;
-use driftbench_core::records::Route;
+use driftbench_core::backend::Backend;
+use driftbench_core::backend::Session;
+use driftbench_core::dtype::Dtype;
+use driftbench_core::kv::KvLayout;
+use driftbench_core::model_spec::ModelSpec;
+use driftbench_core::route::Route;
 use driftbench_core::trace::{compare_traces, LayerTrace, PointError};
-use driftbench_core::{Backend, Dtype, KvLayout, ModelSpec, Session};
 use std::path::Path;
 
 /// Backend that computes the reference trace.
@@ -176,7 +180,7 @@ pub fn run(
             "{} {}: error against {} per layer point",
             report.backend, report.dtype, report.reference
         );
-        let svg = driftbench_core::report::per_layer_plot(
+        let svg = driftbench_report::per_layer_plot(
             &title,
             &[("prefill", &prefill[..]), ("decode", &decode[..])],
         );

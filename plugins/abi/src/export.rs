@@ -13,7 +13,7 @@
 //! one thread at a time and closed once.
 
 use crate::{route, status, DbBuf, PluginHeader, PluginV1, ABI_MAJOR, ABI_MINOR, MAGIC};
-use driftbench_core::records::Route;
+use driftbench_core::route::Route;
 use driftbench_core::{
     Backend, BackendError, BackendSetup, Dtype, KvLayout, ModelSpec, OpenedInfo, Session,
 };

@@ -2,7 +2,7 @@
 //! system's C compiler prints every size, field offset and constant the header declares, and
 //! each must equal its Rust counterpart. The header is kept by hand; this keeps it honest.
 
-use driftbench_core::poison::POISON_BITS;
+use driftbench_core::unwritten::UNWRITTEN_BITS;
 use driftbench_core::Dtype;
 use driftbench_plugin_abi::{
     route, status, DbBuf, PluginHeader, PluginV1, ABI_MAJOR, ABI_MINOR, ENTRY_SYMBOL, MAGIC,
@@ -192,7 +192,7 @@ fn the_c_header_matches_the_rust_abi() {
         ("DB_DTYPE_F64", Dtype::F64.code().to_string()),
         ("DB_ROUTE_PREFILL", route::PREFILL.to_string()),
         ("DB_ROUTE_DECODE", route::DECODE.to_string()),
-        ("DB_POISON_BITS", POISON_BITS.to_string()),
+        ("DB_POISON_BITS", UNWRITTEN_BITS.to_string()),
         ("DB_V1_0_TABLE_SIZE", V1_0_TABLE_SIZE.to_string()),
         ("DB_V1_1_TABLE_SIZE", V1_1_TABLE_SIZE.to_string()),
         ("DB_V1_2_TABLE_SIZE", V1_2_TABLE_SIZE.to_string()),

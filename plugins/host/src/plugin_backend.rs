@@ -4,7 +4,7 @@ use crate::worker::client::parse_trace;
 use crate::worker::protocol::MAX_TRACE_BYTES;
 use crate::LoadedPlugin;
 use driftbench_core::profile;
-use driftbench_core::records::Route;
+use driftbench_core::route::Route;
 use driftbench_core::trace::LayerTrace;
 use driftbench_core::{
     Backend, BackendError, BackendSetup, Configured, Counters, Dtype, KvLayout, ModelCost,

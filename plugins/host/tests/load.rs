@@ -129,7 +129,7 @@ fn plugin_file_naming_rule() {
 
 #[test]
 fn flex_plugin_traces_through_the_abi_even_beyond_the_first_buffer() {
-    use driftbench_core::records::Route;
+    use driftbench_core::route::Route;
     let plugin = LoadedPlugin::load(&library("driftbench_backend_flex")).expect("load flex plugin");
     let backend = PluginBackend::new(plugin);
     // 6 points × 200 positions × 256 wide × 4 bytes: over the host's first 1 MiB buffer, so
@@ -166,7 +166,7 @@ fn flex_plugin_traces_through_the_abi_even_beyond_the_first_buffer() {
 
 #[test]
 fn a_v1_1_table_without_trace_still_loads_and_runs() {
-    use driftbench_core::records::Route;
+    use driftbench_core::route::Route;
     // Only this test loads the test plugin in this binary, so the mode is ours alone.
     std::env::set_var("DRIFTBENCH_TEST_PLUGIN_MODE", "v1.1");
     let plugin = LoadedPlugin::load(&library("driftbench_test_plugin")).expect("load a v1.1 table");

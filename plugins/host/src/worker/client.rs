@@ -2,7 +2,7 @@
 
 use super::process::{reply_name, Hello, Worker};
 use super::protocol::{to_backend_error, Reply, Request, MAX_TRACE_BYTES};
-use driftbench_core::records::Route;
+use driftbench_core::route::Route;
 use driftbench_core::trace::LayerTrace;
 use driftbench_core::{
     Backend, BackendError, BackendSetup, Configured, Counters, Dtype, KvLayout, ModelCost,

@@ -3,7 +3,7 @@
 //! one binary frame of little-endian `f32` values, a `Trace` reply by one binary frame holding
 //! a layer trace in its binary form (`driftbench_core::trace::LayerTrace::to_bytes`).
 
-use driftbench_core::records::Route;
+use driftbench_core::route::Route;
 use driftbench_core::{
     BackendError, BackendSetup, Configured, Counters, Dtype, KvLayout, ModelCost, ModelSpec, Peaks,
     Probe, RunProfile, SessionInfo,

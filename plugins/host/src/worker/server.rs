@@ -6,7 +6,7 @@ use super::protocol::{
 };
 use crate::{LoadedPlugin, PluginBackend};
 use driftbench_core::trace::LayerTrace;
-use driftbench_core::{Backend, BackendError, Session, POISON};
+use driftbench_core::{Backend, BackendError, Session, UNWRITTEN};
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
 use std::path::Path;
@@ -141,10 +141,11 @@ fn run_route(
             &Reply::from(&BackendError::Invalid("span × vocab overflows".into())),
         );
     };
-    // Poisoned before every call: a plugin that reports success without writing every row
-    // leaves poison the host detects, never the previous call's logits.
+    // Filled with the unwritten-logit sentinel before every call: a plugin that reports
+    // success without writing every row leaves sentinels the host detects, never the previous
+    // call's logits.
     logits.clear();
-    logits.resize(len, POISON);
+    logits.resize(len, UNWRITTEN);
     let t0 = std::time::Instant::now();
     let result = f(s.as_mut(), logits);
     let wall_s = t0.elapsed().as_secs_f64();

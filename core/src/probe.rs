@@ -1,0 +1,68 @@
+//! What a backend's probe says: its devices and the dtypes each can compute in, or why the
+//! backend is not available here.
+
+use crate::dtype::Dtype;
+use serde::{Deserialize, Serialize};
+
+/// One device a backend can run on, as its probe reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceInfo {
+    /// Device or adapter name (e.g. `NVIDIA H100`, `llvmpipe`, `cpu`).
+    pub name: String,
+    /// Kind: `cpu`, `discrete`, `integrated`, `virtual`, `software`, ...
+    pub kind: String,
+    /// Driver name and version, where known.
+    #[serde(default)]
+    pub driver: Option<String>,
+    /// Dtypes this device can compute in.
+    pub dtypes: Vec<Dtype>,
+    /// Dtypes this device cannot compute in, each with the reason.
+    #[serde(default)]
+    pub unsupported: Vec<(Dtype, String)>,
+    /// Free-form details (compute capability, memory, threads...).
+    #[serde(default)]
+    pub details: Vec<(String, String)>,
+}
+
+/// What a backend's probe says, without side effects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Probe {
+    /// Backend name (`flex`, `wgpu`, `cuda`, ...).
+    pub backend: String,
+    /// Version of the backend implementation (the plugin crate).
+    pub version: String,
+    /// Version of the burn stack it was built with, if any.
+    #[serde(default)]
+    pub burn_version: Option<String>,
+    /// `None` when available; otherwise why not (`no CUDA driver`).
+    #[serde(default)]
+    pub unavailable: Option<String>,
+    /// Devices found.
+    pub devices: Vec<DeviceInfo>,
+    /// Dtypes the backend can compute in at all, on a device that allows them: what a user
+    /// would get on suitable hardware, listed even when nothing is available here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backend_dtypes: Vec<Dtype>,
+}
+
+impl Probe {
+    /// Why `dtype` cannot run on the first device, or `None` when it can.
+    pub fn dtype_unavailable(&self, dtype: Dtype) -> Option<String> {
+        if let Some(why) = &self.unavailable {
+            return Some(format!("{}: {why}", self.backend));
+        }
+        let Some(dev) = self.devices.first() else {
+            return Some(format!("{}: no device", self.backend));
+        };
+        if dev.dtypes.contains(&dtype) {
+            return None;
+        }
+        let why = dev
+            .unsupported
+            .iter()
+            .find(|(d, _)| *d == dtype)
+            .map(|(_, w)| w.clone())
+            .unwrap_or_else(|| format!("{} has no {dtype}", dev.name));
+        Some(format!("{}: {why}", self.backend))
+    }
+}

@@ -1,0 +1,550 @@
+//! Two reports compared (before and after a driver or burn update): verdicts that changed
+//! per pair, metrics that moved beyond a threshold, and speed ratios per (backend, span,
+//! dtype, route).
+//!
+//! Reports are read through a lenient view ([`ReportView`]) that needs only what the diff
+//! uses, every field defaulted, so a `report.json` of an older driftbench (without KL, NMSE,
+//! warm-ups or later sections) still compares.
+//!
+//! Only verdicts decide a regression by default: a pair whose verdict got worse, a pair that
+//! went missing, or a worse global verdict. Metric and speed moves are reported, and count
+//! as regressions only when asked ([`Thresholds::fail_on_metrics`],
+//! [`Thresholds::fail_on_slowdown`]), since two machines (or two runs on a noisy one) differ.
+
+use crate::model::Report;
+use driftbench_core::dtype::Dtype;
+use driftbench_core::kv::KvMode;
+use driftbench_core::route::Route;
+use driftbench_sweep::records::PairKey;
+use driftbench_sweep::verdict::GlobalVerdict;
+use driftbench_sweep::verdict::Verdict;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// Default relative threshold of a metric move: 25% of the larger value. Rounding noise
+/// of a reassociated reduction moves a max or a p99 by tens of percent between kernels;
+/// a real change in precision moves it by a factor.
+pub const DEFAULT_METRIC_REL: f64 = 0.25;
+/// Default absolute threshold of a metric move: 1e-6, about one f32 ulp of a logit of
+/// magnitude 8, so moves within f32 rounding of typical logits are never reported.
+pub const DEFAULT_METRIC_ABS: f64 = 1e-6;
+/// Default slowdown threshold: new/old mean wall time above 1.25 (and speedups below
+/// 1/1.25). Run-to-run spread on the 2-core development machines is about 10%.
+pub const DEFAULT_SLOWDOWN: f64 = 0.25;
+
+/// When a move is worth reporting, and which moves are regressions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// A metric moved when |new − old| exceeds this fraction of the larger of |old|, |new| ...
+    pub metric_rel: f64,
+    /// ... and exceeds this absolute amount.
+    pub metric_abs: f64,
+    /// A route slowed down when new/old mean wall time exceeds `1 + slowdown`.
+    pub slowdown: f64,
+    /// A metric that got worse is a regression.
+    pub fail_on_metrics: bool,
+    /// A slowdown is a regression.
+    pub fail_on_slowdown: bool,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            metric_rel: DEFAULT_METRIC_REL,
+            metric_abs: DEFAULT_METRIC_ABS,
+            slowdown: DEFAULT_SLOWDOWN,
+            fail_on_metrics: false,
+            fail_on_slowdown: false,
+        }
+    }
+}
+
+/// What the diff reads of a `report.json`; every field may be absent.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ReportView {
+    /// Global verdict.
+    #[serde(default)]
+    pub global: Option<GlobalVerdict>,
+    /// Backends.
+    #[serde(default)]
+    pub backends: Vec<BackendView>,
+}
+
+/// What the diff reads of one backend.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BackendView {
+    /// Backend name.
+    pub name: String,
+    /// One row per pair.
+    #[serde(default)]
+    pub comparisons: Vec<PairView>,
+    /// One row per (span, dtype, route).
+    #[serde(default)]
+    pub performance: Vec<PerfView>,
+}
+
+/// What the diff reads of one pair.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PairView {
+    /// Prompt length.
+    pub span: usize,
+    /// Dtype.
+    pub dtype: Dtype,
+    /// KV layout.
+    pub kv_aligned: KvMode,
+    /// Seed.
+    pub seed: u64,
+    /// Verdict.
+    pub verdict: Verdict,
+    /// Metrics, when measured.
+    #[serde(default)]
+    pub metrics: Option<MetricsView>,
+}
+
+/// The metrics the diff compares; a metric absent on either side is not compared.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct MetricsView {
+    /// Largest |prefill − decode|.
+    #[serde(default, with = "driftbench_core::float_opt")]
+    pub max_abs_diff: Option<f64>,
+    /// 99th percentile.
+    #[serde(default, with = "driftbench_core::float_opt")]
+    pub p99_abs_diff: Option<f64>,
+    /// Mean.
+    #[serde(default, with = "driftbench_core::float_opt")]
+    pub mean_abs_diff: Option<f64>,
+    /// Top-1 agreement (compared as disagreement, 1 − agreement, so larger is worse).
+    #[serde(default, with = "driftbench_core::float_opt")]
+    pub top1_agreement: Option<f64>,
+    /// Mean KL.
+    #[serde(default, with = "driftbench_core::float_opt")]
+    pub kl_mean: Option<f64>,
+    /// Largest KL.
+    #[serde(default, with = "driftbench_core::float_opt")]
+    pub kl_max: Option<f64>,
+    /// NMSE.
+    #[serde(default, with = "driftbench_core::float_opt")]
+    pub nmse: Option<f64>,
+    /// Non-finite prefill values.
+    #[serde(default)]
+    pub nonfinite_prefill: Option<u64>,
+    /// Non-finite decode values.
+    #[serde(default)]
+    pub nonfinite_decode: Option<u64>,
+}
+
+/// What the diff reads of one performance row.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PerfView {
+    /// Prompt length.
+    pub span: usize,
+    /// Dtype.
+    pub dtype: Dtype,
+    /// Route.
+    pub route: Route,
+    /// Mean wall time, seconds.
+    #[serde(default, with = "driftbench_core::float_opt")]
+    pub wall_mean_s: Option<f64>,
+}
+
+impl ReportView {
+    /// Parse a `report.json`.
+    pub fn parse(json: &str) -> Result<ReportView, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    /// The view of a report in memory.
+    pub fn of(r: &Report) -> ReportView {
+        serde_json::to_value(r)
+            .and_then(serde_json::from_value)
+            .expect("a Report reads back as its own view")
+    }
+
+    fn pairs(&self) -> BTreeMap<PairKey, &PairView> {
+        self.backends
+            .iter()
+            .flat_map(|b| {
+                b.comparisons.iter().map(|c| {
+                    let key = PairKey {
+                        backend: b.name.clone(),
+                        span: c.span,
+                        dtype: c.dtype,
+                        kv_aligned: c.kv_aligned,
+                        seed: c.seed,
+                    };
+                    (key, c)
+                })
+            })
+            .collect()
+    }
+
+    fn perf(&self) -> BTreeMap<PerfKey, f64> {
+        self.backends
+            .iter()
+            .flat_map(|b| {
+                b.performance.iter().filter_map(|p| {
+                    let key = PerfKey {
+                        backend: b.name.clone(),
+                        span: p.span,
+                        dtype: p.dtype,
+                        route: p.route,
+                    };
+                    p.wall_mean_s.map(|s| (key, s))
+                })
+            })
+            .collect()
+    }
+}
+
+/// (backend, span, dtype, route) of a speed ratio.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PerfKey {
+    /// Backend.
+    pub backend: String,
+    /// Prompt length.
+    pub span: usize,
+    /// Dtype.
+    pub dtype: Dtype,
+    /// Route.
+    pub route: Route,
+}
+
+/// How a pair's verdict changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Worse: a pass became FAIL_* or INCOMPLETE (or SKIPPED: no longer tested), or an
+    /// INCOMPLETE became FAIL_*.
+    Regressed,
+    /// Better.
+    Improved,
+    /// Different, neither better nor worse (e.g. FAIL_EQUIV ↔ FAIL_DRIFT never happens for
+    /// one key; SKIPPED ↔ INCOMPLETE of an unavailable backend does).
+    Changed,
+    /// In the old report only (a regression unless it was SKIPPED there).
+    Missing,
+    /// In the new report only.
+    Added,
+}
+
+/// One pair whose verdict changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerdictChange {
+    /// The pair.
+    pub key: PairKey,
+    /// Verdict in the old report.
+    pub old: Option<Verdict>,
+    /// Verdict in the new report.
+    pub new: Option<Verdict>,
+    /// Better, worse...
+    pub change: Change,
+}
+
+impl VerdictChange {
+    /// Whether this change is a regression.
+    pub fn is_regression(&self) -> bool {
+        match self.change {
+            Change::Regressed => true,
+            Change::Missing => self.old != Some(Verdict::Skipped),
+            _ => false,
+        }
+    }
+}
+
+/// One metric of one pair that moved beyond the thresholds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricMove {
+    /// The pair.
+    pub key: PairKey,
+    /// Metric name as in the report (`max_abs_diff`...).
+    pub metric: &'static str,
+    /// Old value.
+    pub old: f64,
+    /// New value.
+    pub new: f64,
+    /// The new value is worse (more error, or a value turned non-finite).
+    pub worse: bool,
+}
+
+/// New over old mean wall time of one (backend, span, dtype, route).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpeedRatio {
+    /// Where.
+    pub key: PerfKey,
+    /// Old mean wall time, seconds.
+    pub old_s: f64,
+    /// New mean wall time, seconds.
+    pub new_s: f64,
+    /// new / old: above 1 is slower.
+    pub ratio: f64,
+    /// Slower beyond the threshold.
+    pub slowdown: bool,
+    /// Faster beyond the threshold.
+    pub speedup: bool,
+}
+
+/// Everything two reports differ in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportDiff {
+    /// Old global verdict.
+    pub old_global: Option<GlobalVerdict>,
+    /// New global verdict.
+    pub new_global: Option<GlobalVerdict>,
+    /// Pairs whose verdict changed, appeared or went missing, in key order.
+    pub verdicts: Vec<VerdictChange>,
+    /// Metrics that moved beyond the thresholds, in key order.
+    pub metrics: Vec<MetricMove>,
+    /// Every (backend, span, dtype, route) measured in both, in key order.
+    pub speed: Vec<SpeedRatio>,
+    /// The thresholds used.
+    pub thresholds: Thresholds,
+}
+
+/// Higher is worse; `None` for SKIPPED (nothing was tested).
+fn rank(v: Verdict) -> Option<u8> {
+    match v {
+        Verdict::PassEquiv | Verdict::ExpectedDrift => Some(0),
+        Verdict::Incomplete => Some(1),
+        Verdict::FailEquiv | Verdict::FailDrift => Some(2),
+        Verdict::Skipped => None,
+    }
+}
+
+fn global_rank(g: GlobalVerdict) -> u8 {
+    match g {
+        GlobalVerdict::Pass => 0,
+        GlobalVerdict::Incomplete => 1,
+        GlobalVerdict::Fail => 2,
+    }
+}
+
+fn change(old: Verdict, new: Verdict) -> Change {
+    match (rank(old), rank(new)) {
+        (Some(a), Some(b)) if b > a => Change::Regressed,
+        (Some(a), Some(b)) if b < a => Change::Improved,
+        // A pass that is no longer tested loses coverage; a failure that is not tested any
+        // more is not fixed either.
+        (Some(0), None) => Change::Regressed,
+        (None, Some(0)) => Change::Improved,
+        _ => Change::Changed,
+    }
+}
+
+/// Whether `old` → `new` is a move beyond `th`, and whether it is for the worse; values are
+/// error-like (larger is worse).
+fn moved(old: f64, new: f64, th: &Thresholds) -> Option<bool> {
+    if old == new || (old.is_nan() && new.is_nan()) {
+        return None;
+    }
+    if !old.is_finite() || !new.is_finite() {
+        // Turning NaN or infinite is always worth a line.
+        return Some(!new.is_finite() || new > old);
+    }
+    let d = (new - old).abs();
+    (d > th.metric_abs && d > th.metric_rel * old.abs().max(new.abs())).then_some(new > old)
+}
+
+fn metric_moves(
+    key: &PairKey,
+    a: &MetricsView,
+    b: &MetricsView,
+    th: &Thresholds,
+) -> Vec<MetricMove> {
+    let disagree = |m: &MetricsView| m.top1_agreement.map(|t| 1.0 - t);
+    let floats = [
+        ("max_abs_diff", a.max_abs_diff, b.max_abs_diff),
+        ("p99_abs_diff", a.p99_abs_diff, b.p99_abs_diff),
+        ("mean_abs_diff", a.mean_abs_diff, b.mean_abs_diff),
+        ("top1_agreement", disagree(a), disagree(b)),
+        ("kl_mean", a.kl_mean, b.kl_mean),
+        ("kl_max", a.kl_max, b.kl_max),
+        ("nmse", a.nmse, b.nmse),
+    ];
+    let mut out = Vec::new();
+    for (metric, x, y) in floats {
+        let (Some(x), Some(y)) = (x, y) else { continue };
+        if let Some(worse) = moved(x, y, th) {
+            // Shown as the report has it: agreement, not disagreement.
+            let (old, new) = if metric == "top1_agreement" {
+                (1.0 - x, 1.0 - y)
+            } else {
+                (x, y)
+            };
+            out.push(MetricMove {
+                key: key.clone(),
+                metric,
+                old,
+                new,
+                worse,
+            });
+        }
+    }
+    // Any change in a count of NaN/Inf values matters.
+    for (metric, x, y) in [
+        (
+            "nonfinite_prefill",
+            a.nonfinite_prefill,
+            b.nonfinite_prefill,
+        ),
+        ("nonfinite_decode", a.nonfinite_decode, b.nonfinite_decode),
+    ] {
+        if let (Some(x), Some(y)) = (x, y) {
+            if x != y {
+                out.push(MetricMove {
+                    key: key.clone(),
+                    metric,
+                    old: x as f64,
+                    new: y as f64,
+                    worse: y > x,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Compare `old` with `new` under `th`.
+pub fn diff_reports(old: &ReportView, new: &ReportView, th: Thresholds) -> ReportDiff {
+    let (po, pn) = (old.pairs(), new.pairs());
+    let mut verdicts = Vec::new();
+    let mut metrics = Vec::new();
+    for (key, a) in &po {
+        match pn.get(key) {
+            None => verdicts.push(VerdictChange {
+                key: key.clone(),
+                old: Some(a.verdict),
+                new: None,
+                change: Change::Missing,
+            }),
+            Some(b) => {
+                if a.verdict != b.verdict {
+                    verdicts.push(VerdictChange {
+                        key: key.clone(),
+                        old: Some(a.verdict),
+                        new: Some(b.verdict),
+                        change: change(a.verdict, b.verdict),
+                    });
+                }
+                if let (Some(x), Some(y)) = (&a.metrics, &b.metrics) {
+                    metrics.extend(metric_moves(key, x, y, &th));
+                }
+            }
+        }
+    }
+    for (key, b) in &pn {
+        if !po.contains_key(key) {
+            verdicts.push(VerdictChange {
+                key: key.clone(),
+                old: None,
+                new: Some(b.verdict),
+                change: Change::Added,
+            });
+        }
+    }
+    verdicts.sort_by(|x, y| x.key.cmp(&y.key));
+    let (so, sn) = (old.perf(), new.perf());
+    let speed = so
+        .iter()
+        .filter_map(|(k, &o)| {
+            let &n = sn.get(k)?;
+            let ratio = n / o;
+            // A zero or non-finite time gives no ratio worth a line.
+            if !ratio.is_finite() || ratio <= 0.0 {
+                return None;
+            }
+            let limit = 1.0 + th.slowdown;
+            Some(SpeedRatio {
+                key: k.clone(),
+                old_s: o,
+                new_s: n,
+                ratio,
+                slowdown: ratio > limit,
+                speedup: ratio < 1.0 / limit,
+            })
+        })
+        .collect();
+    ReportDiff {
+        old_global: old.global,
+        new_global: new.global,
+        verdicts,
+        metrics,
+        speed,
+        thresholds: th,
+    }
+}
+
+impl ReportDiff {
+    /// The global verdict got worse.
+    pub fn global_regressed(&self) -> bool {
+        matches!((self.old_global, self.new_global), (Some(a), Some(b)) if global_rank(b) > global_rank(a))
+    }
+
+    /// Every regression, one line each: worse verdicts, missing pairs, a worse global verdict,
+    /// and (when the thresholds opt in) worse metrics and slowdowns.
+    pub fn regressions(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.global_regressed() {
+            out.push(format!(
+                "global verdict {} → {}",
+                show(self.old_global),
+                show(self.new_global)
+            ));
+        }
+        for v in self.verdicts.iter().filter(|v| v.is_regression()) {
+            out.push(format!(
+                "{}: {} → {}",
+                pair_label(&v.key),
+                show(v.old),
+                show(v.new)
+            ));
+        }
+        if self.thresholds.fail_on_metrics {
+            for m in self.metrics.iter().filter(|m| m.worse) {
+                out.push(format!(
+                    "{}: {} {:?} → {:?}",
+                    pair_label(&m.key),
+                    m.metric,
+                    m.old,
+                    m.new
+                ));
+            }
+        }
+        if self.thresholds.fail_on_slowdown {
+            for s in self.speed.iter().filter(|s| s.slowdown) {
+                out.push(format!("{}: {:.2}× slower", perf_label(&s.key), s.ratio));
+            }
+        }
+        out
+    }
+
+    /// Nothing changed: same global verdict, same verdicts, no metric or speed move beyond
+    /// the thresholds.
+    pub fn no_change(&self) -> bool {
+        self.old_global == self.new_global
+            && self.verdicts.is_empty()
+            && self.metrics.is_empty()
+            && !self.speed.iter().any(|s| s.slowdown || s.speedup)
+    }
+}
+
+fn show<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map_or_else(|| "missing".to_string(), |v| v.to_string())
+}
+
+/// `flex f16 span 512 kv_aligned 1 seed 0`.
+pub fn pair_label(k: &PairKey) -> String {
+    format!(
+        "{} {} span {} kv_aligned {} seed {}",
+        k.backend, k.dtype, k.span, k.kv_aligned, k.seed
+    )
+}
+
+/// `flex f16 span 512 decode`.
+pub fn perf_label(k: &PerfKey) -> String {
+    format!(
+        "{} {} span {} {}",
+        k.backend,
+        k.dtype,
+        k.span,
+        k.route.as_str()
+    )
+}

@@ -1,0 +1,10 @@
+//! Rendering a [`crate::model::Report`]: `report.md` (markdown), `report.html` (from that
+//! markdown), the CSV tables, the SVG plots and the terminal's summary table. Nothing here
+//! writes a file; [`crate::write`] does.
+
+pub mod csv;
+pub mod html;
+pub mod markdown;
+pub mod plots;
+pub mod svg;
+pub mod table;

@@ -1,0 +1,255 @@
+//! `report::diff`: a report against itself, changed verdicts, metric and speed moves
+//! beyond the thresholds, missing pairs, and a `report.json` of an older driftbench.
+
+use driftbench_core::dtype::Dtype;
+use driftbench_core::kv::KvMode;
+use driftbench_core::metrics::Metrics;
+use driftbench_core::route::Route;
+use driftbench_report::diff::{diff_reports, Change, ReportView, Thresholds};
+use driftbench_report::Report;
+use driftbench_sweep::records::{PairKey, PairRecord, Record, RunRecord, RunStatus};
+use driftbench_sweep::verdict::GlobalVerdict;
+use driftbench_sweep::verdict::Verdict;
+
+fn key(span: usize, kv: u8) -> PairKey {
+    PairKey {
+        backend: "flex".into(),
+        span,
+        dtype: Dtype::F32,
+        kv_aligned: KvMode::from_flag(kv.into()).unwrap(),
+        seed: 0,
+    }
+}
+
+fn metrics(max: f64) -> Metrics {
+    Metrics {
+        max_abs_diff: max,
+        p99_abs_diff: max / 2.0,
+        mean_abs_diff: max / 10.0,
+        top1_agreement: 1.0,
+        positions: 8,
+        vocab: 16,
+        kl_mean: Some(1e-9),
+        ..Default::default()
+    }
+}
+
+/// Records of four pairs (spans 8 and 16, both layouts) with runs of `wall` seconds; the
+/// span-16 aligned pair gets `v16` and max_abs `m16`.
+fn records(v16: Verdict, m16: f64, wall: f64) -> Vec<Record> {
+    let mut out = Vec::new();
+    for (span, kv) in [(8, 1), (8, 0), (16, 1), (16, 0)] {
+        let k = key(span, kv);
+        for route in [Route::Prefill, Route::Decode] {
+            out.push(Record::Run(RunRecord {
+                key: k.clone(),
+                route,
+                status: RunStatus::Ok,
+                wall_s: Some(wall),
+                host_wall_s: None,
+                logits_bytes: Some(512),
+                reason: None,
+                counters: Default::default(),
+                rep: 0,
+                profile: Default::default(),
+            }));
+        }
+        let (verdict, max) = match (span, kv) {
+            (16, 1) => (v16, m16),
+            (_, 1) => (Verdict::PassEquiv, 1e-6),
+            _ => (Verdict::ExpectedDrift, 1e-3),
+        };
+        out.push(Record::Pair(PairRecord {
+            key: k,
+            verdict,
+            reason: None,
+            metrics: Some(metrics(max)),
+            envelope: None,
+            floor: None,
+            repeat_mismatch: Vec::new(),
+        }));
+    }
+    out
+}
+
+fn view(v16: Verdict, m16: f64, wall: f64) -> ReportView {
+    ReportView::of(&Report::from_records(&records(v16, m16, wall)))
+}
+
+#[test]
+fn a_report_against_itself_has_no_change() {
+    let r = Report::from_records(&records(Verdict::PassEquiv, 1e-6, 0.01));
+    let json = serde_json::to_string(&r).unwrap();
+    let a = ReportView::parse(&json).unwrap();
+    let d = diff_reports(&a, &a, Thresholds::default());
+    assert!(d.no_change(), "{d:?}");
+    assert!(d.regressions().is_empty());
+    assert_eq!(
+        d.speed.len(),
+        4,
+        "one ratio per (span, route): {:?}",
+        d.speed
+    );
+    assert!(d.speed.iter().all(|s| s.ratio == 1.0));
+}
+
+#[test]
+fn a_worse_verdict_is_a_regression_naming_the_pair() {
+    let old = view(Verdict::PassEquiv, 1e-6, 0.01);
+    let new = view(Verdict::FailEquiv, 0.5, 0.01);
+    let d = diff_reports(&old, &new, Thresholds::default());
+    assert!(!d.no_change());
+    assert_eq!(d.verdicts.len(), 1, "{:?}", d.verdicts);
+    assert_eq!(d.verdicts[0].key, key(16, 1));
+    assert_eq!(d.verdicts[0].change, Change::Regressed);
+    let regs = d.regressions();
+    assert!(
+        regs.iter()
+            .any(|r| r.contains("flex f32 span 16 kv_aligned 1 seed 0")
+                && r.contains("PASS_EQUIV → FAIL_EQUIV")),
+        "{regs:?}"
+    );
+    assert_eq!(d.new_global, Some(GlobalVerdict::Fail));
+    assert!(d.global_regressed());
+
+    // The other way round is an improvement, not a regression.
+    let back = diff_reports(&new, &old, Thresholds::default());
+    assert_eq!(back.verdicts[0].change, Change::Improved);
+    assert!(back.regressions().is_empty(), "{:?}", back.regressions());
+}
+
+#[test]
+fn metric_moves_beyond_both_thresholds_are_reported() {
+    let old = view(Verdict::PassEquiv, 1e-4, 0.01);
+    // Same verdict, max_abs tripled: beyond 25% and beyond 1e-6.
+    let new = view(Verdict::PassEquiv, 3e-4, 0.01);
+    let d = diff_reports(&old, &new, Thresholds::default());
+    assert!(d.verdicts.is_empty());
+    let m = d
+        .metrics
+        .iter()
+        .find(|m| m.metric == "max_abs_diff")
+        .unwrap_or_else(|| panic!("{:?}", d.metrics));
+    assert_eq!(
+        (m.key.clone(), m.old, m.new, m.worse),
+        (key(16, 1), 1e-4, 3e-4, true)
+    );
+    assert!(!d.no_change());
+    // Reported, but a regression only when asked.
+    assert!(d.regressions().is_empty());
+    let strict = Thresholds {
+        fail_on_metrics: true,
+        ..Thresholds::default()
+    };
+    assert!(!diff_reports(&old, &new, strict).regressions().is_empty());
+
+    // 10% more: within the relative threshold.
+    let small = view(Verdict::PassEquiv, 1.1e-4, 0.01);
+    assert!(diff_reports(&old, &small, Thresholds::default())
+        .metrics
+        .is_empty());
+    // Tripled but tiny: within the absolute threshold.
+    let (a, b) = (
+        view(Verdict::PassEquiv, 1e-8, 0.01),
+        view(Verdict::PassEquiv, 3e-8, 0.01),
+    );
+    assert!(diff_reports(&a, &b, Thresholds::default())
+        .metrics
+        .is_empty());
+    // A metric turning NaN is always reported, as worse.
+    let nan = view(Verdict::FailEquiv, f64::NAN, 0.01);
+    let d = diff_reports(&old, &nan, Thresholds::default());
+    assert!(d
+        .metrics
+        .iter()
+        .any(|m| m.metric == "max_abs_diff" && m.worse && m.new.is_nan()));
+}
+
+#[test]
+fn slowdowns_are_flagged_and_fail_only_when_asked() {
+    let old = view(Verdict::PassEquiv, 1e-6, 0.01);
+    let new = view(Verdict::PassEquiv, 1e-6, 0.02);
+    let d = diff_reports(&old, &new, Thresholds::default());
+    assert!(d
+        .speed
+        .iter()
+        .all(|s| s.slowdown && (s.ratio - 2.0).abs() < 1e-9));
+    assert!(d.regressions().is_empty());
+    let strict = Thresholds {
+        fail_on_slowdown: true,
+        ..Thresholds::default()
+    };
+    assert_eq!(diff_reports(&old, &new, strict).regressions().len(), 4);
+    // 10% slower is within the default 25%.
+    let near = view(Verdict::PassEquiv, 1e-6, 0.011);
+    assert!(diff_reports(&old, &near, Thresholds::default()).no_change());
+}
+
+#[test]
+fn a_missing_pair_is_a_regression_unless_it_was_skipped() {
+    let full = records(Verdict::PassEquiv, 1e-6, 0.01);
+    let fewer: Vec<Record> = full
+        .iter()
+        .filter(|r| !matches!(r, Record::Pair(p) if p.key == key(16, 1)))
+        .cloned()
+        .collect();
+    let (a, b) = (
+        ReportView::of(&Report::from_records(&full)),
+        ReportView::of(&Report::from_records(&fewer)),
+    );
+    let d = diff_reports(&a, &b, Thresholds::default());
+    assert_eq!(d.verdicts[0].change, Change::Missing);
+    assert!(!d.regressions().is_empty());
+    // Appearing is not a regression.
+    assert!(diff_reports(&b, &a, Thresholds::default())
+        .verdicts
+        .iter()
+        .all(|v| v.change == Change::Added && !v.is_regression()));
+
+    let skipped = view(Verdict::Skipped, 1e-6, 0.01);
+    let d = diff_reports(&skipped, &b, Thresholds::default());
+    assert!(d.verdicts.iter().all(|v| !v.is_regression()), "{d:?}");
+}
+
+/// A `report.json` as an early driftbench wrote it: no gaps, warm-ups, noise floor, KL or
+/// NMSE, no cross-backend section, no header.
+const OLD_REPORT: &str = r#"{
+  "schema_version": 1,
+  "sweep": {"name": "old", "date_utc": "unknown", "mode": "x", "pairs_classified": 1},
+  "global": "PASS",
+  "counts": [],
+  "backends": [{
+    "name": "flex",
+    "global": "PASS",
+    "comparisons": [{"span": 8, "dtype": "f32", "kv_aligned": 1, "seed": 0,
+      "verdict": "PASS_EQUIV", "reason": null,
+      "metrics": {"max_abs_diff": 0.0, "p99_abs_diff": 0.0, "mean_abs_diff": 0.0,
+        "top1_agreement": 1.0, "nonfinite_prefill": 0, "nonfinite_decode": 0,
+        "positions": 8, "vocab": 16}}],
+    "performance": [{"span": 8, "dtype": "f32", "route": "prefill", "wall_mean_s": 0.01,
+      "wall_p95_s": 0.01, "per_token_mean_s": 0.001, "tokens_per_s_mean": 800.0,
+      "logits_bytes_mean": null, "samples": 1}]
+  }]
+}"#;
+
+#[test]
+fn an_older_report_without_new_fields_parses_and_compares() {
+    let old = ReportView::parse(OLD_REPORT).expect("an old report.json parses");
+    assert!(diff_reports(&old, &old, Thresholds::default()).no_change());
+    // Against a current report of the same pair: the KL the old one lacks is not compared.
+    let new = view(Verdict::PassEquiv, 1e-6, 0.01);
+    let d = diff_reports(&old, &new, Thresholds::default());
+    assert!(
+        d.metrics.iter().all(|m| m.metric != "kl_mean"),
+        "{:?}",
+        d.metrics
+    );
+    assert!(
+        !d.verdicts.iter().any(|v| v.key == key(8, 1)),
+        "{:?}",
+        d.verdicts
+    );
+    // Nearly nothing at all still parses.
+    let bare = ReportView::parse(r#"{"backends": []}"#).unwrap();
+    assert!(diff_reports(&bare, &bare, Thresholds::default()).no_change());
+}

@@ -1,0 +1,873 @@
+//! The sweep config: a TOML file that says which model to load and which grid to run.
+//!
+//! # Format
+//!
+//! ```toml
+//! name = "b3-sweep"            # optional; default: the file stem, made safe; names out/<name>
+//! description = "..."          # optional; no control characters
+//!
+//! [model]                      # required; tagged by `kind`
+//! kind = "gguf"
+//! path = "../models/SmolLM2-135M-Instruct.Q4_1.gguf"   # relative: against the config's folder
+//! # or: kind = "synthetic", layers = 2, hidden = 64, heads = 4, kv_heads = 2, ffn = 128,
+//! #     vocab = 256, weight_seed = 0   (optional too: rope_base = 10000.0, norm_eps = 1e-5)
+//!
+//! [sweep]                      # required
+//! backends = ["flex"]          # optional; empty or absent = every backend found
+//! spans = [32, 128, 512]       # required, non-empty, each in 1..=MAX_SPAN (2^20); sorted
+//!                              #   ascending numerically
+//! dtypes = ["bf16", "f16"]     # required, non-empty; f32, f16 (alias fp16), bf16, f64
+//! kv_aligned = [0, 1]          # required, non-empty, each 0 or 1
+//! seeds = [0, 1, 2]            # required, non-empty, each >= 0
+//! block_size = 16              # optional, default 16, 1..=MAX_SPAN: block of the padded KV cache
+//!                              #   (kv_aligned = 0 rounds the cache capacity up to it)
+//! warmup = true                # optional, default true: one unmeasured warm-up run per
+//!                              #   (backend, dtype, span, route)
+//! timeout_s = 600              # optional, per-run timeout in seconds, > 0 and <= 7 days;
+//!                              #   default: none
+//! open_timeout_s = 300         # optional, default 300: deadline of a worker's start, probe,
+//!                              #   options and model load, in seconds, > 0 and <= 7 days
+//! repetitions = 1              # optional, default 1, 1..=1000: each route of each pair is
+//!                              #   measured this many times; the verdict judges the first,
+//!                              #   every repetition's timing is kept, and logits that differ
+//!                              #   bitwise from the first are reported (non-determinism)
+//!
+//! [profile]                    # optional; every field optional
+//! roofline = true              # default true: measure each backend's peak GFLOP/s and GB/s
+//!                              #   per dtype once per machine (cached in the cache folder)
+//!                              #   and show each route's share of them
+//!
+//! [backends.cuda]              # optional, per backend instance: the plugin's options
+//! autotune = "minimal"         #   (checked by the plugin before any run)
+//! [backends.cuda-nofusion]     # a second instance of a plugin, reported apart
+//! plugin = "cuda"              #   which plugin runs it (default: the table's name)
+//! fusion = false
+//!
+//! [reference]                  # optional; every field optional
+//! backend = "flex"             # cross-backend matrix: every backend against this one
+//!                              #   (default: flex when in the sweep, else the first backend)
+//! noise_floor = true           # default true: each route once more in f64 per (span, seed)
+//! floor_backend = "cpu"        # default cpu: the backend that runs the f64 reference
+//! floor_routes = "prefill"     # "prefill" (default: the f64 prefill is both routes'
+//!                              #   reference) or "both" (the f64 decode runs too)
+//! floor_k = 4.0                # default 4, > 0 and <= 1e6: drift may reach k × the floor
+//! tolerance_mode = "fixed"     # "fixed" (default: the [tolerances] bounds), "noise_floor"
+//!                              #   (max_abs ≤ k × floor replaces the fixed max_abs) or
+//!                              #   "both"; the floor modes need noise_floor = true
+//!
+//! [tolerances.bf16]            # optional, per dtype; every field optional
+//! equiv = { max_abs = 1.0, min_top1 = 0.95 }   # kv_aligned = 1 pairs
+//! drift = { max_abs = 2.0, min_top1 = 0.9 }    # kv_aligned = 0 pairs
+//! ```
+//!
+//! # Rules
+//!
+//! - Unknown keys are errors, at every level (a typo never silently falls back to a default).
+//! - Lists are deduplicated: `spans` and `kv_aligned` are sorted ascending, `dtypes`, `seeds`
+//!   and `backends` keep their first-seen order.
+//! - Dtype names are case-insensitive; `fp16` is an alias of `f16` (`fp32`, `fp64` are
+//!   accepted too). A `[tolerances.<name>]` table must name a dtype, each dtype at most once.
+//! - Tolerances: each field that is not given keeps its default from
+//!   [`DtypeTolerance::default_for`]; `max_abs` must be finite and `>= 0` (`0` means
+//!   bitwise), `min_top1` must lie in `[0, 1]`. Every dtype has a tolerance after loading.
+//! - `name` becomes the output folder `out/<name>` when `--out` is absent, so it must be a safe
+//!   file name: 1 to 64 ASCII letters, digits, `-`, `_` or `.`, not starting with `.` (no
+//!   `/`, no `..`, no absolute path, no newline). Without `name`, the file stem is used with
+//!   every other character replaced by `_` (and `sweep` if nothing is left).
+//!   `description` must not hold control characters (newlines, tabs, escapes).
+//! - Numbers: every span and `block_size` in `1..=`[`MAX_SPAN`] (2^20 tokens); `timeout_s`
+//!   and `open_timeout_s` finite, `> 0` and at most [`MAX_TIMEOUT_S`] (7 days); seeds `>= 0`;
+//!   `kv_aligned` 0 or 1.
+//! - Synthetic models: `layers` in `1..=256`, `hidden` and `ffn` in `1..=65536`, `heads` and
+//!   `kv_heads` in `1..=1024`, `vocab` in `2..=2^20`; `heads` divisible by `kv_heads`,
+//!   `hidden` divisible by `heads` with an even head dimension (RoPE rotates pairs),
+//!   `rope_base` and `norm_eps` finite and > 0. At most [`MAX_SYNTHETIC_PARAMS`] (2^31)
+//!   parameters, counted as `vocab × hidden × 2 + layers × (4 × hidden² + 3 × hidden × ffn)`,
+//!   and every span at most [`MAX_SYNTHETIC_LOGITS`] / `vocab` (2^28 logits per matrix), so no
+//!   config can make a run exhaust memory. A GGUF model's spans are checked against its
+//!   context length when the file is checked, before any run (`driftbench sweep`).
+//! - The config file must be a regular file (a FIFO or a device is refused, never opened).
+//!
+//! Every error is a [`ConfigError`] whose one-line message names the file, the key, the value
+//! and what was expected.
+
+mod backends;
+mod diagnostics;
+
+pub mod error;
+
+pub use backends::{valid_instance_name, BackendInstance};
+
+use crate::config::error::ConfigError;
+use crate::noise_floor::{FloorRule, ToleranceMode};
+use crate::verdict::DtypeTolerance;
+use crate::verdict::Envelope;
+use diagnostics::describe_toml_error;
+use driftbench_core::dtype::Dtype;
+use driftbench_core::kv::KvMode;
+use driftbench_core::model_spec::ModelSpec;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Default KV-cache block size of `kv_aligned = 0` runs.
+pub const DEFAULT_BLOCK_SIZE: usize = 16;
+
+/// Default deadline of a worker's start, probe, options and model load, in seconds.
+pub const DEFAULT_OPEN_TIMEOUT_S: f64 = 300.0;
+
+/// Longest span (prompt length in tokens) and largest `block_size` any config or
+/// `driftbench run` accepts: 2^20. A model's own context length may be shorter.
+pub const MAX_SPAN: usize = 1 << 20;
+
+/// Longest `timeout_s` and `open_timeout_s`: 7 days, in seconds.
+pub const MAX_TIMEOUT_S: f64 = 7.0 * 24.0 * 3600.0;
+
+/// Most `repetitions` of each route of a pair.
+pub const MAX_REPETITIONS: usize = 1000;
+
+/// Longest `name`, in characters.
+pub const MAX_NAME_LEN: usize = 64;
+
+/// Largest synthetic `vocab`: 2^20 tokens.
+pub const MAX_SYNTHETIC_VOCAB: usize = 1 << 20;
+
+/// Most synthetic `layers`.
+pub const MAX_SYNTHETIC_LAYERS: usize = 256;
+
+/// Largest synthetic `hidden` and `ffn`: 2^16.
+pub const MAX_SYNTHETIC_WIDTH: usize = 1 << 16;
+
+/// Most synthetic `heads` and `kv_heads`.
+pub const MAX_SYNTHETIC_HEADS: usize = 1024;
+
+/// Most parameters of a synthetic model (2^31, 8 GiB in f32), counted as
+/// `vocab × hidden × 2 + layers × (4 × hidden² + 3 × hidden × ffn)`.
+pub const MAX_SYNTHETIC_PARAMS: u64 = 1 << 31;
+
+/// Most logits of one run of a synthetic model, `span × vocab` (2^28, 1 GiB in f32).
+pub const MAX_SYNTHETIC_LOGITS: u64 = 1 << 28;
+
+/// A loaded and validated sweep config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepConfig {
+    /// Sweep name: `name` from the file, or the file stem.
+    pub name: String,
+    /// Free-form description.
+    pub description: Option<String>,
+    /// The config file, as given.
+    pub path: PathBuf,
+    /// The model; a relative gguf path is already resolved against the config's folder.
+    pub model: ModelSpec,
+    /// Backends to run, deduplicated in order; empty = every backend found.
+    pub backends: Vec<String>,
+    /// Prompt lengths, deduplicated, ascending.
+    pub spans: Vec<usize>,
+    /// Dtypes, deduplicated, in config order.
+    pub dtypes: Vec<Dtype>,
+    /// KV layouts (`0` padded, `1` aligned), deduplicated, ascending.
+    pub kv_aligned: Vec<KvMode>,
+    /// Prompt seeds, deduplicated, in config order.
+    pub seeds: Vec<u64>,
+    /// Block size of the padded KV cache (kv_aligned = 0).
+    pub block_size: usize,
+    /// One unmeasured warm-up run per (backend, dtype, span, route).
+    pub warmup: bool,
+    /// Per-run timeout in seconds.
+    pub timeout_s: Option<f64>,
+    /// Deadline in seconds of everything a worker does before the first run: start, hello,
+    /// probe, options, model load.
+    pub open_timeout_s: f64,
+    /// Tolerance of every dtype ([`Dtype::ALL`]): defaults overridden by the file.
+    pub tolerances: BTreeMap<Dtype, DtypeTolerance>,
+    /// Backend instances with a `[backends.<name>]` table, by name.
+    pub instances: BTreeMap<String, BackendInstance>,
+    /// References: the cross-backend matrix's and the noise floor's.
+    pub reference: ReferenceConfig,
+    /// Measurements of each route of each pair (`[sweep] repetitions`, at least 1).
+    pub repetitions: usize,
+    /// The `[profile]` table.
+    pub profile: ProfileConfig,
+}
+
+/// The `[profile]` table: what the latency profile measures besides the runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileConfig {
+    /// Measure (or read from the machine's cache) each backend's peaks per dtype and set
+    /// each route's achieved GFLOP/s and GB/s against them.
+    pub roofline: bool,
+}
+
+impl Default for ProfileConfig {
+    fn default() -> Self {
+        ProfileConfig { roofline: true }
+    }
+}
+
+/// The `[reference]` table: what other logits are measured against.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReferenceConfig {
+    /// Backend every other backend's logits are compared with in the cross-backend matrix;
+    /// `None`: `flex` when it is in the sweep, else the first backend.
+    pub backend: Option<String>,
+    /// Run each route once more in f64 per (span, seed) to measure the noise floor.
+    pub noise_floor: bool,
+    /// Backend that runs the f64 reference (it must support f64).
+    pub floor_backend: String,
+    /// Run the f64 decode as the decode route's reference too (`floor_routes = "both"`);
+    /// by default the f64 prefill is both routes' reference.
+    pub floor_decode: bool,
+    /// How drift is judged, and the floor multiple `k`.
+    pub rule: FloorRule,
+}
+
+impl Default for ReferenceConfig {
+    fn default() -> Self {
+        ReferenceConfig {
+            backend: None,
+            noise_floor: true,
+            floor_backend: DEFAULT_FLOOR_BACKEND.to_string(),
+            floor_decode: false,
+            rule: FloorRule::default(),
+        }
+    }
+}
+
+/// Default backend of the f64 noise-floor reference: the cpu backend's f64 (its own kernels,
+/// every core, f64 weights held once).
+pub const DEFAULT_FLOOR_BACKEND: &str = "cpu";
+
+/// Largest `reference.floor_k`.
+pub const MAX_FLOOR_K: f64 = 1e6;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    name: Option<String>,
+    description: Option<String>,
+    model: ModelSpec,
+    sweep: RawSweep,
+    #[serde(default)]
+    tolerances: BTreeMap<String, RawTolerance>,
+    #[serde(default)]
+    backends: BTreeMap<String, toml::Table>,
+    reference: Option<RawReference>,
+    profile: Option<RawProfile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProfile {
+    roofline: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReference {
+    backend: Option<String>,
+    noise_floor: Option<bool>,
+    floor_backend: Option<String>,
+    floor_routes: Option<String>,
+    floor_k: Option<f64>,
+    tolerance_mode: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSweep {
+    #[serde(default)]
+    backends: Vec<String>,
+    spans: Vec<i64>,
+    dtypes: Vec<String>,
+    kv_aligned: Vec<i64>,
+    seeds: Vec<i64>,
+    block_size: Option<i64>,
+    warmup: Option<bool>,
+    timeout_s: Option<f64>,
+    open_timeout_s: Option<f64>,
+    repetitions: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTolerance {
+    equiv: Option<RawEnvelope>,
+    drift: Option<RawEnvelope>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEnvelope {
+    max_abs: Option<f64>,
+    min_top1: Option<f64>,
+}
+
+/// Builds [`ConfigError::Invalid`] for one file.
+struct Checker<'a> {
+    file: &'a str,
+}
+
+impl Checker<'_> {
+    fn invalid(
+        &self,
+        key: impl Into<String>,
+        value: impl Into<toml::Value>,
+        expected: impl Into<String>,
+    ) -> ConfigError {
+        ConfigError::Invalid {
+            file: self.file.to_string(),
+            key: key.into(),
+            value: one_line_value(value.into()),
+            expected: expected.into(),
+        }
+    }
+
+    fn non_empty<T>(&self, key: &str, list: &[T]) -> Result<(), ConfigError> {
+        if list.is_empty() {
+            return Err(self.invalid(key, toml::Value::Array(vec![]), "a non-empty list"));
+        }
+        Ok(())
+    }
+}
+
+/// A value written as in TOML, on one line: toml writes a string holding a newline as a
+/// multi-line string, and a huge float with all its digits.
+fn one_line_value(value: toml::Value) -> String {
+    match value {
+        toml::Value::String(s) if s.chars().any(char::is_control) => format!("{s:?}"),
+        toml::Value::Float(f) if f.is_finite() && f.abs() >= 1e15 => format!("{f:e}"),
+        other => other.to_string(),
+    }
+}
+
+/// What kind of file `meta` describes, for "not a regular file (a fifo)".
+pub fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    let ft = meta.file_type();
+    if ft.is_file() {
+        return "a regular file";
+    }
+    if ft.is_dir() {
+        return "a directory";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return "a fifo";
+        }
+        if ft.is_socket() {
+            return "a socket";
+        }
+        if ft.is_char_device() {
+            return "a character device";
+        }
+        if ft.is_block_device() {
+            return "a block device";
+        }
+    }
+    "not a regular file"
+}
+
+/// Whether `name` is a safe sweep name: it names the output folder `out/<name>`, so 1 to
+/// [`MAX_NAME_LEN`] ASCII letters, digits, `-`, `_` or `.`, not starting with `.`.
+pub fn valid_sweep_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NAME_LEN
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// The default sweep name for config `file`: its stem, every character a sweep name may not
+/// hold replaced by `_` (a leading `.` too), at most [`MAX_NAME_LEN`] characters; `sweep` when
+/// the file has no stem.
+pub fn default_sweep_name(file: &Path) -> String {
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name: String = stem
+        .chars()
+        .enumerate()
+        .map(|(i, c)| match c {
+            '.' if i == 0 => '_',
+            c if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') => c,
+            _ => '_',
+        })
+        .take(MAX_NAME_LEN)
+        .collect();
+    if name.is_empty() {
+        "sweep".to_string()
+    } else {
+        name
+    }
+}
+
+/// The largest span `model` accepts before any model file is read, and the rule as the
+/// `expected` part of an error: [`MAX_SPAN`], or less for a synthetic model whose
+/// `span × vocab` would pass [`MAX_SYNTHETIC_LOGITS`]. A GGUF model's context length is
+/// checked apart, once its file has been read.
+pub fn span_limit(model: &ModelSpec) -> (usize, String) {
+    let max = MAX_SPAN;
+    if let ModelSpec::Synthetic(m) = model {
+        let by_logits =
+            usize::try_from(MAX_SYNTHETIC_LOGITS / (m.vocab.max(1) as u64)).unwrap_or(usize::MAX);
+        if by_logits < max {
+            return (
+                by_logits,
+                format!(
+                    "a span of at least 1 token and at most {by_logits}: span × model.vocab \
+                     ({}) must stay within {MAX_SYNTHETIC_LOGITS} logits per run (2^28)",
+                    m.vocab
+                ),
+            );
+        }
+    }
+    (
+        max,
+        format!("a span of at least 1 token and at most {max} (2^20, the largest span)"),
+    )
+}
+
+fn dedup_keep_order<T: PartialEq + Clone>(items: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut out: Vec<T> = Vec::new();
+    for item in items {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
+}
+
+impl SweepConfig {
+    /// Read and validate the config file at `path`.
+    ///
+    /// Only a regular file is opened: a FIFO, a directory or a device is refused with
+    /// [`ConfigError::NotRegularFile`] (opening a FIFO would wait for a writer forever).
+    pub fn load(path: &Path) -> Result<SweepConfig, ConfigError> {
+        let read_error = |error| ConfigError::Read {
+            file: path.display().to_string(),
+            error,
+        };
+        let meta = std::fs::metadata(path).map_err(read_error)?;
+        if !meta.is_file() {
+            return Err(ConfigError::NotRegularFile {
+                file: path.display().to_string(),
+                kind: file_kind(&meta),
+            });
+        }
+        let text = std::fs::read_to_string(path).map_err(read_error)?;
+        Self::parse(&text, path)
+    }
+
+    /// Parse and validate config `text`; `file` is where it came from: it names the file in
+    /// errors, gives the default name, and relative gguf paths resolve against its folder.
+    pub fn parse(text: &str, file: &Path) -> Result<SweepConfig, ConfigError> {
+        let file_str = file.display().to_string();
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            file: file_str.clone(),
+            message: describe_toml_error(text, &e),
+        })?;
+        let c = Checker { file: &file_str };
+
+        let name = match raw.name {
+            Some(name) if !valid_sweep_name(&name) => {
+                return Err(c.invalid(
+                    "name",
+                    name,
+                    "a non-empty name of at most 64 letters, digits, `-`, `_` or `.`, not \
+                     starting with `.` (it names the output folder out/<name>)",
+                ))
+            }
+            Some(name) => name,
+            None => default_sweep_name(file),
+        };
+        if let Some(d) = &raw.description {
+            if d.chars().any(char::is_control) {
+                return Err(c.invalid(
+                    "description",
+                    d.as_str(),
+                    "text without control characters (no newline, tab or escape)",
+                ));
+            }
+        }
+
+        let model = check_model(&c, raw.model, file)?;
+
+        let s = raw.sweep;
+        for b in &s.backends {
+            if !backends::valid_instance_name(b) {
+                return Err(c.invalid(
+                    "sweep.backends",
+                    b.as_str(),
+                    "a backend name of 1 to 64 letters, digits, `-`, `_` or `.`",
+                ));
+            }
+        }
+        let backends = dedup_keep_order(s.backends);
+
+        c.non_empty("sweep.spans", &s.spans)?;
+        let (max_span, span_rule) = span_limit(&model);
+        let mut spans = Vec::with_capacity(s.spans.len());
+        for &span in &s.spans {
+            match usize::try_from(span) {
+                Ok(ok) if (1..=max_span).contains(&ok) => spans.push(ok),
+                _ => return Err(c.invalid("sweep.spans", span, span_rule)),
+            }
+        }
+        spans.sort_unstable();
+        spans.dedup();
+
+        c.non_empty("sweep.dtypes", &s.dtypes)?;
+        let mut dtypes = Vec::with_capacity(s.dtypes.len());
+        for name in &s.dtypes {
+            let dtype: Dtype = name.parse().map_err(|_| {
+                c.invalid(
+                    "sweep.dtypes",
+                    name.as_str(),
+                    "one of f32, f16 (alias fp16), bf16, f64",
+                )
+            })?;
+            dtypes.push(dtype);
+        }
+        let dtypes = dedup_keep_order(dtypes);
+
+        c.non_empty("sweep.kv_aligned", &s.kv_aligned)?;
+        let mut kv_aligned = Vec::with_capacity(s.kv_aligned.len());
+        for &kv in &s.kv_aligned {
+            match KvMode::from_flag(kv) {
+                Some(mode) => kv_aligned.push(mode),
+                None => return Err(c.invalid("sweep.kv_aligned", kv, "0 or 1")),
+            }
+        }
+        kv_aligned.sort_unstable();
+        kv_aligned.dedup();
+
+        c.non_empty("sweep.seeds", &s.seeds)?;
+        let mut seeds = Vec::with_capacity(s.seeds.len());
+        for &seed in &s.seeds {
+            let seed = u64::try_from(seed)
+                .map_err(|_| c.invalid("sweep.seeds", seed, "a non-negative integer seed"))?;
+            seeds.push(seed);
+        }
+        let seeds = dedup_keep_order(seeds);
+
+        let block_size = match s.block_size {
+            None => DEFAULT_BLOCK_SIZE,
+            Some(b) => match usize::try_from(b) {
+                Ok(ok) if (1..=MAX_SPAN).contains(&ok) => ok,
+                _ => {
+                    return Err(c.invalid(
+                        "sweep.block_size",
+                        b,
+                        format!("a block size of at least 1 token and at most {MAX_SPAN} (2^20)"),
+                    ))
+                }
+            },
+        };
+
+        if let Some(t) = s.timeout_s {
+            check_seconds(&c, "sweep.timeout_s", t)?;
+        }
+        let open_timeout_s = s.open_timeout_s.unwrap_or(DEFAULT_OPEN_TIMEOUT_S);
+        check_seconds(&c, "sweep.open_timeout_s", open_timeout_s)?;
+
+        let repetitions = match s.repetitions {
+            None => 1,
+            Some(r) => match usize::try_from(r) {
+                Ok(ok) if (1..=MAX_REPETITIONS).contains(&ok) => ok,
+                _ => {
+                    return Err(c.invalid(
+                        "sweep.repetitions",
+                        r,
+                        format!("a whole number of measurements per route, 1 to {MAX_REPETITIONS}"),
+                    ))
+                }
+            },
+        };
+        let profile = ProfileConfig {
+            roofline: raw.profile.and_then(|p| p.roofline).unwrap_or(true),
+        };
+
+        let tolerances = check_tolerances(&c, raw.tolerances)?;
+        let instances = backends::check_backends(&c, raw.backends)?;
+        let reference = check_reference(&c, raw.reference)?;
+
+        Ok(SweepConfig {
+            name,
+            description: raw.description,
+            path: file.to_path_buf(),
+            model,
+            backends,
+            spans,
+            dtypes,
+            kv_aligned,
+            seeds,
+            block_size,
+            warmup: s.warmup.unwrap_or(true),
+            timeout_s: s.timeout_s,
+            open_timeout_s,
+            tolerances,
+            instances,
+            reference,
+            repetitions,
+            profile,
+        })
+    }
+
+    /// The instance called `name`: its `[backends.<name>]` table, or the plugin of that name
+    /// with no options.
+    pub fn instance(&self, name: &str) -> BackendInstance {
+        BackendInstance::lookup(&self.instances, name)
+    }
+
+    /// The tolerance in force for `dtype` (the file's, or the documented default).
+    pub fn tolerance(&self, dtype: Dtype) -> DtypeTolerance {
+        self.tolerances
+            .get(&dtype)
+            .copied()
+            .unwrap_or_else(|| DtypeTolerance::default_for(dtype))
+    }
+}
+
+/// A timeout: finite, > 0 and at most [`MAX_TIMEOUT_S`].
+fn check_reference(
+    c: &Checker<'_>,
+    raw: Option<RawReference>,
+) -> Result<ReferenceConfig, ConfigError> {
+    let mut out = ReferenceConfig::default();
+    let Some(r) = raw else { return Ok(out) };
+    for (key, name) in [
+        ("reference.backend", &r.backend),
+        ("reference.floor_backend", &r.floor_backend),
+    ] {
+        if let Some(n) = name {
+            if !backends::valid_instance_name(n) {
+                return Err(c.invalid(
+                    key,
+                    n.as_str(),
+                    "a backend name of 1 to 64 letters, digits, `-`, `_` or `.`",
+                ));
+            }
+        }
+    }
+    out.backend = r.backend;
+    if let Some(b) = r.floor_backend {
+        out.floor_backend = b;
+    }
+    out.noise_floor = r.noise_floor.unwrap_or(true);
+    if let Some(routes) = r.floor_routes {
+        out.floor_decode = match routes.as_str() {
+            "prefill" => false,
+            "both" => true,
+            _ => {
+                return Err(c.invalid(
+                    "reference.floor_routes",
+                    routes.as_str(),
+                    "\"prefill\" (the f64 prefill is both routes' reference) or \"both\"",
+                ))
+            }
+        };
+    }
+    if let Some(k) = r.floor_k {
+        if !(k.is_finite() && k > 0.0 && k <= MAX_FLOOR_K) {
+            return Err(c.invalid(
+                "reference.floor_k",
+                k,
+                "a finite multiple of the noise floor, > 0 and at most 1e6",
+            ));
+        }
+        out.rule.k = k;
+    }
+    if let Some(m) = r.tolerance_mode {
+        out.rule.mode = ToleranceMode::parse(&m).ok_or_else(|| {
+            c.invalid(
+                "reference.tolerance_mode",
+                m.as_str(),
+                "one of \"fixed\", \"noise_floor\", \"both\"",
+            )
+        })?;
+    }
+    if out.rule.mode.uses_floor() && !out.noise_floor {
+        return Err(c.invalid(
+            "reference.noise_floor",
+            false,
+            format!(
+                "true: tolerance_mode \"{}\" judges drift against the noise floor",
+                out.rule.mode
+            ),
+        ));
+    }
+    Ok(out)
+}
+
+fn check_seconds(c: &Checker<'_>, key: &str, t: f64) -> Result<(), ConfigError> {
+    if t.is_finite() && t > 0.0 && t <= MAX_TIMEOUT_S {
+        return Ok(());
+    }
+    Err(c.invalid(
+        key,
+        t,
+        format!("a finite number of seconds greater than 0 and at most {MAX_TIMEOUT_S} (7 days)"),
+    ))
+}
+
+fn usize_value(v: usize) -> toml::Value {
+    toml::Value::Integer(i64::try_from(v).unwrap_or(i64::MAX))
+}
+
+fn check_model(c: &Checker<'_>, model: ModelSpec, file: &Path) -> Result<ModelSpec, ConfigError> {
+    match model {
+        ModelSpec::Gguf { path } => {
+            if path.as_os_str().is_empty() {
+                return Err(c.invalid("model.path", "", "a path to a .gguf file"));
+            }
+            let path = match file.parent() {
+                Some(dir) if path.is_relative() && !dir.as_os_str().is_empty() => dir.join(path),
+                _ => path,
+            };
+            Ok(ModelSpec::Gguf { path })
+        }
+        ModelSpec::Synthetic(m) => {
+            for (key, v, min, max) in [
+                ("model.layers", m.layers, 1, MAX_SYNTHETIC_LAYERS),
+                ("model.hidden", m.hidden, 1, MAX_SYNTHETIC_WIDTH),
+                ("model.heads", m.heads, 1, MAX_SYNTHETIC_HEADS),
+                ("model.kv_heads", m.kv_heads, 1, MAX_SYNTHETIC_HEADS),
+                ("model.ffn", m.ffn, 1, MAX_SYNTHETIC_WIDTH),
+                ("model.vocab", m.vocab, 2, MAX_SYNTHETIC_VOCAB),
+            ] {
+                if !(min..=max).contains(&v) {
+                    return Err(c.invalid(
+                        key,
+                        usize_value(v),
+                        format!("an integer of at least {min} and at most {max}"),
+                    ));
+                }
+            }
+            if m.heads % m.kv_heads != 0 {
+                return Err(c.invalid(
+                    "model.heads",
+                    usize_value(m.heads),
+                    format!(
+                        "a multiple of model.kv_heads = {} (grouped-query attention)",
+                        m.kv_heads
+                    ),
+                ));
+            }
+            if m.hidden % m.heads != 0 {
+                return Err(c.invalid(
+                    "model.hidden",
+                    usize_value(m.hidden),
+                    format!("a multiple of model.heads = {}", m.heads),
+                ));
+            }
+            let head_dim = m.hidden / m.heads;
+            if head_dim % 2 != 0 {
+                return Err(c.invalid(
+                    "model.hidden",
+                    usize_value(m.hidden),
+                    format!(
+                        "an even head dimension (hidden / heads = {head_dim}; RoPE rotates pairs)"
+                    ),
+                ));
+            }
+            if !(m.rope_base.is_finite() && m.rope_base > 0.0) {
+                return Err(c.invalid(
+                    "model.rope_base",
+                    m.rope_base,
+                    "a finite number greater than 0",
+                ));
+            }
+            if !(m.norm_eps.is_finite() && m.norm_eps > 0.0) {
+                return Err(c.invalid(
+                    "model.norm_eps",
+                    m.norm_eps,
+                    "a finite number greater than 0",
+                ));
+            }
+            // Each size is at most 2^20 here: no product below can overflow a u128.
+            let (v, h, l, f) = (
+                m.vocab as u128,
+                m.hidden as u128,
+                m.layers as u128,
+                m.ffn as u128,
+            );
+            let params = v * h * 2 + l * (4 * h * h + 3 * h * f);
+            if params > u128::from(MAX_SYNTHETIC_PARAMS) {
+                return Err(c.invalid(
+                    "model",
+                    toml::Value::Integer(i64::try_from(params).unwrap_or(i64::MAX)),
+                    format!(
+                        "a synthetic model of at most {MAX_SYNTHETIC_PARAMS} parameters (2^31), \
+                         counted as vocab × hidden × 2 + layers × (4 × hidden² + 3 × hidden × ffn)"
+                    ),
+                ));
+            }
+            Ok(ModelSpec::Synthetic(m))
+        }
+    }
+}
+
+fn check_tolerances(
+    c: &Checker<'_>,
+    raw: BTreeMap<String, RawTolerance>,
+) -> Result<BTreeMap<Dtype, DtypeTolerance>, ConfigError> {
+    let mut out: BTreeMap<Dtype, DtypeTolerance> = Dtype::ALL
+        .into_iter()
+        .map(|d| (d, DtypeTolerance::default_for(d)))
+        .collect();
+    let mut seen: BTreeMap<Dtype, String> = BTreeMap::new();
+    for (name, tol) in raw {
+        let dtype: Dtype = name.parse().map_err(|_| {
+            c.invalid(
+                format!("tolerances.{name}"),
+                name.as_str(),
+                "a table named after a dtype: one of f32, f16 (alias fp16), bf16, f64",
+            )
+        })?;
+        if let Some(first) = seen.get(&dtype) {
+            return Err(c.invalid(
+                format!("tolerances.{name}"),
+                name.as_str(),
+                format!("each dtype at most once (`tolerances.{first}` is the same dtype)"),
+            ));
+        }
+        seen.insert(dtype, name.clone());
+        let entry = out.get_mut(&dtype).expect("every dtype has a default");
+        for (which, raw_env, env) in [
+            ("equiv", tol.equiv, &mut entry.equiv),
+            ("drift", tol.drift, &mut entry.drift),
+        ] {
+            let Some(raw_env) = raw_env else { continue };
+            apply_envelope(c, &format!("tolerances.{name}.{which}"), raw_env, env)?;
+        }
+    }
+    Ok(out)
+}
+
+fn apply_envelope(
+    c: &Checker<'_>,
+    key: &str,
+    raw: RawEnvelope,
+    env: &mut Envelope,
+) -> Result<(), ConfigError> {
+    if let Some(max_abs) = raw.max_abs {
+        if !(max_abs.is_finite() && max_abs >= 0.0) {
+            return Err(c.invalid(
+                format!("{key}.max_abs"),
+                max_abs,
+                "a finite number >= 0 (0 means bitwise)",
+            ));
+        }
+        env.max_abs = max_abs;
+    }
+    if let Some(min_top1) = raw.min_top1 {
+        if !(0.0..=1.0).contains(&min_top1) {
+            return Err(c.invalid(format!("{key}.min_top1"), min_top1, "a fraction in [0, 1]"));
+        }
+        env.min_top1 = min_top1;
+    }
+    Ok(())
+}

@@ -1,0 +1,22 @@
+//! driftbench's sweep: a TOML config ([`config`]) expanded into a grid of cells ([`grid`]),
+//! run on every backend by the [`runner`] (sessions, warm-ups, runs, the f64 noise floor,
+//! cross-backend comparisons), each pair judged ([`verdict`], [`noise_floor`]) and every
+//! record ([`records`]) appended to the journal ([`journal`]) as soon as it exists. A journal
+//! can be continued ([`resume`]), and a failed pair replayed from its bundle ([`replay`]).
+//!
+//! This crate renders nothing: `driftbench-report` reads the records.
+
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod grid;
+pub mod journal;
+pub mod noise_floor;
+pub mod pair_plan;
+pub mod peaks_cache;
+pub mod plan;
+pub mod records;
+pub mod replay;
+pub mod resume;
+pub mod runner;
+pub mod verdict;
