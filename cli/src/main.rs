@@ -1,4 +1,4 @@
-//! The `driftbench` binary: a thin shell over `driftbench-core` and the plugin host.
+//! The `driftbench` binary: a thin shell composing the sweep, the report and the plugin host.
 
 #![forbid(unsafe_code)]
 

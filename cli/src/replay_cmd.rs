@@ -9,9 +9,10 @@ use anyhow::{anyhow, bail, Context, Result};
 use driftbench_core::rng::prompt_tokens;
 use driftbench_report::diff::pair_label;
 use driftbench_sweep::config::BackendInstance;
+use driftbench_sweep::noise_floor::FloorRef;
 use driftbench_sweep::records::{PairRecord, Record};
 use driftbench_sweep::replay::{Bundle, SavedFloor};
-use driftbench_sweep::runner::{run_pair, Buffers, FloorRef, Warmed};
+use driftbench_sweep::runner::{run_pair, OpenSession, PlannedBackend};
 use driftbench_sweep::verdict::global_verdict;
 use driftbench_sweep::verdict::Verdict;
 use serde_json::Value;
@@ -41,62 +42,8 @@ pub fn run(dir: &Path, plugins: &PluginArgs) -> Result<i32> {
     if let Some(why) = &bundle.logits.omitted {
         println!("note: {why}");
     }
-    let floor_logits;
-    let missing_why;
-    let reference = match &bundle.floor {
-        SavedFloor::Off => None,
-        SavedFloor::Missing { why } => Some(FloorRef::Missing(why)),
-        SavedFloor::NotSaved { label } => {
-            missing_why = format!("the bundle does not keep the {label} reference");
-            Some(FloorRef::Missing(&missing_why))
-        }
-        SavedFloor::Logits { label } => {
-            let (Some(p), Some(d)) = (
-                read(&bundle.logits.reference_prefill)?,
-                read(&bundle.logits.reference_decode)?,
-            ) else {
-                bail!(
-                    "{}: key `floor` names the {label} reference, but `logits` lists no reference files",
-                    dir.join(driftbench_sweep::replay::BUNDLE_FILE).display()
-                );
-            };
-            floor_logits = (p, d);
-            Some(FloorRef::Logits {
-                label,
-                prefill: &floor_logits.0,
-                decode: &floor_logits.1,
-            })
-        }
-    };
-
-    let instances = BTreeMap::from([(
-        bundle.backend.clone(),
-        BackendInstance {
-            plugin: bundle.plugin.clone(),
-            options: bundle
-                .configured
-                .as_ref()
-                .map(|c| c.options.clone())
-                .unwrap_or_default(),
-        },
-    )]);
-    let isolation = backends::Isolation::new(
-        plugins.in_process,
-        plugins.open_timeout.or(bundle.open_timeout_s),
-        bundle.run_timeout_s,
-    );
-    let cache = plugins.cache()?;
-    let planned = backends::select(
-        backends::find(&plugins.plugins)?,
-        &backends::Selection {
-            names: std::slice::from_ref(&bundle.backend),
-            instances: &instances,
-            config: None,
-            cache_dir: cache.path.clone(),
-            isolation,
-        },
-    )?;
-    let b = &planned[0];
+    let floor = SavedReference::read(dir, &bundle)?;
+    let b = start_backend(&bundle, plugins)?;
     let Some(probe) = &b.entry.probe else {
         bail!(
             "{}: {}",
@@ -114,7 +61,128 @@ pub fn run(dir: &Path, plugins: &PluginArgs) -> Result<i32> {
         println!("SKIPPED: {}: the pair cannot run here", terminal(&why));
         return Ok(global_verdict([Verdict::Skipped]).exit_code());
     }
-    let mut session = b
+    let mut open = open_session(dir, &bundle, &b)?;
+    let outcome = run_pair(&bundle.plan.pair_plan(), key, &mut open, floor.as_floor());
+    let Some(new) = outcome.records.iter().find_map(|r| match r {
+        Record::Pair(p) => Some(p),
+        _ => None,
+    }) else {
+        bail!("the pair produced no verdict");
+    };
+    let old = &bundle.record;
+    print_side_by_side(old, new)?;
+    let bufs = &open.bufs;
+    for (route, saved, ok, now) in [
+        ("prefill", &saved.0, outcome.prefill_ok, &bufs.prefill),
+        ("decode", &saved.1, outcome.decode_ok, &bufs.decode),
+    ] {
+        if let Some(line) = logits_line(route, saved.as_deref(), ok.then_some(now)) {
+            println!("{line}");
+        }
+    }
+    let diffs = differences(old, new).context("comparing metrics")?;
+    if diffs.is_empty() {
+        println!("reproduced (identical metrics)");
+    } else {
+        println!("not reproduced: {}", terminal(&diffs.join("; ")));
+    }
+    Ok(global_verdict([new.verdict]).exit_code())
+}
+
+/// The bundle's f64 noise-floor reference: its logits where the bundle keeps them, else
+/// why there are none.
+enum SavedReference {
+    Off,
+    Missing(String),
+    Logits {
+        label: String,
+        prefill: Vec<f32>,
+        decode: Vec<f32>,
+    },
+}
+
+impl SavedReference {
+    fn read(dir: &Path, bundle: &Bundle) -> Result<SavedReference> {
+        let read = |name: &Option<String>| bundle.read_logits(dir, name.as_deref());
+        Ok(match &bundle.floor {
+            SavedFloor::Off => SavedReference::Off,
+            SavedFloor::Missing { why } => SavedReference::Missing(why.clone()),
+            SavedFloor::NotSaved { label } => {
+                SavedReference::Missing(format!("the bundle does not keep the {label} reference"))
+            }
+            SavedFloor::Logits { label } => {
+                let (Some(prefill), Some(decode)) = (
+                    read(&bundle.logits.reference_prefill)?,
+                    read(&bundle.logits.reference_decode)?,
+                ) else {
+                    bail!(
+                        "{}: key `floor` names the {label} reference, but `logits` lists no reference files",
+                        dir.join(driftbench_sweep::replay::BUNDLE_FILE).display()
+                    );
+                };
+                SavedReference::Logits {
+                    label: label.clone(),
+                    prefill,
+                    decode,
+                }
+            }
+        })
+    }
+
+    fn as_floor(&self) -> Option<FloorRef<'_>> {
+        match self {
+            SavedReference::Off => None,
+            SavedReference::Missing(why) => Some(FloorRef::Missing(why)),
+            SavedReference::Logits {
+                label,
+                prefill,
+                decode,
+            } => Some(FloorRef::Logits {
+                label,
+                prefill,
+                decode,
+            }),
+        }
+    }
+}
+
+/// The bundle's backend instance (same plugin and options), started as a sweep would.
+fn start_backend(bundle: &Bundle, plugins: &PluginArgs) -> Result<PlannedBackend> {
+    let instances = BTreeMap::from([(
+        bundle.backend.clone(),
+        BackendInstance {
+            plugin: bundle.plugin.clone(),
+            options: bundle
+                .configured
+                .as_ref()
+                .map(|c| c.options.clone())
+                .unwrap_or_default(),
+        },
+    )]);
+    let isolation = backends::Isolation::new(
+        plugins.in_process,
+        plugins.open_timeout.or(bundle.open_timeout_s),
+        bundle.run_timeout_s,
+    );
+    let cache = plugins.cache()?;
+    let mut planned = backends::select(
+        backends::find(&plugins.plugins)?,
+        &backends::Selection {
+            names: std::slice::from_ref(&bundle.backend),
+            instances: &instances,
+            config: None,
+            cache_dir: cache.path.clone(),
+            isolation,
+        },
+    )?;
+    Ok(planned.remove(0))
+}
+
+/// The bundle's model opened on `b` in the pair's dtype, checked to be the model the bundle
+/// was made with (same vocabulary, same prompt for the seed).
+fn open_session(dir: &Path, bundle: &Bundle, b: &PlannedBackend) -> Result<OpenSession> {
+    let key = &bundle.pair;
+    let session = b
         .backend
         .open(&bundle.model, key.dtype)
         .map_err(|e| anyhow!("{}: {e}", bundle.backend))?;
@@ -144,39 +212,7 @@ pub fn run(dir: &Path, plugins: &PluginArgs) -> Result<i32> {
         terminal(&info.device),
         terminal(&info.model)
     );
-    let mut bufs = Buffers::default();
-    let outcome = run_pair(
-        &bundle.plan.pair_plan(),
-        session.as_mut(),
-        key,
-        info.vocab,
-        &mut Warmed::default(),
-        &mut bufs,
-        reference,
-    );
-    let Some(new) = outcome.records.iter().find_map(|r| match r {
-        Record::Pair(p) => Some(p),
-        _ => None,
-    }) else {
-        bail!("the pair produced no verdict");
-    };
-    let old = &bundle.record;
-    print_side_by_side(old, new)?;
-    for (route, saved, ok, now) in [
-        ("prefill", &saved.0, outcome.prefill_ok, &bufs.prefill),
-        ("decode", &saved.1, outcome.decode_ok, &bufs.decode),
-    ] {
-        if let Some(line) = logits_line(route, saved.as_deref(), ok.then_some(now)) {
-            println!("{line}");
-        }
-    }
-    let diffs = differences(old, new).context("comparing metrics")?;
-    if diffs.is_empty() {
-        println!("reproduced (identical metrics)");
-    } else {
-        println!("not reproduced: {}", terminal(&diffs.join("; ")));
-    }
-    Ok(global_verdict([new.verdict]).exit_code())
+    Ok(OpenSession::new(session, info.vocab))
 }
 
 /// A metric's JSON value as a table cell.

@@ -1,22 +1,20 @@
-//! `driftbench sweep`.
+//! `driftbench sweep`: the config read, the backends chosen, the sweep run as a job of the
+//! sweep crate, then the report written by the report crate. This file only composes them.
 
-use crate::args::PluginArgs;
+use crate::args::{CacheDir, PluginArgs};
 use crate::text::terminal;
 use crate::{backends, environment, interrupt, progress::Bar};
 use anyhow::{Context, Result};
 use driftbench_report::{harness_line, summary_table, write_reports, Report};
 use driftbench_sweep::config::SweepConfig;
-use driftbench_sweep::grid;
-use driftbench_sweep::journal::{self, Journal};
+use driftbench_sweep::grid::Grid;
+use driftbench_sweep::job::{Finished, Job};
 use driftbench_sweep::peaks_cache::PeaksCache;
-use driftbench_sweep::records::{Record, ReferenceInfo, SweepHeader, SCHEMA_VERSION};
-use driftbench_sweep::resume::{self, SweepPlan};
-use driftbench_sweep::runner;
-use driftbench_sweep::runner::{FloorSource, SweepControl};
+use driftbench_sweep::records::Record;
+use driftbench_sweep::runner::{FloorSource, PlannedBackend, Sweep};
 use driftbench_sweep::verdict::GlobalVerdict;
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 /// Switches of `driftbench sweep`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -35,7 +33,6 @@ pub fn run(
     flags: Flags,
     plugins: &PluginArgs,
 ) -> Result<i32> {
-    let resume = flags.resume;
     let cfg = SweepConfig::load(config)?;
     crate::model_check::check_sweep(&cfg)?;
     let names = if names.is_empty() {
@@ -43,66 +40,121 @@ pub fn run(
     } else {
         names.to_vec()
     };
-    let isolation = backends::Isolation::new(
-        plugins.in_process,
-        plugins.open_timeout.or(Some(cfg.open_timeout_s)),
-        cfg.timeout_s,
-    );
     let cache = plugins.cache()?;
-    let found = backends::find(&plugins.plugins)?;
-    fn selection<'a>(
-        names: &'a [String],
-        cfg: &'a SweepConfig,
-        config: &'a Path,
-        cache: &Option<PathBuf>,
-        isolation: &backends::Isolation,
-    ) -> backends::Selection<'a> {
-        backends::Selection {
+    let chosen = Chosen::select(&cfg, config, &names, plugins, &cache)?;
+    let out_dir = out.unwrap_or_else(|| PathBuf::from("out").join(&cfg.name));
+    let grid = Grid::of(&cfg);
+    let job = Job {
+        sweep: Sweep {
+            cfg: &cfg,
+            grid: &grid,
+            backends: &chosen.planned,
+            floor: chosen.floor_source(&cfg),
+        },
+        config_path: config,
+        out_dir: &out_dir,
+        environment: environment::collect(),
+    };
+    let pairs_planned = job.pairs_planned();
+    let started = job.start(flags.resume)?;
+    for w in &started.warnings {
+        eprintln!("warning: {w}");
+    }
+    if flags.resume {
+        let (done, cells) = started.cells_done();
+        eprintln!(
+            "driftbench: resuming `{}`: {done} of {cells} cells already done",
+            cfg.name
+        );
+    }
+    eprintln!(
+        "driftbench: sweep `{}`: {pairs_planned} pairs on {} → {}",
+        terminal(&cfg.name),
+        terminal(&chosen.names().join(", ")),
+        out_dir.display()
+    );
+    let bar = Bar::new();
+    let t0 = Instant::now();
+    let peaks = PeaksCache::in_dir(cache.path.as_deref(), flags.remeasure_peaks);
+    let finished = started.run(&bar, interrupt::install(), peaks)?;
+    bar.finish();
+    let t_report = Instant::now();
+    let report = write_report(&out_dir, &finished)?;
+    say_finished(
+        &report,
+        &finished,
+        t_report.elapsed().as_secs_f64(),
+        t0,
+        &out_dir,
+    );
+    Ok(report.global().exit_code())
+}
+
+/// The backends a sweep runs, and the floor backend when it is started for the f64
+/// reference alone (or why it could not be).
+struct Chosen {
+    planned: Vec<PlannedBackend>,
+    floor_only: Option<Result<Vec<PlannedBackend>, String>>,
+}
+
+impl Chosen {
+    /// Find the plugins, start the backends named `names` and, when the noise floor is on and
+    /// its backend is not among them, that backend too.
+    fn select(
+        cfg: &SweepConfig,
+        config: &Path,
+        names: &[String],
+        plugins: &PluginArgs,
+        cache: &CacheDir,
+    ) -> Result<Chosen> {
+        let isolation = backends::Isolation::new(
+            plugins.in_process,
+            plugins.open_timeout.or(Some(cfg.open_timeout_s)),
+            cfg.timeout_s,
+        );
+        let selection = |names| backends::Selection {
             names,
             instances: &cfg.instances,
             config: Some(config),
-            cache_dir: cache.clone(),
+            cache_dir: cache.path.clone(),
             isolation: isolation.clone(),
-        }
-    }
-    let planned = backends::select(
-        found.clone(),
-        &selection(&names, &cfg, config, &cache.path, &isolation),
-    )?;
-    let found = backends::Found {
-        warnings: Vec::new(), // printed once, by the selection above
-        ..found
-    };
-    // The f64 reference runs on the floor backend, in the sweep or started for it alone.
-    let floor_name = &cfg.reference.floor_backend;
-    let floor_only =
-        if cfg.reference.noise_floor && !planned.iter().any(|p| &p.entry.name == floor_name) {
-            Some(
-                backends::select(
-                    found,
-                    &selection(
-                        std::slice::from_ref(floor_name),
-                        &cfg,
-                        config,
-                        &cache.path,
-                        &isolation,
-                    ),
-                )
-                .map_err(|e| format!("noise floor backend {floor_name}: {e:#}")),
-            )
-        } else {
-            None
         };
-    let floor = if !cfg.reference.noise_floor {
-        FloorSource::Off
-    } else {
-        match &floor_only {
-            None => FloorSource::Backend(
-                planned
-                    .iter()
-                    .find(|p| &p.entry.name == floor_name)
-                    .expect("checked above"),
-            ),
+        let found = backends::find(&plugins.plugins)?;
+        let planned = backends::select(found.clone(), &selection(names))?;
+        let floor_name = &cfg.reference.floor_backend;
+        let floor_only = (cfg.reference.noise_floor
+            && !planned.iter().any(|p| &p.entry.name == floor_name))
+        .then(|| {
+            let found = backends::Found {
+                warnings: Vec::new(), // printed once, by the selection above
+                ..found
+            };
+            backends::select(found, &selection(std::slice::from_ref(floor_name)))
+                .map_err(|e| format!("noise floor backend {floor_name}: {e:#}"))
+        });
+        Ok(Chosen {
+            planned,
+            floor_only,
+        })
+    }
+
+    /// The instance names, in run order.
+    fn names(&self) -> Vec<String> {
+        self.planned.iter().map(|p| p.entry.name.clone()).collect()
+    }
+
+    /// Where the f64 reference comes from: the floor backend, in the sweep or started for
+    /// it alone, or why it cannot run.
+    fn floor_source<'a>(&'a self, cfg: &SweepConfig) -> FloorSource<'a> {
+        if !cfg.reference.noise_floor {
+            return FloorSource::Off;
+        }
+        let floor_name = &cfg.reference.floor_backend;
+        match &self.floor_only {
+            None => match self.planned.iter().find(|p| &p.entry.name == floor_name) {
+                Some(p) => FloorSource::Backend(p),
+                None => FloorSource::Missing(format!("no backend named {floor_name}")),
+            },
             Some(Ok(v)) if !v.is_empty() => FloorSource::Backend(&v[0]),
             Some(Ok(_)) => FloorSource::Missing(format!("no backend named {floor_name}")),
             Some(Err(why)) => {
@@ -110,106 +162,118 @@ pub fn run(
                 FloorSource::Missing(why.clone())
             }
         }
-    };
-    let out_dir = out.unwrap_or_else(|| PathBuf::from("out").join(&cfg.name));
-    std::fs::create_dir_all(&out_dir)
-        .with_context(|| format!("cannot create output folder {}", out_dir.display()))?;
-    let journal_path = out_dir.join("results.jsonl");
-    let backend_names: Vec<String> = planned.iter().map(|p| p.entry.name.clone()).collect();
-    let plan = SweepPlan::of(&cfg, &backend_names);
-    let pairs_planned = grid::expand(&cfg, &backend_names).len();
-    let (mut journal, header, mut records, done) = if resume {
-        let (old, warnings) = journal::read(&journal_path).context("--resume")?;
-        for w in warnings {
-            eprintln!("warning: {w}");
-        }
-        let r = resume::resume(old, &plan)
-            .with_context(|| format!("--resume: cannot continue {}", journal_path.display()))?;
-        let journal = Journal::rewrite(&journal_path, &r.kept)
-            .with_context(|| format!("rewriting {}", journal_path.display()))?;
-        eprintln!(
-            "driftbench: resuming `{}`: {} of {} cells already done",
-            cfg.name,
-            r.done.len(),
-            pairs_planned / backend_names.len().max(1)
-        );
-        (journal, None, r.kept, r.done)
-    } else {
-        let journal = Journal::create(&journal_path)
-            .with_context(|| format!("cannot create {}", journal_path.display()))?;
-        let header = SweepHeader {
-            schema_version: SCHEMA_VERSION,
-            name: cfg.name.clone(),
-            config_path: config.display().to_string(),
-            started_unix: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
-            model: cfg.model.describe(),
-            block_size: cfg.block_size,
-            tolerances: cfg.tolerances.clone(),
-            pairs_planned,
-            environment: environment::collect(),
-            backends: planned.iter().map(|p| p.entry.clone()).collect(),
-            plan: Some(plan),
-            reference: Some(ReferenceInfo {
-                cross_backend: runner::cross_reference(&cfg, &backend_names).map(str::to_string),
-                noise_floor: cfg.reference.noise_floor,
-                floor_backend: cfg.reference.floor_backend.clone(),
-                rule: cfg.reference.rule,
-            }),
-        };
-        let header = Some(Record::Sweep(Box::new(header)));
-        (journal, header, Vec::new(), HashSet::new())
-    };
-    eprintln!(
-        "driftbench: sweep `{}`: {pairs_planned} pairs on {} → {}",
-        terminal(&cfg.name),
-        terminal(&backend_names.join(", ")),
-        out_dir.display()
-    );
-    let ctl = SweepControl {
-        done,
-        stop: interrupt::install(),
-        // Every FAIL_* or INCOMPLETE pair leaves what `driftbench replay` needs.
-        bundles: Some(out_dir.join("replay")),
-        peaks: PeaksCache::in_dir(cache.path.as_deref(), flags.remeasure_peaks),
-    };
-    let bar = Bar::new();
-    let t0 = Instant::now();
-    let run = runner::run_sweep(&cfg, &planned, floor, header, &mut journal, &bar, &ctl)
-        .with_context(|| format!("writing {}", journal_path.display()))?;
-    bar.finish();
-    records.extend(run.records);
-    let mut report = Report::from_records(&records);
-    if run.interrupted {
+    }
+}
+
+/// The report of a finished (or interrupted) sweep, from every record of its journal, written
+/// into `out_dir`. An interrupted sweep cannot PASS: a FAIL already found stays FAIL,
+/// otherwise it is INCOMPLETE (the verdict rules of the book's Concepts chapter).
+pub fn write_report(out_dir: &Path, finished: &Finished) -> Result<Report> {
+    let report = report_of(&finished.records, finished.interrupted);
+    write_reports(out_dir, &report)
+        .with_context(|| format!("writing the report into {}", out_dir.display()))?;
+    Ok(report)
+}
+
+/// The report of `records`, noting an interruption.
+fn report_of(records: &[Record], interrupted: bool) -> Report {
+    let mut report = Report::from_records(records);
+    if interrupted {
         report
             .gaps
             .push("the sweep was interrupted (SIGINT or SIGTERM)".into());
-        // DESIGN.md's rule: a FAIL already found stays FAIL; otherwise INCOMPLETE.
         if report.global == GlobalVerdict::Pass {
             report.global = GlobalVerdict::Incomplete;
         }
     }
-    let t_report = Instant::now();
-    write_reports(&out_dir, &report)
-        .with_context(|| format!("writing the report into {}", out_dir.display()))?;
-    let report_s = t_report.elapsed().as_secs_f64();
-    println!("{}", terminal(&summary_table(&report).to_string()));
+    report
+}
+
+/// The summary table, the harness share, and where everything went.
+fn say_finished(report: &Report, finished: &Finished, report_s: f64, t0: Instant, out: &Path) {
+    println!("{}", terminal(&summary_table(report).to_string()));
     if let Some(h) = &report.harness {
         println!("{}", harness_line(h));
     }
     println!("report written in {report_s:.2}s (not part of the sweep time above)");
-    if run.interrupted {
+    if finished.interrupted {
         eprintln!(
             "driftbench: interrupted; finished pairs are in {} (continue with --resume)",
-            journal_path.display()
+            finished.journal.display()
         );
     }
     println!(
         "global verdict: {} — sweep took {:.1}s; report: {}",
         report.global().as_str(),
         t0.elapsed().as_secs_f64(),
-        out_dir.join("report.md").display()
+        out.join("report.md").display()
     );
-    Ok(report.global().exit_code())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use driftbench_sweep::records::{PairKey, PairRecord, Record};
+    use driftbench_sweep::verdict::Verdict;
+
+    fn pair(verdict: Verdict) -> Record {
+        Record::Pair(PairRecord {
+            key: PairKey {
+                backend: "b".into(),
+                span: 4,
+                dtype: driftbench_core::dtype::Dtype::F32,
+                kv_aligned: driftbench_core::kv::KvMode::Aligned,
+                seed: 0,
+            },
+            verdict,
+            reason: None,
+            metrics: None,
+            envelope: None,
+            floor: None,
+            repeat_mismatch: Vec::new(),
+        })
+    }
+
+    /// The header of a sweep planning one pair, on backend `b`.
+    fn header() -> Record {
+        serde_json::from_str(
+            r#"{"type":"sweep","schema_version":1,"name":"t","config_path":"t.toml",
+            "started_unix":0,"model":"m","block_size":8,"tolerances":{},"pairs_planned":1,
+            "environment":{"driftbench_version":"0","commit":null,"os":"linux","cpu":"c",
+            "threads":1,"extra":{}},"backends":[{"name":"b","source":"test","probe":null,
+            "error":null}]}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn an_interrupted_sweep_is_incomplete_unless_it_already_failed() {
+        let done = |v, interrupted| report_of(&[header(), pair(v)], interrupted);
+        let pass = done(Verdict::PassEquiv, false);
+        let cut = done(Verdict::PassEquiv, true);
+        assert!(cut.gaps.iter().any(|g| g.contains("interrupted")));
+        assert_eq!(cut.global, GlobalVerdict::Incomplete);
+        assert!(!pass.gaps.iter().any(|g| g.contains("interrupted")));
+        assert_eq!(pass.global, GlobalVerdict::Pass, "{:?}", pass.gaps);
+        assert_eq!(
+            done(Verdict::FailEquiv, true).global,
+            GlobalVerdict::Fail,
+            "a FAIL already found stays FAIL"
+        );
+    }
+
+    #[test]
+    fn the_report_is_written_where_the_journal_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let finished = Finished {
+            journal: dir.path().join("results.jsonl"),
+            records: vec![pair(Verdict::FailEquiv)],
+            interrupted: false,
+        };
+        let report = write_report(dir.path(), &finished).unwrap();
+        assert_eq!(report.global, GlobalVerdict::Fail);
+        for file in ["report.md", "report.json", "report.html", "pairs.csv"] {
+            assert!(dir.path().join(file).is_file(), "{file} not written");
+        }
+    }
 }

@@ -137,6 +137,39 @@ impl Metrics {
 /// If `vocab == 0`, if the two slices differ in length, or if the length is not a multiple
 /// of `vocab`. These are programming errors: the host checks sizes before comparing.
 pub fn compare(prefill: &[f32], decode: &[f32], vocab: usize) -> Metrics {
+    check_shapes(prefill, decode, vocab);
+    let n = prefill.len();
+    let positions = n / vocab;
+    let (rows, high) = row_pass(prefill, decode, vocab);
+    let mut t = fold_rows(&rows, prefill, decode, vocab);
+    let max_abs_diff = if t.any_nan { f64::NAN } else { t.max };
+    let mean_abs_diff = mean_of_sum(t.sum, n, t.any_nan);
+    let p99_abs_diff = p99_at_most(prefill, decode, &high, max_abs_diff);
+    let top1_agreement = agreement(t.agree, positions);
+    let nmse = nmse_of(t.any_nan, t.sq_diff, t.sq_ref);
+    let (kl_mean, kl_p99, kl_max) = kl_summary(&mut t.kls);
+
+    Metrics {
+        max_abs_diff,
+        p99_abs_diff,
+        mean_abs_diff,
+        top1_agreement,
+        nonfinite_prefill: t.nonfinite_prefill,
+        nonfinite_decode: t.nonfinite_decode,
+        positions,
+        vocab,
+        kl_mean: Some(kl_mean),
+        kl_p99: Some(kl_p99),
+        kl_max: Some(kl_max),
+        nmse: Some(nmse),
+        first_flip: t.first_flip,
+        drift_curve: t.curve,
+    }
+}
+
+/// The panics of [`compare`]: a zero `vocab`, slices of different lengths, or a length that
+/// is not a multiple of `vocab`.
+fn check_shapes(prefill: &[f32], decode: &[f32], vocab: usize) {
     assert!(vocab >= 1, "metrics::compare: vocab must be >= 1 (got 0)");
     assert_eq!(
         prefill.len(),
@@ -151,16 +184,18 @@ pub fn compare(prefill: &[f32], decode: &[f32], vocab: usize) -> Metrics {
         prefill.len(),
         vocab
     );
-    let n = prefill.len();
-    let positions = n / vocab;
+}
 
+/// The parallel pass: the [`RowStats`] of every row, in row order, and the p99's
+/// high-bucket counts over all diffs.
+fn row_pass(prefill: &[f32], decode: &[f32], vocab: usize) -> (Vec<RowStats>, Vec<u64>) {
     // Rows are independent; each gives the same bits whichever thread runs it, and the
-    // rows are folded below in order, so the result does not depend on the thread count.
-    // The p99's first counting pass rides along (see `p99`); `reduce` keeps row order.
+    // rows are folded in order (`fold_rows`), so the result does not depend on the thread
+    // count. The p99's first counting pass rides along (see `p99`); `reduce` keeps row order.
     // Tasks of at least ~64K logits: each carries a 256 KiB histogram, which would cost
     // more than a small comparison itself if every row were its own task.
     let rows_per_task = (MIN_TASK_LOGITS / vocab).max(1);
-    let (rows, high) = prefill
+    prefill
         .par_chunks_exact(vocab)
         .zip(decode.par_chunks_exact(vocab))
         .with_min_len(rows_per_task)
@@ -179,89 +214,127 @@ pub fn compare(prefill: &[f32], decode: &[f32], vocab: usize) -> Metrics {
                 high.iter_mut().zip(&counts).for_each(|(h, c)| *h += c);
                 (rows, high)
             },
-        );
-    let rows: Vec<RowStats> = rows;
+        )
+}
 
-    let mut nonfinite_prefill = 0u64;
-    let mut nonfinite_decode = 0u64;
-    let mut max = 0f64;
-    let mut any_nan = false;
-    let mut sum = 0f64;
-    let mut sq_diff = 0f64;
-    let mut sq_ref = 0f64;
-    let mut agree = 0usize;
-    let mut kls = Vec::with_capacity(positions);
-    let mut curve = Vec::with_capacity(positions);
-    let mut first_flip = None;
+/// The rows of a comparison folded in row order: totals, per-row series, the first flip.
+struct Totals {
+    nonfinite_prefill: u64,
+    nonfinite_decode: u64,
+    /// Largest row max (NaN diffs aside: see `any_nan`).
+    max: f64,
+    any_nan: bool,
+    sum: f64,
+    sq_diff: f64,
+    sq_ref: f64,
+    /// Rows whose argmax agrees.
+    agree: usize,
+    /// Per-row KL divergences.
+    kls: Vec<f64>,
+    /// The drift curve.
+    curve: Vec<f32>,
+    first_flip: Option<Flip>,
+}
+
+/// Fold `rows` (the stats of `prefill` against `decode`, in row order) into [`Totals`],
+/// sequentially so the sums never depend on the thread count.
+fn fold_rows(rows: &[RowStats], prefill: &[f32], decode: &[f32], vocab: usize) -> Totals {
+    let mut t = Totals {
+        nonfinite_prefill: 0,
+        nonfinite_decode: 0,
+        max: 0.0,
+        any_nan: false,
+        sum: 0.0,
+        sq_diff: 0.0,
+        sq_ref: 0.0,
+        agree: 0,
+        kls: Vec::with_capacity(rows.len()),
+        curve: Vec::with_capacity(rows.len()),
+        first_flip: None,
+    };
     for (row, r) in rows.iter().enumerate() {
-        nonfinite_prefill += r.nonfinite_a;
-        nonfinite_decode += r.nonfinite_b;
-        sum += r.sum;
-        sq_diff += r.sq_diff;
-        sq_ref += r.sq_ref;
-        any_nan |= r.nan;
-        if r.max > max {
-            max = r.max;
+        t.nonfinite_prefill += r.nonfinite_a;
+        t.nonfinite_decode += r.nonfinite_b;
+        t.sum += r.sum;
+        t.sq_diff += r.sq_diff;
+        t.sq_ref += r.sq_ref;
+        t.any_nan |= r.nan;
+        if r.max > t.max {
+            t.max = r.max;
         }
-        curve.push(if r.nan { f32::NAN } else { r.max as f32 });
-        kls.push(r.kl);
+        t.curve.push(if r.nan { f32::NAN } else { r.max as f32 });
+        t.kls.push(r.kl);
         if r.finite() && r.arg_a == r.arg_b {
-            agree += 1;
-        } else if first_flip.is_none() {
-            let (pa, pb) = (
-                &prefill[row * vocab..(row + 1) * vocab],
-                &decode[row * vocab..(row + 1) * vocab],
-            );
-            let margins = if r.finite() {
-                (
-                    f64::from(pa[r.arg_a]) - f64::from(pa[r.arg_b]),
-                    f64::from(pb[r.arg_b]) - f64::from(pb[r.arg_a]),
-                )
-            } else {
-                (f64::NAN, f64::NAN)
-            };
-            first_flip = Some(Flip {
-                position: row,
-                prefill_token: r.arg_a as u32,
-                decode_token: r.arg_b as u32,
-                prefill_margin: margins.0,
-                decode_margin: margins.1,
-            });
+            t.agree += 1;
+        } else if t.first_flip.is_none() {
+            let span = row * vocab..(row + 1) * vocab;
+            t.first_flip = Some(flip_at(row, r, &prefill[span.clone()], &decode[span]));
         }
     }
+    t
+}
 
-    let max_abs_diff = if any_nan { f64::NAN } else { max };
-    let mean_abs_diff = if n == 0 {
+/// The [`Flip`] of row `row`, whose stats are `r` and logits `pa` (prefill) and `pb`
+/// (decode); NaN margins when the row holds a non-finite value.
+fn flip_at(row: usize, r: &RowStats, pa: &[f32], pb: &[f32]) -> Flip {
+    let margins = if r.finite() {
+        (
+            f64::from(pa[r.arg_a]) - f64::from(pa[r.arg_b]),
+            f64::from(pb[r.arg_b]) - f64::from(pb[r.arg_a]),
+        )
+    } else {
+        (f64::NAN, f64::NAN)
+    };
+    Flip {
+        position: row,
+        prefill_token: r.arg_a as u32,
+        decode_token: r.arg_b as u32,
+        prefill_margin: margins.0,
+        decode_margin: margins.1,
+    }
+}
+
+/// `mean_abs_diff` from the sum of the `n` diffs: 0 when empty, NaN when a diff is NaN.
+fn mean_of_sum(sum: f64, n: usize, any_nan: bool) -> f64 {
+    if n == 0 {
         0.0
     } else if any_nan {
         f64::NAN
     } else {
         // All diffs are >= 0, so the sum is +inf iff some diff is +inf.
         sum / n as f64
-    };
-    let p99_abs_diff = if n == 0 {
-        0.0
+    }
+}
+
+/// `p99_abs_diff`: the nearest-rank p99 of all diffs (0 when empty), never above
+/// `max_abs_diff`. `high` holds the counts of the first counting pass.
+fn p99_at_most(prefill: &[f32], decode: &[f32], high: &[u64], max_abs_diff: f64) -> f64 {
+    let n = prefill.len();
+    if n == 0 {
+        return 0.0;
+    }
+    let p = f64::from(p99::diff_of_rank(prefill, decode, high, nearest_rank_99(n)));
+    // Rounding a diff to f32 may land just above the f64 max (or overflow to inf);
+    // the percentile can never exceed the max.
+    if p > max_abs_diff {
+        max_abs_diff
     } else {
-        let p = f64::from(p99::diff_of_rank(
-            prefill,
-            decode,
-            &high,
-            nearest_rank_99(n),
-        ));
-        // Rounding a diff to f32 may land just above the f64 max (or overflow to inf);
-        // the percentile can never exceed the max.
-        if p > max_abs_diff {
-            max_abs_diff
-        } else {
-            p
-        }
-    };
-    let top1_agreement = if positions == 0 {
+        p
+    }
+}
+
+/// `top1_agreement`: the fraction of agreeing rows, 1.0 (vacuous) when there are none.
+fn agreement(agree: usize, positions: usize) -> f64 {
+    if positions == 0 {
         1.0
     } else {
         agree as f64 / positions as f64
-    };
-    let nmse = if any_nan || sq_diff.is_nan() {
+    }
+}
+
+/// `nmse` from Σ(prefill − decode)² and Σ prefill² (see [`compare`] for the special cases).
+fn nmse_of(any_nan: bool, sq_diff: f64, sq_ref: f64) -> f64 {
+    if any_nan || sq_diff.is_nan() {
         f64::NAN
     } else if sq_diff == 0.0 {
         0.0
@@ -269,24 +342,6 @@ pub fn compare(prefill: &[f32], decode: &[f32], vocab: usize) -> Metrics {
         f64::INFINITY
     } else {
         sq_diff / sq_ref
-    };
-    let (kl_mean, kl_p99, kl_max) = kl_summary(&mut kls);
-
-    Metrics {
-        max_abs_diff,
-        p99_abs_diff,
-        mean_abs_diff,
-        top1_agreement,
-        nonfinite_prefill,
-        nonfinite_decode,
-        positions,
-        vocab,
-        kl_mean: Some(kl_mean),
-        kl_p99: Some(kl_p99),
-        kl_max: Some(kl_max),
-        nmse: Some(nmse),
-        first_flip,
-        drift_curve: curve,
     }
 }
 

@@ -1,32 +1,72 @@
-//! The grid of a sweep: every pair to run, and how pairs group into sessions.
+//! The grid of a sweep: its cells, each run on every backend. A sweep expands its grid once
+//! ([`Grid::of`]) and hands it to everything that needs the cells or their count.
 
 use crate::config::SweepConfig;
 use crate::records::PairKey;
 use driftbench_core::dtype::Dtype;
-use std::collections::HashMap;
+use driftbench_core::kv::KvMode;
 
-/// Every pair of the sweep for these backends, ordered backend (as given), dtype (config
-/// order), span (ascending), kv_aligned (ascending), seed (config order).
-///
-/// The count is `backends × dtypes × spans × kv_aligned × seeds` (the config lists are
-/// already deduplicated; `backends` is taken as given).
-pub fn expand(cfg: &SweepConfig, backends: &[String]) -> Vec<PairKey> {
-    let mut spans = cfg.spans.clone();
-    spans.sort_unstable();
-    let mut kv = cfg.kv_aligned.clone();
-    kv.sort_unstable();
-    let mut pairs = Vec::with_capacity(
-        backends.len() * cfg.dtypes.len() * spans.len() * kv.len() * cfg.seeds.len(),
-    );
-    for backend in backends {
+/// One cell of the grid: a pair key without its backend. The runner runs a cell on every
+/// backend in turn, and `--resume` counts a cell done when every backend has its verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Cell {
+    /// Dtype.
+    pub dtype: Dtype,
+    /// Span.
+    pub span: usize,
+    /// KV layout.
+    pub kv_aligned: KvMode,
+    /// Seed.
+    pub seed: u64,
+}
+
+impl Cell {
+    /// The cell of `key`.
+    pub fn of(key: &PairKey) -> Cell {
+        Cell {
+            dtype: key.dtype,
+            span: key.span,
+            kv_aligned: key.kv_aligned,
+            seed: key.seed,
+        }
+    }
+
+    /// The pair of this cell on `backend`.
+    pub fn pair(&self, backend: &str) -> PairKey {
+        PairKey {
+            backend: backend.to_string(),
+            span: self.span,
+            dtype: self.dtype,
+            kv_aligned: self.kv_aligned,
+            seed: self.seed,
+        }
+    }
+}
+
+/// The cells of a sweep in run order: dtype (config order), span (ascending), kv_aligned
+/// (ascending), seed (config order). There are `dtypes × spans × kv_aligned × seeds` of
+/// them (the config's lists are already deduplicated).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grid {
+    cells: Vec<Cell>,
+}
+
+impl Grid {
+    /// Expand the grid of `cfg`.
+    pub fn of(cfg: &SweepConfig) -> Grid {
+        let mut spans = cfg.spans.clone();
+        spans.sort_unstable();
+        let mut kv = cfg.kv_aligned.clone();
+        kv.sort_unstable();
+        let mut cells =
+            Vec::with_capacity(cfg.dtypes.len() * spans.len() * kv.len() * cfg.seeds.len());
         for &dtype in &cfg.dtypes {
             for &span in &spans {
                 for &kv_aligned in &kv {
                     for &seed in &cfg.seeds {
-                        pairs.push(PairKey {
-                            backend: backend.clone(),
-                            span,
+                        cells.push(Cell {
                             dtype,
+                            span,
                             kv_aligned,
                             seed,
                         });
@@ -34,23 +74,29 @@ pub fn expand(cfg: &SweepConfig, backends: &[String]) -> Vec<PairKey> {
                 }
             }
         }
+        Grid { cells }
     }
-    pairs
-}
 
-/// Groups of pairs sharing (backend, dtype): the unit a model is loaded for once.
-/// Order preserved: groups in order of their first pair, pairs in their order in `pairs`
-/// (pairs of one group need not be contiguous in the input).
-pub fn sessions(pairs: &[PairKey]) -> Vec<((String, Dtype), Vec<PairKey>)> {
-    let mut groups: Vec<((String, Dtype), Vec<PairKey>)> = Vec::new();
-    let mut index: HashMap<(String, Dtype), usize> = HashMap::new();
-    for pair in pairs {
-        let key = (pair.backend.clone(), pair.dtype);
-        let i = *index.entry(key.clone()).or_insert_with(|| {
-            groups.push((key, Vec::new()));
-            groups.len() - 1
-        });
-        groups[i].1.push(pair.clone());
+    /// Every cell, in run order.
+    pub fn cells(&self) -> &[Cell] {
+        &self.cells
     }
-    groups
+
+    /// The cells of `dtype`, in run order.
+    pub fn of_dtype(&self, dtype: Dtype) -> impl Iterator<Item = &Cell> {
+        self.cells.iter().filter(move |c| c.dtype == dtype)
+    }
+
+    /// How many pairs the grid makes on `backends` backends.
+    pub fn pair_count(&self, backends: usize) -> usize {
+        self.cells.len() * backends
+    }
+
+    /// Every pair of the grid on `backends`, ordered backend (as given), then by cell.
+    pub fn pairs(&self, backends: &[String]) -> Vec<PairKey> {
+        backends
+            .iter()
+            .flat_map(|b| self.cells.iter().map(move |c| c.pair(b)))
+            .collect()
+    }
 }

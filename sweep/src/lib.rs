@@ -10,9 +10,9 @@
 
 pub mod config;
 pub mod grid;
+pub mod job;
 pub mod journal;
 pub mod noise_floor;
-pub mod pair_plan;
 pub mod peaks_cache;
 pub mod plan;
 pub mod records;

@@ -15,6 +15,22 @@ use driftbench_core::metrics::Metrics;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// The f64 reference logits of a pair's (span, seed), or why there are none.
+#[derive(Debug, Clone, Copy)]
+pub enum FloorRef<'a> {
+    /// The reference routes' logits (computed in f64, delivered as f32).
+    Logits {
+        /// What computed them, e.g. `flex f64`.
+        label: &'a str,
+        /// f64 prefill.
+        prefill: &'a [f32],
+        /// f64 decode, aligned KV cache.
+        decode: &'a [f32],
+    },
+    /// Not measured, and why.
+    Missing(&'a str),
+}
+
 /// Default `k` of the noise-floor tolerance: by the triangle inequality two routes that each
 /// stay within the floor of f64 differ by at most 2× the floor; 4 leaves room for the f64
 /// runs' own rounding to f32 and for seed-to-seed spread.

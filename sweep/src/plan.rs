@@ -1,10 +1,14 @@
-//! A sweep's plan as the journal records it: everything that decides its verdicts and
-//! metrics, so `--resume` can tell whether a journal belongs to the sweep being run.
+//! A sweep's plans: the whole sweep's as the journal records it ([`SweepPlan`]: everything
+//! that decides its verdicts and metrics, so `--resume` can tell whether a journal belongs to
+//! the sweep being run), and what one pair is run and judged with ([`PairPlan`], resolved
+//! from the config once per dtype and shared by the runner, `driftbench run` and replay
+//! bundles).
 
 use crate::config::SweepConfig;
-use crate::verdict::DtypeTolerance;
+use crate::noise_floor::FloorRule;
+use crate::verdict::{DtypeTolerance, Envelope};
 use driftbench_core::dtype::Dtype;
-use driftbench_core::kv::KvMode;
+use driftbench_core::kv::{KvLayout, KvMode};
 use driftbench_core::options::BackendOptions;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -88,4 +92,48 @@ impl SweepPlan {
 /// A value as compact JSON, for "what changed" messages.
 fn j<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
+}
+
+/// What a pair takes from the sweep's plan, resolved once per dtype: `sweep` and `run` both
+/// build one and hand it to the runner's `run_pair`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairPlan {
+    /// Block size of padded KV caches.
+    pub block_size: usize,
+    /// The dtype's tolerance (both envelopes).
+    pub tolerance: DtypeTolerance,
+    /// One unmeasured warm-up run per new shape.
+    pub warmup: bool,
+    /// Fixed bounds, noise floor, or both.
+    pub rule: FloorRule,
+    /// Measurements of each route (at least 1): the verdict judges the first, the others
+    /// are timed and compared with it bitwise.
+    pub repetitions: usize,
+}
+
+impl PairPlan {
+    /// The plan of `cfg`'s pairs in `dtype`.
+    pub fn of(cfg: &SweepConfig, dtype: Dtype) -> PairPlan {
+        PairPlan {
+            block_size: cfg.block_size,
+            tolerance: cfg.tolerance(dtype),
+            warmup: cfg.warmup,
+            rule: cfg.reference.rule,
+            repetitions: cfg.repetitions,
+        }
+    }
+
+    /// The decode route's KV layout for `kv`.
+    pub fn layout(&self, kv: KvMode) -> KvLayout {
+        kv.layout(self.block_size)
+    }
+
+    /// The envelope a pair of `kv` is judged by.
+    pub fn envelope(&self, kv: KvMode) -> Envelope {
+        if kv.is_aligned() {
+            self.tolerance.equiv
+        } else {
+            self.tolerance.drift
+        }
+    }
 }

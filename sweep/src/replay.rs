@@ -12,8 +12,9 @@
 //! either whole or absent.
 
 use crate::config::SweepConfig;
+use crate::noise_floor::FloorRef;
 use crate::noise_floor::FloorRule;
-use crate::pair_plan::{FloorRef, PairPlan};
+use crate::plan::PairPlan;
 use crate::records::{BackendEntry, PairKey, PairRecord, SCHEMA_VERSION};
 use crate::verdict::DtypeTolerance;
 use crate::verdict::Verdict;

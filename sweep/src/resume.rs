@@ -5,36 +5,12 @@
 //! once. A cell is done when every backend has its pair verdict; the records of cells cut
 //! short are dropped and the cells run again, so a resumed sweep journals each pair once.
 
-pub use crate::plan::SweepPlan;
+use crate::grid::Cell;
+use crate::plan::SweepPlan;
 use crate::records::{PairKey, Record, SweepHeader, SCHEMA_VERSION};
 use driftbench_core::dtype::Dtype;
 use driftbench_core::kv::KvMode;
 use std::collections::{BTreeMap, HashSet};
-
-/// One cell of the grid: a pair key without its backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Cell {
-    /// Dtype.
-    pub dtype: Dtype,
-    /// Span.
-    pub span: usize,
-    /// KV layout.
-    pub kv_aligned: KvMode,
-    /// Seed.
-    pub seed: u64,
-}
-
-impl Cell {
-    /// The cell of `key`.
-    pub fn of(key: &PairKey) -> Cell {
-        Cell {
-            dtype: key.dtype,
-            span: key.span,
-            kv_aligned: key.kv_aligned,
-            seed: key.seed,
-        }
-    }
-}
 
 /// Why a journal cannot be resumed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

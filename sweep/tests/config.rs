@@ -838,3 +838,103 @@ fn repetitions_out_of_range_name_file_key_and_value() {
         &["rofline"],
     );
 }
+
+/// `line L, column C` of the first `needle` in `text` (1-based, column in characters).
+fn position_of(text: &str, needle: &str) -> String {
+    let at = text.find(needle).expect("needle in text");
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let column = before[before.rfind('\n').map_or(0, |i| i + 1)..]
+        .chars()
+        .count()
+        + 1;
+    format!("line {line}, column {column}")
+}
+
+#[test]
+fn wrong_type_deep_in_tables_names_the_key_path_and_position() {
+    let text = format!(
+        "{}\n[tolerances.f16]\nequiv = {{ max_abs = \"x\" }}\n",
+        with_sweep(MIN_SWEEP)
+    );
+    let want = format!(
+        "configs/test-sweep.toml: {}: key `tolerances.f16.equiv.max_abs`: \
+         invalid type: string \"x\", expected a number",
+        position_of(&text, "\"x\"")
+    );
+    assert_eq!(parse_err(&text, &[]).to_string(), want);
+
+    // The same key written as a dotted key, and as nested inline tables.
+    let text = format!(
+        "{}\n[tolerances.f16]\nequiv.max_abs = \"x\"\n",
+        with_sweep(MIN_SWEEP)
+    );
+    parse_err(
+        &text,
+        &[
+            &position_of(&text, "\"x\""),
+            "key `tolerances.f16.equiv.max_abs`",
+        ],
+    );
+    let text = format!(
+        "tolerances = {{ f16 = {{ equiv = {{ max_abs = \"x\" }} }} }}\n{}",
+        with_sweep(MIN_SWEEP)
+    );
+    parse_err(
+        &text,
+        &[
+            &position_of(&text, "\"x\""),
+            "key `tolerances.f16.equiv.max_abs`",
+        ],
+    );
+}
+
+#[test]
+fn wrong_type_in_an_array_names_the_element() {
+    let text = with_sweep("spans = [1, \"2\"]\ndtypes = [\"f32\"]\nkv_aligned = [1]\nseeds = [0]");
+    let want = format!(
+        "configs/test-sweep.toml: {}: key `sweep.spans[1]`: \
+         invalid type: string \"2\", expected an integer",
+        position_of(&text, "\"2\"")
+    );
+    assert_eq!(parse_err(&text, &[]).to_string(), want);
+
+    let text = with_sweep("spans = [32]\ndtypes = [\"f32\", 16]\nkv_aligned = [1]\nseeds = [0]");
+    parse_err(
+        &text,
+        &[
+            &position_of(&text, "16"),
+            "key `sweep.dtypes[1]`",
+            "expected a string",
+        ],
+    );
+}
+
+#[test]
+fn unknown_or_missing_keys_below_dotted_keys_and_subtables_name_the_full_path() {
+    // `equiv.foo` is a key of the `equiv` table, not of `f16`.
+    let text = format!(
+        "{}\n[tolerances.f16]\nequiv.max_abs = 1.0\nequiv.foo = 1\n",
+        with_sweep(MIN_SWEEP)
+    );
+    parse_err(
+        &text,
+        &[
+            &position_of(&text, "foo"),
+            "key `tolerances.f16.equiv.foo`",
+            "unknown field `foo`",
+            "`max_abs` or `min_top1`",
+        ],
+    );
+    // A header below an unknown key, and a `[model]` table that only has a subtable.
+    let text = format!("{}\n[sweep.extra.deeper]\nx = 1\n", with_sweep(MIN_SWEEP));
+    parse_err(&text, &["key `sweep.extra`", "unknown field `extra`"]);
+    let text = format!("[model.sub]\nkind = \"gguf\"\n[sweep]\n{MIN_SWEEP}\n");
+    parse_err(&text, &["key `model.kind`", "missing field `kind`"]);
+    // In the `kind`-tagged [model] table, an unknown key named like the table.
+    let text = format!(
+        "{}model = 1\n[sweep]\n{MIN_SWEEP}\n",
+        SYNTHETIC.trim_start()
+    );
+    parse_err(&text, &["key `model.model`", "unknown field `model`"]);
+}

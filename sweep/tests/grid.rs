@@ -1,9 +1,9 @@
-//! The grid of a sweep: every pair, in order, and pairs grouped into sessions.
+//! The grid of a sweep: its cells in run order, and every pair on a list of backends.
 
 use driftbench_core::dtype::Dtype;
 use driftbench_core::kv::KvMode;
 use driftbench_sweep::config::SweepConfig;
-use driftbench_sweep::grid::{expand, sessions};
+use driftbench_sweep::grid::{Cell, Grid};
 use driftbench_sweep::records::PairKey;
 use std::path::Path;
 
@@ -20,23 +20,23 @@ fn backends(names: &[&str]) -> Vec<String> {
 }
 
 #[test]
-fn expand_count_is_the_product_of_the_lists() {
+fn the_pair_count_is_the_product_of_the_lists() {
     let cfg = config(
         "spans = [32, 128, 512]\ndtypes = [\"bf16\", \"f16\"]\nkv_aligned = [0, 1]\nseeds = [0, 1, 2]",
     );
     let b = backends(&["flex", "wgpu"]);
-    let pairs = expand(&cfg, &b);
+    let pairs = Grid::of(&cfg).pairs(&b);
     assert_eq!(pairs.len(), 2 * 3 * 2 * 2 * 3);
     let unique: std::collections::BTreeSet<_> = pairs.iter().collect();
     assert_eq!(unique.len(), pairs.len(), "no pair twice");
-    assert!(expand(&cfg, &[]).is_empty());
+    assert!(Grid::of(&cfg).pairs(&[]).is_empty());
 }
 
 #[test]
-fn expand_orders_backend_dtype_span_kv_seed() {
+fn pairs_order_backend_dtype_span_kv_seed() {
     let cfg =
         config("spans = [64, 8]\ndtypes = [\"f16\", \"f32\"]\nkv_aligned = [1, 0]\nseeds = [5, 3]");
-    let pairs = expand(&cfg, &backends(&["wgpu", "flex"]));
+    let pairs = Grid::of(&cfg).pairs(&backends(&["wgpu", "flex"]));
     let key = |backend: &str, dtype, span, kv_aligned, seed| PairKey {
         backend: backend.to_string(),
         span,
@@ -58,7 +58,8 @@ fn expand_orders_backend_dtype_span_kv_seed() {
 fn spans_sort_numerically() {
     let cfg = config("spans = [512, 32, 128]\ndtypes = [\"f32\"]\nkv_aligned = [1]\nseeds = [0]");
     assert_eq!(cfg.spans, [32, 128, 512]);
-    let spans: Vec<usize> = expand(&cfg, &backends(&["flex"]))
+    let spans: Vec<usize> = Grid::of(&cfg)
+        .pairs(&backends(&["flex"]))
         .iter()
         .map(|p| p.span)
         .collect();
@@ -66,49 +67,35 @@ fn spans_sort_numerically() {
 }
 
 #[test]
-fn sessions_group_by_backend_and_dtype_in_order() {
+fn cells_run_dtype_by_dtype_and_count_the_pairs() {
     let cfg =
         config("spans = [32, 128]\ndtypes = [\"bf16\", \"f32\"]\nkv_aligned = [0, 1]\nseeds = [0]");
-    let pairs = expand(&cfg, &backends(&["flex", "cuda"]));
-    let groups = sessions(&pairs);
-    let keys: Vec<(String, Dtype)> = groups.iter().map(|(k, _)| k.clone()).collect();
+    let grid = Grid::of(&cfg);
+    let dtypes: Vec<Dtype> = grid.cells().iter().map(|c| c.dtype).collect();
+    assert_eq!(dtypes, [[Dtype::Bf16; 4], [Dtype::F32; 4]].concat());
+    assert_eq!(grid.of_dtype(Dtype::F32).count(), 4);
+    assert!(grid.of_dtype(Dtype::F16).next().is_none());
+    assert_eq!(grid.pair_count(3), 24);
     assert_eq!(
-        keys,
-        [
-            ("flex".to_string(), Dtype::Bf16),
-            ("flex".to_string(), Dtype::F32),
-            ("cuda".to_string(), Dtype::Bf16),
-            ("cuda".to_string(), Dtype::F32),
-        ]
+        grid.pairs(&backends(&["flex", "cuda"])).len(),
+        grid.pair_count(2)
     );
-    for ((backend, dtype), group) in &groups {
-        assert_eq!(group.len(), 4);
-        assert!(group
-            .iter()
-            .all(|p| &p.backend == backend && p.dtype == *dtype));
-    }
-    let flat: Vec<PairKey> = groups.into_iter().flat_map(|(_, g)| g).collect();
-    assert_eq!(flat, pairs, "grouping an expanded grid keeps its order");
 }
 
 #[test]
-fn sessions_merge_non_contiguous_pairs() {
-    let p = |backend: &str, dtype, span| PairKey {
-        backend: backend.to_string(),
-        span,
-        dtype,
-        kv_aligned: KvMode::Aligned,
-        seed: 0,
-    };
-    let pairs = [
-        p("flex", Dtype::F32, 8),
-        p("flex", Dtype::F16, 8),
-        p("flex", Dtype::F32, 16),
-    ];
-    let groups = sessions(&pairs);
-    assert_eq!(groups.len(), 2);
-    assert_eq!(groups[0].0, ("flex".to_string(), Dtype::F32));
-    assert_eq!(groups[0].1, [pairs[0].clone(), pairs[2].clone()]);
-    assert_eq!(groups[1].1, [pairs[1].clone()]);
-    assert!(sessions(&[]).is_empty());
+fn a_cell_is_a_pair_key_without_its_backend() {
+    let cfg = config("spans = [8]\ndtypes = [\"f16\"]\nkv_aligned = [1]\nseeds = [7]");
+    let cell = Grid::of(&cfg).cells()[0];
+    let key = cell.pair("wgpu");
+    assert_eq!(
+        key,
+        PairKey {
+            backend: "wgpu".to_string(),
+            span: 8,
+            dtype: Dtype::F16,
+            kv_aligned: KvMode::Aligned,
+            seed: 7,
+        }
+    );
+    assert_eq!(Cell::of(&key), cell);
 }

@@ -8,12 +8,13 @@ use driftbench_core::options::Configured;
 use driftbench_core::options::OptionValue;
 use driftbench_core::rng::prompt_tokens;
 use driftbench_sweep::config::SweepConfig;
+use driftbench_sweep::noise_floor::FloorRef;
+use driftbench_sweep::plan::PairPlan;
 use driftbench_sweep::records::{BackendEntry, PairKey, PairRecord};
 use driftbench_sweep::replay::{
     bundle_dir_name, wants_bundle, write_bundle, Bundle, BundleError, BundleLogits, SavedFloor,
     BUNDLE_FILE,
 };
-use driftbench_sweep::runner::{FloorRef, PairPlan};
 use driftbench_sweep::verdict::Verdict;
 use std::path::Path;
 

@@ -15,13 +15,14 @@ use driftbench_core::probe::Probe;
 use driftbench_core::route::Route;
 use driftbench_core::session_info::SessionInfo;
 use driftbench_sweep::config::SweepConfig;
+use driftbench_sweep::grid::Grid;
 use driftbench_sweep::journal::Journal;
+use driftbench_sweep::plan::PairPlan;
 use driftbench_sweep::records::{
     BackendEntry, CrossRecord, PairKey, PairRecord, Record, SweepHeader, SCHEMA_VERSION,
 };
 use driftbench_sweep::runner::{
-    run_pair, run_sweep, Buffers, FloorSource, PairPlan, PlannedBackend, Silent, SweepControl,
-    Warmed,
+    run_pair, run_sweep, FloorSource, OpenSession, PlannedBackend, Silent, Sweep, SweepControl,
 };
 use driftbench_sweep::verdict::DtypeTolerance;
 use driftbench_sweep::verdict::Verdict;
@@ -270,9 +271,12 @@ fn sweep_with(cfg: &SweepConfig, planned: &[PlannedBackend], floor: FloorSource)
     let dir = tempfile::tempdir().unwrap();
     let mut journal = Journal::create(&dir.path().join("results.jsonl")).unwrap();
     run_sweep(
-        cfg,
-        planned,
-        floor,
+        Sweep {
+            cfg,
+            grid: &Grid::of(cfg),
+            backends: planned,
+            floor,
+        },
         None,
         &mut journal,
         &Silent,
@@ -305,9 +309,12 @@ fn sweep_planned(planned: Vec<PlannedBackend>) -> Vec<Record> {
         reference: None,
     }));
     run_sweep(
-        &cfg,
-        &planned,
-        FloorSource::Off,
+        Sweep {
+            cfg: &cfg,
+            grid: &Grid::of(&cfg),
+            backends: &planned,
+            floor: FloorSource::Off,
+        },
         Some(header),
         &mut journal,
         &Silent,
@@ -532,17 +539,8 @@ fn pair_of(rows: usize) -> PairRecord {
         kv_aligned: KvMode::Aligned,
         seed: 0,
     };
-    let mut session = Lazy { rows, vocab: VOCAB };
-    let mut bufs = Buffers::default();
-    let out = run_pair(
-        &plan,
-        &mut session,
-        &key,
-        VOCAB,
-        &mut Warmed::default(),
-        &mut bufs,
-        None,
-    );
+    let mut open = OpenSession::new(Box::new(Lazy { rows, vocab: VOCAB }), VOCAB);
+    let out = run_pair(&plan, &key, &mut open, None);
     out.records
         .into_iter()
         .find_map(|r| match r {

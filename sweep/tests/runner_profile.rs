@@ -16,13 +16,14 @@ use driftbench_core::roofline::ModelCost;
 use driftbench_core::route::Route;
 use driftbench_core::session_info::SessionInfo;
 use driftbench_sweep::config::SweepConfig;
+use driftbench_sweep::grid::Grid;
 use driftbench_sweep::journal::Journal;
 use driftbench_sweep::peaks_cache::PeaksCache;
 use driftbench_sweep::records::{
     PeaksSource, Record, RunRecord, RunStatus, SessionRecord, SummaryRecord,
 };
 use driftbench_sweep::runner::{
-    bitwise_mismatch, run_sweep, FloorSource, PlannedBackend, Silent, SweepControl,
+    bitwise_mismatch, run_sweep, FloorSource, PlannedBackend, Silent, Sweep, SweepControl,
 };
 use driftbench_sweep::verdict::Verdict;
 use std::collections::{BTreeMap, BTreeSet};
@@ -211,9 +212,12 @@ fn sweep(cfg: &SweepConfig, fakes: &[&Fake], ctl: &SweepControl) -> Vec<Record> 
     let mut journal = Journal::create(&dir.path().join("results.jsonl")).unwrap();
     let planned: Vec<PlannedBackend> = fakes.iter().map(|f| planned(f)).collect();
     run_sweep(
-        cfg,
-        &planned,
-        FloorSource::Off,
+        Sweep {
+            cfg,
+            grid: &Grid::of(cfg),
+            backends: &planned,
+            floor: FloorSource::Off,
+        },
         None,
         &mut journal,
         &Silent,

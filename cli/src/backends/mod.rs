@@ -4,58 +4,24 @@
 //! unless `--in-process` asks for it: its worker reports its name, ABI and probe.
 
 mod found;
+mod isolation;
 mod start;
 
 pub use found::{find, Found};
+pub use isolation::Isolation;
 pub use start::{start, Started};
 
 use anyhow::{anyhow, bail, Result};
 use driftbench_core::backend::Backend;
 use driftbench_core::error::BackendError;
 use driftbench_core::options::BackendSetup;
-use driftbench_plugin_host::{Deadlines, LoadError, PluginCandidate};
-use driftbench_sweep::config::{BackendInstance, DEFAULT_OPEN_TIMEOUT_S};
+use driftbench_plugin_host::{LoadError, PluginCandidate};
+use driftbench_sweep::config::BackendInstance;
 use driftbench_sweep::records::BackendEntry;
 use driftbench_sweep::runner::PlannedBackend;
 use start::Unloadable;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-/// Where sessions run.
-#[derive(Debug, Clone)]
-pub enum Isolation {
-    /// In this process (debugging; a crash ends the sweep).
-    InProcess,
-    /// One `driftbench worker` child process per session (the default).
-    Worker {
-        /// Deadlines of starting and of each run.
-        deadlines: Deadlines,
-    },
-}
-
-impl Isolation {
-    /// `--in-process`, or workers with the open deadline (`--open-timeout`, the config's,
-    /// or the default) and the per-run timeout.
-    pub fn new(in_process: bool, open_timeout_s: Option<f64>, run_timeout_s: Option<f64>) -> Self {
-        if in_process {
-            return Isolation::InProcess;
-        }
-        Isolation::Worker {
-            deadlines: Deadlines {
-                open: Duration::from_secs_f64(open_timeout_s.unwrap_or(DEFAULT_OPEN_TIMEOUT_S)),
-                run: run_timeout_s.map(Duration::from_secs_f64),
-            },
-        }
-    }
-
-    fn how(&self) -> &'static str {
-        match self {
-            Isolation::InProcess => "in process",
-            Isolation::Worker { .. } => "worker process",
-        }
-    }
-}
 
 /// What a command asks of the backends: which instances, with which options, where.
 pub struct Selection<'a> {

@@ -1,7 +1,7 @@
 //! Starting one plugin file as a backend: in a worker process (the default: its entry point,
 //! probe and every call run there) or, with `--in-process`, loaded into this process.
 
-use super::Isolation;
+use super::isolation::Isolation;
 use driftbench_core::backend::Backend;
 use driftbench_core::backend::Session;
 use driftbench_core::dtype::Dtype;

@@ -2,19 +2,24 @@
 //!
 //! The page is built from the markdown rather than from the [`Report`] fields, so every
 //! section `report.md` has (tables, observations, sections added later) is in the HTML
-//! too, worded and formatted the same. The converter knows the markdown subset the report
-//! uses: headings, pipe tables, `-` and `1.` lists, paragraphs, fenced code, `**strong**`,
-//! `_em_`, `` `code` ``, backslash escapes, links and images. An image of a known plot
-//! (`![title](plots/NAME.svg)`) becomes the SVG itself.
+//! too, worded and formatted the same. The markdown is parsed by `pulldown-cmark`
+//! (CommonMark with GitHub tables) and the HTML is written here, event by event: headings
+//! (numbered ids, a table of contents of the second-level ones), paragraphs, nested lists,
+//! block quotes, code, tables (scrolling, verdict cells coloured), emphasis. An image of a
+//! known plot (`![title](plots/NAME.svg)`) becomes the SVG itself.
 //!
 //! Self-contained and inert: one inline stylesheet, no script, no external resource, and a
-//! Content-Security-Policy that forbids loading any. All text is escaped; the only entities
-//! passed through are well-formed ones, which the markdown escaping itself produces.
+//! Content-Security-Policy that forbids loading any. Plugin text reaches this page through
+//! the markdown, so nothing in it is trusted: every text is escaped, raw HTML is shown as
+//! text, a link becomes an `<a>` only when it points into this page or at a file of the
+//! report, and any other image is its alt text.
 
 use crate::model::Report;
+use crate::render::csv::{PAIRS_CSV, PERFORMANCE_CSV};
 use crate::render::markdown::markdown_with_plots;
 use crate::render::plots::Plot;
 use crate::render::svg::escape;
+use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 use std::fmt::Write as _;
 
 /// The page's stylesheet: readable tables, wide tables scroll instead of overflowing.
@@ -60,13 +65,34 @@ pub(crate) fn html_from_markdown(r: &Report, md: &str, plots: &[Plot]) -> String
     out
 }
 
-/// Markdown-subset to HTML, block by block.
+/// Files of the report folder a link may point at, besides the `plots/` of this report.
+const REPORT_FILES: [&str; 5] = [
+    "report.md",
+    "report.html",
+    "report.json",
+    PAIRS_CSV,
+    PERFORMANCE_CSV,
+];
+
+/// The report's markdown to HTML: pulldown-cmark's events, written out here.
 struct Converter<'a> {
     plots: &'a [Plot],
     out: String,
-    /// Second-level headings seen (id, text), for the table of contents.
+    /// What was written before the heading or table cell now being written to `out`.
+    outer: Vec<String>,
+    /// Second-level headings seen (id, HTML), for the table of contents.
     toc: Vec<(String, String)>,
     headings: usize,
+    /// Where the table of contents goes: right after the first (title) heading.
+    toc_at: Option<usize>,
+    /// Whether the table cells being written are the header's.
+    in_head: bool,
+    /// The plain text of the table cell being written, for its class.
+    cell: Option<String>,
+    /// Per open link, whether it was written as an `<a>`.
+    links: Vec<bool>,
+    /// Open images (not plots): their content is alt text, written as plain text.
+    alt: usize,
 }
 
 impl<'a> Converter<'a> {
@@ -74,38 +100,30 @@ impl<'a> Converter<'a> {
         Converter {
             plots,
             out: String::new(),
+            outer: Vec::new(),
             toc: Vec::new(),
             headings: 0,
+            toc_at: None,
+            in_head: false,
+            cell: None,
+            links: Vec::new(),
+            alt: 0,
         }
     }
 
     fn convert(mut self, md: &str) -> String {
-        let lines: Vec<&str> = md.lines().collect();
+        let events: Vec<Event> = Parser::new_ext(md, Options::ENABLE_TABLES).collect();
         let mut i = 0;
-        // Where the table of contents goes: right after the first (title) heading.
-        let mut toc_at = None;
-        while i < lines.len() {
-            let line = lines[i];
-            let t = line.trim_start();
-            if t.is_empty() {
-                i += 1;
-            } else if let Some((level, text)) = heading(t) {
-                self.heading(level, text);
-                if level == 1 && toc_at.is_none() {
-                    toc_at = Some(self.out.len());
+        while i < events.len() {
+            match self.figure(&events, i) {
+                Some(next) => i = next,
+                None => {
+                    self.event(&events[i]);
+                    i += 1;
                 }
-                i += 1;
-            } else if t.starts_with("```") {
-                i = self.fence(&lines, i);
-            } else if t.starts_with('|') {
-                i = self.table(&lines, i);
-            } else if list_item(t).is_some() {
-                i = self.list(&lines, i);
-            } else {
-                i = self.paragraph(&lines, i);
             }
         }
-        if let (Some(at), false) = (toc_at, self.toc.is_empty()) {
+        if let (Some(at), false) = (self.toc_at, self.toc.is_empty()) {
             let mut nav = String::from("<nav><ul>\n");
             for (id, text) in &self.toc {
                 let _ = writeln!(nav, "<li><a href=\"#{id}\">{text}</a></li>");
@@ -116,190 +134,268 @@ impl<'a> Converter<'a> {
         self.out
     }
 
-    fn heading(&mut self, level: usize, text: &str) {
-        self.headings += 1;
-        let id = format!("s{}", self.headings);
-        let html = inline(text);
-        let _ = writeln!(self.out, "<h{level} id=\"{id}\">{html}</h{level}>");
-        if level == 2 {
-            self.toc.push((id, html));
-        }
+    /// The plot `dest` (`plots/NAME`) shows, if it is one of this report's.
+    fn plot(&self, dest: &str) -> Option<&'a Plot> {
+        let file = dest.strip_prefix("plots/")?;
+        self.plots.iter().find(|p| p.file == file)
     }
 
-    /// A fenced code block from `lines[i]`; returns the index after it.
-    fn fence(&mut self, lines: &[&str], i: usize) -> usize {
-        let mut j = i + 1;
-        self.out.push_str("<pre><code>");
-        while j < lines.len() && !lines[j].trim_start().starts_with("```") {
-            self.out.push_str(&escape(lines[j]));
-            self.out.push('\n');
-            j += 1;
+    /// Whether a link to `dest` may be live: a fragment of this page, or a file the report
+    /// writes beside it. Anything else (a scheme, `//host`, another path) is text only.
+    fn link_allowed(&self, dest: &str) -> bool {
+        if let Some(fragment) = dest.strip_prefix('#') {
+            return !fragment.is_empty()
+                && fragment
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
         }
-        self.out.push_str("</code></pre>\n");
-        j + 1
+        REPORT_FILES.contains(&dest) || self.plot(dest).is_some()
     }
 
-    /// A pipe table from `lines[i]`; returns the index after it.
-    fn table(&mut self, lines: &[&str], i: usize) -> usize {
-        let mut j = i;
-        let mut rows = Vec::new();
-        while j < lines.len() && lines[j].trim_start().starts_with('|') {
-            rows.push(split_row(lines[j].trim()));
-            j += 1;
-        }
-        let is_sep = |r: &Vec<String>| {
-            !r.is_empty()
-                && r.iter()
-                    .all(|c| !c.is_empty() && c.chars().all(|ch| matches!(ch, '-' | ':' | ' ')))
-        };
-        let has_header = rows.len() >= 2 && is_sep(&rows[1]);
-        self.out.push_str("<div class=\"scroll\"><table>\n");
-        let mut body = &rows[..];
-        if has_header {
-            self.out.push_str("<thead><tr>");
-            for c in &rows[0] {
-                let _ = write!(self.out, "<th>{}</th>", inline(c));
-            }
-            self.out.push_str("</tr></thead>\n");
-            body = &rows[2..];
-        }
-        self.out.push_str("<tbody>\n");
-        for r in body {
-            self.out.push_str("<tr>");
-            for c in r {
-                let class = cell_class(c);
-                let _ = write!(self.out, "<td{class}>{}</td>", inline(c));
-            }
-            self.out.push_str("</tr>\n");
-        }
-        self.out.push_str("</tbody></table></div>\n");
-        j
-    }
-
-    /// A flat list from `lines[i]` (`-` or numbered); returns the index after it.
-    fn list(&mut self, lines: &[&str], i: usize) -> usize {
-        let ordered = list_item(lines[i].trim_start()).is_some_and(|(o, _)| o);
-        let tag = if ordered { "ol" } else { "ul" };
-        let _ = writeln!(self.out, "<{tag}>");
-        let mut j = i;
-        let mut items: Vec<String> = Vec::new();
-        while j < lines.len() {
-            let t = lines[j].trim_start();
-            if t.is_empty() || heading(t).is_some() || t.starts_with('|') {
-                break;
-            }
-            match list_item(t) {
-                Some((_, text)) => items.push(text.to_string()),
-                // A continuation line of the previous item.
-                None => match items.last_mut() {
-                    Some(last) => {
-                        last.push(' ');
-                        last.push_str(t);
-                    }
-                    None => break,
-                },
-            }
-            j += 1;
-        }
-        for it in items {
-            let _ = writeln!(self.out, "<li>{}</li>", inline(&it));
-        }
-        let _ = writeln!(self.out, "</{tag}>");
-        j
-    }
-
-    /// A paragraph from `lines[i]`; returns the index after it.
-    fn paragraph(&mut self, lines: &[&str], i: usize) -> usize {
-        let mut j = i;
-        let mut text = Vec::new();
-        while j < lines.len() {
-            let t = lines[j].trim();
-            if t.is_empty()
-                || heading(t).is_some()
-                || t.starts_with('|')
-                || t.starts_with("```")
-                || (j > i && list_item(t).is_some())
-            {
-                break;
-            }
-            text.push(t);
-            j += 1;
-        }
-        let text = text.join(" ");
-        if let Some(fig) = self.figure(&text) {
-            self.out.push_str(&fig);
-        } else {
-            let _ = writeln!(self.out, "<p>{}</p>", inline(&text));
-        }
-        j
-    }
-
-    /// A paragraph that is exactly one image of a known plot: the SVG inlined in a figure.
-    fn figure(&self, text: &str) -> Option<String> {
-        let (_alt, src, rest) = link_at(text.strip_prefix('!')?)?;
-        if !rest.trim().is_empty() {
+    /// At `events[i]`, a paragraph that is exactly one image of a known plot: the SVG
+    /// inlined in a figure. Returns the index after the paragraph.
+    fn figure(&mut self, events: &[Event], i: usize) -> Option<usize> {
+        if self.alt > 0 || !matches!(events[i], Event::Start(Tag::Paragraph)) {
             return None;
         }
-        let file = src.strip_prefix("plots/")?;
-        let plot = self.plots.iter().find(|p| p.file == file)?;
+        let Some(Event::Start(Tag::Image { dest_url, .. })) = events.get(i + 1) else {
+            return None;
+        };
+        let plot = self.plot(dest_url)?;
+        // The image's end (its alt text may hold images too), then the paragraph's.
+        let mut depth = 0usize;
+        let mut j = i + 1;
+        loop {
+            match events.get(j)? {
+                Event::Start(Tag::Image { .. }) => depth += 1,
+                Event::End(TagEnd::Image) => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+            j += 1;
+        }
+        if !matches!(events.get(j + 1), Some(Event::End(TagEnd::Paragraph))) {
+            return None;
+        }
         // The SVG carries the title; the caption names the file.
-        Some(format!(
+        let _ = write!(
+            self.out,
             "<figure>\n{}<figcaption>File: <code>{}</code></figcaption>\n</figure>\n",
             plot.svg,
-            escape(src)
-        ))
+            escape(dest_url)
+        );
+        Some(j + 2)
     }
-}
 
-/// `(level, text)` of an ATX heading.
-fn heading(t: &str) -> Option<(usize, &str)> {
-    let level = t.chars().take_while(|&c| c == '#').count();
-    if !(1..=6).contains(&level) {
-        return None;
-    }
-    t[level..].strip_prefix(' ').map(|s| (level, s.trim()))
-}
-
-/// `(ordered, text)` of a list item line (`- x`, `* x`, `12. x`).
-fn list_item(t: &str) -> Option<(bool, &str)> {
-    if let Some(s) = t.strip_prefix("- ").or_else(|| t.strip_prefix("* ")) {
-        return Some((false, s));
-    }
-    let digits = t.chars().take_while(char::is_ascii_digit).count();
-    if digits > 0 && digits < 10 {
-        return t[digits..].strip_prefix(". ").map(|s| (true, s));
-    }
-    None
-}
-
-/// The cells of a table row, split on unescaped pipes; `\|` stays escaped for [`inline`].
-fn split_row(line: &str) -> Vec<String> {
-    let inner = line.strip_prefix('|').unwrap_or(line);
-    let mut cells = Vec::new();
-    let mut cur = String::new();
-    let mut chars = inner.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => {
-                cur.push('\\');
-                if let Some(n) = chars.next() {
-                    cur.push(n);
-                }
+    fn event(&mut self, ev: &Event) {
+        match ev {
+            Event::Start(tag) => self.start(tag),
+            Event::End(tag) => self.end(*tag),
+            Event::Text(t) => self.text(t),
+            Event::Code(t) if self.alt == 0 => {
+                self.out.push_str("<code>");
+                self.text(t);
+                self.out.push_str("</code>");
             }
-            '|' => cells.push(std::mem::take(&mut cur).trim().to_string()),
-            c => cur.push(c),
+            // Raw HTML is shown as what it is: text.
+            Event::Code(t)
+            | Event::Html(t)
+            | Event::InlineHtml(t)
+            | Event::InlineMath(t)
+            | Event::DisplayMath(t) => self.text(t),
+            Event::FootnoteReference(t) => self.text(&format!("[^{t}]")),
+            Event::SoftBreak => self.text(" "),
+            Event::HardBreak if self.alt == 0 => self.out.push_str("<br>\n"),
+            Event::HardBreak => self.text(" "),
+            Event::Rule => {
+                self.block_break();
+                self.out.push_str("<hr>\n");
+            }
+            Event::TaskListMarker(done) => self.text(if *done { "[x] " } else { "[ ] " }),
         }
     }
-    // Text after the last pipe is a cell only when the row lacks its closing pipe.
-    if !cur.trim().is_empty() {
-        cells.push(cur.trim().to_string());
+
+    /// Text, escaped; its line breaks (code blocks) kept.
+    fn text(&mut self, s: &str) {
+        if let Some(cell) = &mut self.cell {
+            cell.push_str(s);
+        }
+        for (k, line) in s.split('\n').enumerate() {
+            if k > 0 {
+                self.out.push('\n');
+            }
+            self.out.push_str(&escape(line));
+        }
     }
-    cells
+
+    /// A block inside a list item starts on its own line.
+    fn block_break(&mut self) {
+        if !self.out.is_empty() && !self.out.ends_with('\n') {
+            self.out.push('\n');
+        }
+    }
+
+    fn start(&mut self, tag: &Tag) {
+        if self.alt > 0 {
+            // Inside alt text: no markup, only the text.
+            match tag {
+                Tag::Image { .. } => self.alt += 1,
+                Tag::Link { .. } => self.links.push(false),
+                _ => {}
+            }
+            return;
+        }
+        let out = &mut self.out;
+        match tag {
+            Tag::Paragraph => out.push_str("<p>"),
+            Tag::Heading { .. } => {
+                self.headings += 1;
+                self.outer.push(std::mem::take(out));
+            }
+            Tag::BlockQuote(_) => {
+                self.block_break();
+                self.out.push_str("<blockquote>\n");
+            }
+            Tag::CodeBlock(_) => {
+                self.block_break();
+                self.out.push_str("<pre><code>");
+            }
+            Tag::HtmlBlock => {
+                self.block_break();
+                self.out.push_str("<p>");
+            }
+            Tag::List(start) => {
+                self.block_break();
+                match start {
+                    None => self.out.push_str("<ul>\n"),
+                    Some(1) => self.out.push_str("<ol>\n"),
+                    Some(n) => {
+                        let _ = writeln!(self.out, "<ol start=\"{n}\">");
+                    }
+                }
+            }
+            Tag::Item => out.push_str("<li>"),
+            Tag::Table(_) => {
+                self.block_break();
+                self.out.push_str("<div class=\"scroll\"><table>\n");
+            }
+            Tag::TableHead => {
+                self.in_head = true;
+                out.push_str("<thead><tr>");
+            }
+            Tag::TableRow => out.push_str("<tr>"),
+            Tag::TableCell => {
+                self.outer.push(std::mem::take(out));
+                self.cell = Some(String::new());
+            }
+            Tag::Emphasis => out.push_str("<em>"),
+            Tag::Strong => out.push_str("<strong>"),
+            Tag::Strikethrough => out.push_str("<del>"),
+            Tag::Superscript => out.push_str("<sup>"),
+            Tag::Subscript => out.push_str("<sub>"),
+            Tag::Link { dest_url, .. } => {
+                let live = self.link_allowed(dest_url);
+                if live {
+                    let _ = write!(self.out, "<a href=\"{}\">", escape(dest_url));
+                }
+                self.links.push(live);
+            }
+            // An image that is not a known plot: its alt text (nothing is loaded).
+            Tag::Image { .. } => {
+                out.push_str("<em>[");
+                self.alt = 1;
+            }
+            // Not enabled (footnotes, definition lists, metadata): the content, unmarked.
+            Tag::FootnoteDefinition(_)
+            | Tag::DefinitionList
+            | Tag::DefinitionListTitle
+            | Tag::DefinitionListDefinition
+            | Tag::MetadataBlock(_) => {}
+        }
+    }
+
+    fn end(&mut self, tag: TagEnd) {
+        if self.alt > 0 {
+            match tag {
+                TagEnd::Image => {
+                    self.alt -= 1;
+                    if self.alt == 0 {
+                        self.out.push_str("]</em>");
+                    }
+                }
+                TagEnd::Link => {
+                    self.links.pop();
+                }
+                _ => {}
+            }
+            return;
+        }
+        let out = &mut self.out;
+        match tag {
+            TagEnd::Paragraph => out.push_str("</p>\n"),
+            TagEnd::Heading(level) => {
+                let html = std::mem::replace(out, self.outer.pop().unwrap_or_default());
+                let level = level as usize;
+                let id = format!("s{}", self.headings);
+                let _ = writeln!(out, "<h{level} id=\"{id}\">{html}</h{level}>");
+                if level == 1 && self.toc_at.is_none() {
+                    self.toc_at = Some(out.len());
+                }
+                if level == 2 {
+                    self.toc.push((id, html));
+                }
+            }
+            TagEnd::BlockQuote(_) => out.push_str("</blockquote>\n"),
+            TagEnd::CodeBlock => out.push_str("</code></pre>\n"),
+            TagEnd::HtmlBlock => {
+                out.truncate(out.trim_end_matches('\n').len());
+                out.push_str("</p>\n");
+            }
+            TagEnd::List(true) => out.push_str("</ol>\n"),
+            TagEnd::List(false) => out.push_str("</ul>\n"),
+            TagEnd::Item => out.push_str("</li>\n"),
+            TagEnd::Table => out.push_str("</tbody></table></div>\n"),
+            TagEnd::TableHead => {
+                self.in_head = false;
+                out.push_str("</tr></thead>\n<tbody>\n");
+            }
+            TagEnd::TableRow => out.push_str("</tr>\n"),
+            TagEnd::TableCell => {
+                let html = std::mem::replace(out, self.outer.pop().unwrap_or_default());
+                let text = self.cell.take().unwrap_or_default();
+                if self.in_head {
+                    let _ = write!(out, "<th>{html}</th>");
+                } else {
+                    let _ = write!(out, "<td{}>{html}</td>", cell_class(&text));
+                }
+            }
+            TagEnd::Emphasis => out.push_str("</em>"),
+            TagEnd::Strong => out.push_str("</strong>"),
+            TagEnd::Strikethrough => out.push_str("</del>"),
+            TagEnd::Superscript => out.push_str("</sup>"),
+            TagEnd::Subscript => out.push_str("</sub>"),
+            TagEnd::Link => {
+                if self.links.pop() == Some(true) {
+                    out.push_str("</a>");
+                }
+            }
+            TagEnd::Image
+            | TagEnd::FootnoteDefinition
+            | TagEnd::DefinitionList
+            | TagEnd::DefinitionListTitle
+            | TagEnd::DefinitionListDefinition
+            | TagEnd::MetadataBlock(_) => {}
+        }
+    }
 }
 
-/// A class that colours verdict-like cells.
-fn cell_class(c: &str) -> &'static str {
-    let c = c.trim_matches('*');
+/// A class that colours verdict-like cells, from the cell's text.
+fn cell_class(text: &str) -> &'static str {
+    let c = text.trim().trim_matches('*');
     if c.starts_with("FAIL") || c == "NaN" || c == "inf" || c == "-inf" {
         " class=\"bad\""
     } else if c.starts_with("PASS") || c == "EXPECTED_DRIFT" {
@@ -309,181 +405,144 @@ fn cell_class(c: &str) -> &'static str {
     }
 }
 
-/// `[text](url)` at the start of `s`: `(text, url, rest)`.
-fn link_at(s: &str) -> Option<(&str, &str, &str)> {
-    let s = s.strip_prefix('[')?;
-    // The closing bracket: the first one not escaped.
-    let mut close = None;
-    let mut esc = false;
-    for (k, c) in s.char_indices() {
-        match c {
-            _ if esc => esc = false,
-            '\\' => esc = true,
-            ']' => {
-                close = Some(k);
-                break;
-            }
-            _ => {}
-        }
-    }
-    let close = close?;
-    let rest = s[close + 1..].strip_prefix('(')?;
-    let end = rest.find(')')?;
-    let url = &rest[..end];
-    if url.contains(char::is_whitespace) {
-        return None;
-    }
-    Some((&s[..close], url, &rest[end + 1..]))
-}
-
-/// An entity at the start of `s` (`&lt;`, `&#124;`, `&#x7c;`): its length.
-fn entity_len(s: &str) -> Option<usize> {
-    let body = s.strip_prefix('&')?;
-    let end = body.find(';')?;
-    let name = &body[..end];
-    let ok = if let Some(num) = name.strip_prefix('#') {
-        let hex = num.strip_prefix(['x', 'X']);
-        match hex {
-            Some(h) => !h.is_empty() && h.len() <= 6 && h.chars().all(|c| c.is_ascii_hexdigit()),
-            None => !num.is_empty() && num.len() <= 7 && num.chars().all(|c| c.is_ascii_digit()),
-        }
-    } else {
-        !name.is_empty() && name.len() <= 10 && name.chars().all(|c| c.is_ascii_alphanumeric())
-    };
-    ok.then_some(end + 2)
-}
-
-/// Markdown inline markup of one block's text, as escaped HTML.
-fn inline(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 16);
-    let mut i = 0;
-    while i < s.len() {
-        let rest = &s[i..];
-        let c = rest.chars().next().unwrap_or(' ');
-        let prev = s[..i].chars().next_back();
-        match c {
-            '\\' => {
-                // A backslash escape of ASCII punctuation is the character itself.
-                match rest[1..].chars().next() {
-                    Some(n) if n.is_ascii_punctuation() => {
-                        out.push_str(&escape(&n.to_string()));
-                        i += 2;
-                    }
-                    _ => {
-                        out.push('\\');
-                        i += 1;
-                    }
-                }
-            }
-            '`' => match rest[1..].find('`') {
-                Some(end) => {
-                    let _ = write!(out, "<code>{}</code>", escape(&rest[1..1 + end]));
-                    i += end + 2;
-                }
-                None => {
-                    out.push('`');
-                    i += 1;
-                }
-            },
-            '*' if rest.starts_with("**") => match rest[2..].find("**") {
-                Some(end) if end > 0 => {
-                    let _ = write!(out, "<strong>{}</strong>", inline(&rest[2..2 + end]));
-                    i += end + 4;
-                }
-                _ => {
-                    out.push_str("**");
-                    i += 2;
-                }
-            },
-            '_' | '*'
-                if !prev.is_some_and(char::is_alphanumeric)
-                    && rest[1..].chars().next().is_some_and(|n| !n.is_whitespace()) =>
-            {
-                // Emphasis closes at the same marker not followed by a word character, so
-                // `kv_aligned` or `a*b` stay literal.
-                let close = rest[1..].char_indices().find(|&(k, ch)| {
-                    ch == c
-                        && k > 0
-                        && !rest[1 + k + 1..]
-                            .chars()
-                            .next()
-                            .is_some_and(char::is_alphanumeric)
-                });
-                match close {
-                    Some((k, _)) => {
-                        let _ = write!(out, "<em>{}</em>", inline(&rest[1..1 + k]));
-                        i += k + 2;
-                    }
-                    None => {
-                        out.push(c);
-                        i += 1;
-                    }
-                }
-            }
-            '!' if rest[1..].starts_with('[') => match link_at(&rest[1..]) {
-                // An image that is not a known plot: its alt text (nothing is loaded).
-                Some((alt, _, after)) => {
-                    let _ = write!(out, "<em>[{}]</em>", inline(alt));
-                    i = s.len() - after.len();
-                }
-                None => {
-                    out.push('!');
-                    i += 1;
-                }
-            },
-            '[' => match link_at(rest) {
-                // Relative links only; anything with a scheme prints as text.
-                Some((text, url, after)) => {
-                    if url.contains(':') {
-                        let _ = write!(out, "{} ({})", inline(text), escape(url));
-                    } else {
-                        let _ = write!(out, "<a href=\"{}\">{}</a>", escape(url), inline(text));
-                    }
-                    i = s.len() - after.len();
-                }
-                None => {
-                    out.push('[');
-                    i += 1;
-                }
-            },
-            '&' => match entity_len(rest) {
-                Some(len) => {
-                    out.push_str(&rest[..len]);
-                    i += len;
-                }
-                None => {
-                    out.push_str("&amp;");
-                    i += 1;
-                }
-            },
-            _ => {
-                out.push_str(&escape(&rest[..c.len_utf8()]));
-                i += c.len_utf8();
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn inline_markup() {
-        assert_eq!(inline("**a** and _b_"), "<strong>a</strong> and <em>b</em>");
-        assert_eq!(inline("kv_aligned=0 x_y"), "kv_aligned=0 x_y");
-        assert_eq!(inline("`<x>` a\\|b"), "<code>&lt;x&gt;</code> a|b");
-        assert_eq!(inline("&lt;b&gt; & c"), "&lt;b&gt; &amp; c");
-        assert_eq!(inline("<script>"), "&lt;script&gt;");
-        assert_eq!(inline("[r](plots/a.svg)"), "<a href=\"plots/a.svg\">r</a>");
-        assert_eq!(inline("[r](javascript:x)"), "r (javascript:x)");
-        assert_eq!(inline("a * b"), "a * b");
+    fn html(md: &str) -> String {
+        Converter::new(&[]).convert(md)
+    }
+
+    fn plot(file: &str) -> Plot {
+        Plot {
+            file: file.to_string(),
+            title: "t".to_string(),
+            svg: "<svg><title>t</title></svg>\n".to_string(),
+        }
     }
 
     #[test]
-    fn table_rows_split_on_unescaped_pipes() {
-        assert_eq!(split_row("| a | b\\|c |"), ["a", "b\\|c"]);
-        assert_eq!(split_row("| a |  |"), ["a", ""]);
+    fn inline_markup() {
+        assert_eq!(
+            html("**a** and _b_ and `<x>` a\\|b"),
+            "<p><strong>a</strong> and <em>b</em> and <code>&lt;x&gt;</code> a|b</p>\n"
+        );
+        assert_eq!(
+            html("kv_aligned=0 x_y a * b"),
+            "<p>kv_aligned=0 x_y a * b</p>\n"
+        );
+        assert_eq!(html("one\ntwo"), "<p>one two</p>\n");
+    }
+
+    #[test]
+    fn entities_the_markdown_escaping_makes_are_the_characters_once_escaped() {
+        assert_eq!(html("&lt;b&gt; & c"), "<p>&lt;b&gt; &amp; c</p>\n");
+        assert_eq!(html("a &amp;lt; b"), "<p>a &amp;lt; b</p>\n");
+        assert_eq!(html("x &quot;q&quot; &#124;"), "<p>x &quot;q&quot; |</p>\n");
+    }
+
+    #[test]
+    fn raw_html_is_text() {
+        assert_eq!(
+            html("<script>alert(1)</script>\n"),
+            "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>\n"
+        );
+        assert_eq!(
+            html("<div>\n<svg onload=alert(1)>\n</div>\n"),
+            "<p>&lt;div&gt;\n&lt;svg onload=alert(1)&gt;\n&lt;/div&gt;</p>\n"
+        );
+        assert_eq!(
+            html("a <b onclick=\"x\">b</b> <!-- c -->"),
+            "<p>a &lt;b onclick=&quot;x&quot;&gt;b&lt;/b&gt; &lt;!-- c --&gt;</p>\n"
+        );
+    }
+
+    #[test]
+    fn only_links_into_the_report_are_live() {
+        let plots = [plot("a.svg")];
+        let conv = |md: &str| Converter::new(&plots).convert(md);
+        assert_eq!(
+            conv("[r](plots/a.svg) [s](#s2) [t](pairs.csv)"),
+            "<p><a href=\"plots/a.svg\">r</a> <a href=\"#s2\">s</a> \
+             <a href=\"pairs.csv\">t</a></p>\n"
+        );
+        for dest in [
+            "javascript:alert(1)",
+            "JavaScript:x",
+            "//elsewhere/",
+            "http://elsewhere/",
+            "data:text/html,x",
+            "plots/b.svg",
+            "../report.md",
+            "#a\"b",
+        ] {
+            let md = format!("[**r**]({dest}) and <{dest}>");
+            let out = conv(&md);
+            assert!(!out.contains("<a"), "{md} -> {out}");
+            assert!(out.starts_with("<p><strong>r</strong> and "), "{out}");
+        }
+        assert_eq!(conv("<http://e/>"), "<p>http://e/</p>\n");
+    }
+
+    #[test]
+    fn plot_images_become_figures_other_images_their_alt_text() {
+        let plots = [plot("a.svg")];
+        let conv = |md: &str| Converter::new(&plots).convert(md);
+        assert_eq!(
+            conv("![t](plots/a.svg)\n"),
+            "<figure>\n<svg><title>t</title></svg>\n\
+             <figcaption>File: <code>plots/a.svg</code></figcaption>\n</figure>\n"
+        );
+        assert_eq!(
+            conv("![a **b** ![c](x.png)](http://elsewhere/p.png)"),
+            "<p><em>[a b c]</em></p>\n"
+        );
+        assert_eq!(conv("![](plots/b.svg)"), "<p><em>[]</em></p>\n");
+        // A plot image inside other text is not a figure.
+        assert_eq!(conv("see ![t](plots/a.svg)"), "<p>see <em>[t]</em></p>\n");
+    }
+
+    #[test]
+    fn nested_lists_and_block_quotes() {
+        assert_eq!(
+            html("- a\n  - b\n  - c\n- d\n\n1. x\n2. y\n"),
+            "<ul>\n<li>a\n<ul>\n<li>b</li>\n<li>c</li>\n</ul>\n</li>\n<li>d</li>\n</ul>\n\
+             <ol>\n<li>x</li>\n<li>y</li>\n</ol>\n"
+        );
+        assert_eq!(
+            html("> quoted **text**\n>\n> - item\n>\n> > inner\n\nafter"),
+            "<blockquote>\n<p>quoted <strong>text</strong></p>\n<ul>\n<li>item</li>\n</ul>\n\
+             <blockquote>\n<p>inner</p>\n</blockquote>\n</blockquote>\n<p>after</p>\n"
+        );
+        assert_eq!(html("3. x\n"), "<ol start=\"3\">\n<li>x</li>\n</ol>\n");
+    }
+
+    #[test]
+    fn headings_get_ids_and_a_table_of_contents() {
+        assert_eq!(
+            html("# T\n\nintro\n\n## A `b`\n\n### c\n\n## D\n"),
+            "<h1 id=\"s1\">T</h1>\n<nav><ul>\n<li><a href=\"#s2\">A <code>b</code></a></li>\n\
+             <li><a href=\"#s4\">D</a></li>\n</ul></nav>\n<p>intro</p>\n\
+             <h2 id=\"s2\">A <code>b</code></h2>\n<h3 id=\"s3\">c</h3>\n<h2 id=\"s4\">D</h2>\n"
+        );
+    }
+
+    #[test]
+    fn tables_scroll_and_colour_verdicts() {
+        assert_eq!(
+            html("| v | r |\n|---|---|\n| **FAIL_EQUIV** | a\\|b |\n| PASS_EQUIV | NaN |\n| x |  |\n"),
+            "<div class=\"scroll\"><table>\n<thead><tr><th>v</th><th>r</th></tr></thead>\n\
+             <tbody>\n<tr><td class=\"bad\"><strong>FAIL_EQUIV</strong></td><td>a|b</td></tr>\n\
+             <tr><td class=\"ok\">PASS_EQUIV</td><td class=\"bad\">NaN</td></tr>\n\
+             <tr><td>x</td><td></td></tr>\n</tbody></table></div>\n"
+        );
+    }
+
+    #[test]
+    fn fenced_code_keeps_its_lines() {
+        assert_eq!(
+            html("```\na <b>\n  c\n```\n"),
+            "<pre><code>a &lt;b&gt;\n  c\n</code></pre>\n"
+        );
     }
 }

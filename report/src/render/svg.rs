@@ -438,36 +438,110 @@ fn legend(out: &mut String, top: f64, entries: &[(String, &str, bool)], notes: &
 
 /// Render a line plot as an SVG document.
 pub fn line_plot(p: &LinePlot) -> String {
-    let all = || p.series.iter().flat_map(|s| s.points.iter());
-    let has_nonfinite = all().any(|(_, y)| !y.is_finite());
+    let has_nonfinite = points(p).any(|(_, y)| !y.is_finite());
     let plot_top = TITLE_H + if has_nonfinite { BAND_H + 4.0 } else { 8.0 };
-    let ax = YAxis::new(p.y_scale, all().map(|&(_, y)| y), plot_top, PLOT_H);
+    let ax = YAxis::new(p.y_scale, points(p).map(|&(_, y)| y), plot_top, PLOT_H);
+    let xa = XAxis::new(p);
+    let bottom = plot_top + PLOT_H;
+    let x_axis_h = if p.x_names.is_some() { 70.0 } else { 40.0 };
 
-    let (x_lo, x_hi) = match &p.x_names {
-        Some(names) => (0.0, names.len().saturating_sub(1).max(1) as f64),
-        None => {
-            let xs = all().map(|&(x, _)| x).filter(|x| x.is_finite());
-            let lo = xs.clone().fold(f64::INFINITY, f64::min);
-            let hi = xs.fold(f64::NEG_INFINITY, f64::max);
-            if lo.is_finite() && hi > lo {
-                (lo, hi)
-            } else if lo.is_finite() {
-                (lo, lo + 1.0)
-            } else {
-                (0.0, 1.0)
+    let entries = series_entries(p);
+    let notes = line_notes(p, has_nonfinite, ax.floor);
+    let height = bottom + x_axis_h + legend_height(entries.len(), notes.len()) + 10.0;
+
+    let mut out = String::new();
+    open(&mut out, height, &p.title);
+    y_axis(&mut out, &ax, Unit::Plain, &p.y_label, has_nonfinite);
+    x_axis(&mut out, p, &xa, bottom, x_axis_h);
+    let band_y = plot_top - BAND_H / 2.0 - 1.0;
+    for (i, s) in p.series.iter().enumerate() {
+        series_line(&mut out, s, color(i), &xa, &ax);
+        series_nonfinite_markers(&mut out, p, i, &xa, band_y);
+    }
+    all_zero_caption(&mut out, p, plot_top);
+    legend(&mut out, bottom + x_axis_h + 6.0, &entries, &notes);
+    out.push_str("</svg>\n");
+    out
+}
+
+/// Every point of every series of `p`, series by series.
+fn points(p: &LinePlot) -> impl Iterator<Item = &(f64, f64)> + Clone {
+    p.series.iter().flat_map(|s| s.points.iter())
+}
+
+/// The x range of a line plot and how it maps x values to pixels.
+struct XAxis {
+    lo: f64,
+    hi: f64,
+}
+
+impl XAxis {
+    /// The category indices when `p` names its x positions, else the finite x values.
+    fn new(p: &LinePlot) -> XAxis {
+        let (lo, hi) = match &p.x_names {
+            Some(names) => (0.0, names.len().saturating_sub(1).max(1) as f64),
+            None => {
+                let xs = points(p).map(|&(x, _)| x).filter(|x| x.is_finite());
+                let lo = xs.clone().fold(f64::INFINITY, f64::min);
+                let hi = xs.fold(f64::NEG_INFINITY, f64::max);
+                if lo.is_finite() && hi > lo {
+                    (lo, hi)
+                } else if lo.is_finite() {
+                    (lo, lo + 1.0)
+                } else {
+                    (0.0, 1.0)
+                }
+            }
+        };
+        XAxis { lo, hi }
+    }
+
+    /// Pixel x of an x value.
+    fn x(&self, x: f64) -> f64 {
+        let plot_w = WIDTH - LEFT - RIGHT;
+        // A small inset keeps the first and last markers off the axes.
+        let inset = 6.0;
+        LEFT + inset + (x - self.lo) / (self.hi - self.lo) * (plot_w - 2.0 * inset)
+    }
+
+    /// Tick positions and labels: the names (thinned to about 24, the last always kept)
+    /// on a categorical axis, else at most 40 values at a nice step.
+    fn ticks(&self, x_names: Option<&[String]>) -> Vec<(f64, String)> {
+        match x_names {
+            Some(names) => {
+                let every = names.len().div_ceil(24).max(1);
+                names
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| i % every == 0 || *i + 1 == names.len())
+                    .map(|(i, s)| (i as f64, s.clone()))
+                    .collect()
+            }
+            None => {
+                let (x_lo, x_hi) = (self.lo, self.hi);
+                let step =
+                    nice_step((x_hi - x_lo) / 8.0).max(if x_hi - x_lo >= 1.0 { 1.0 } else { 0.0 });
+                let first = (x_lo / step).ceil() * step;
+                let mut v = Vec::new();
+                let mut x = first;
+                while x <= x_hi + 1e-9 && v.len() < 40 {
+                    v.push((x, tick_label(x, Unit::Plain, false)));
+                    x += step;
+                }
+                v
             }
         }
-    };
-    let plot_w = WIDTH - LEFT - RIGHT;
-    // A small inset keeps the first and last markers off the axes.
-    let inset = 6.0;
-    let px = |x: f64| LEFT + inset + (x - x_lo) / (x_hi - x_lo) * (plot_w - 2.0 * inset);
+    }
+}
 
-    let bottom = plot_top + PLOT_H;
-    let rotate = p.x_names.is_some();
-    let x_axis_h = if rotate { 70.0 } else { 40.0 };
+/// Height of the legend for `entries` entries and `notes` notes, as [`legend`] lays it out.
+fn legend_height(entries: usize, notes: usize) -> f64 {
+    let cols = if entries > 8 { 3 } else { 2 };
+    entries.div_ceil(cols) as f64 * LEGEND_ROW + notes as f64 * (LEGEND_ROW - 2.0)
+}
 
-    // Legend entries with non-finite counts; notes on how the plot draws special values.
+/// Legend entries of a line plot: each series' label, with its non-finite counts if any.
+fn series_entries(p: &LinePlot) -> Vec<(String, &'static str, bool)> {
     let mut entries = Vec::new();
     for (i, s) in p.series.iter().enumerate() {
         let nan = s.points.iter().filter(|(_, y)| y.is_nan()).count();
@@ -478,11 +552,16 @@ pub fn line_plot(p: &LinePlot) -> String {
         }
         entries.push((label, color(i), s.dashed));
     }
+    entries
+}
+
+/// Legend notes of a line plot on how it draws special values (and when it has no data).
+fn line_notes(p: &LinePlot, has_nonfinite: bool, floor: Option<f64>) -> Vec<String> {
     let mut notes = Vec::new();
     if has_nonfinite {
         notes.push("× NaN and ▲ ±Inf are drawn in the red band above the plot.".to_string());
     }
-    if let Some(f) = ax.floor {
+    if let Some(f) = floor {
         notes.push(format!(
             "Log scale: values of 0 are drawn at the floor {}.",
             tick_label(f, Unit::Plain, true)
@@ -491,41 +570,14 @@ pub fn line_plot(p: &LinePlot) -> String {
     if p.series.is_empty() {
         notes.push("No data.".to_string());
     }
-    let cols = if entries.len() > 8 { 3 } else { 2 };
-    let legend_h =
-        entries.len().div_ceil(cols) as f64 * LEGEND_ROW + notes.len() as f64 * (LEGEND_ROW - 2.0);
-    let height = bottom + x_axis_h + legend_h + 10.0;
+    notes
+}
 
-    let mut out = String::new();
-    open(&mut out, height, &p.title);
-    y_axis(&mut out, &ax, Unit::Plain, &p.y_label, has_nonfinite);
-
-    // X ticks.
-    let ticks: Vec<(f64, String)> = match &p.x_names {
-        Some(names) => {
-            let every = names.len().div_ceil(24).max(1);
-            names
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| i % every == 0 || *i + 1 == names.len())
-                .map(|(i, s)| (i as f64, s.clone()))
-                .collect()
-        }
-        None => {
-            let step =
-                nice_step((x_hi - x_lo) / 8.0).max(if x_hi - x_lo >= 1.0 { 1.0 } else { 0.0 });
-            let first = (x_lo / step).ceil() * step;
-            let mut v = Vec::new();
-            let mut x = first;
-            while x <= x_hi + 1e-9 && v.len() < 40 {
-                v.push((x, tick_label(x, Unit::Plain, false)));
-                x += step;
-            }
-            v
-        }
-    };
-    for (x, label) in &ticks {
-        let cx = px(*x);
+/// X tick marks and labels (rotated on a categorical axis) and the x axis label.
+fn x_axis(out: &mut String, p: &LinePlot, xa: &XAxis, bottom: f64, x_axis_h: f64) {
+    let rotate = p.x_names.is_some();
+    for (x, label) in &xa.ticks(p.x_names.as_deref()) {
+        let cx = xa.x(*x);
         let _ = write!(
             out,
             "<line x1=\"{cx}\" y1=\"{b}\" x2=\"{cx}\" y2=\"{b5}\" stroke=\"#333333\"/>",
@@ -553,6 +605,7 @@ pub fn line_plot(p: &LinePlot) -> String {
             );
         }
     }
+    let plot_w = WIDTH - LEFT - RIGHT;
     let _ = writeln!(
         out,
         "<text x=\"{cx}\" y=\"{y}\" text-anchor=\"middle\">{}</text>",
@@ -560,70 +613,80 @@ pub fn line_plot(p: &LinePlot) -> String {
         cx = n(LEFT + plot_w / 2.0),
         y = n(bottom + x_axis_h - 6.0),
     );
+}
 
-    // Lines, broken at non-finite points; a lone finite point gets a dot so it shows.
-    let band_y = plot_top - BAND_H / 2.0 - 1.0;
-    for (i, s) in p.series.iter().enumerate() {
-        let c = color(i);
+/// One series as a path broken at non-finite points; a lone finite point gets a dot so it
+/// shows. The dots come before the path.
+fn series_line(out: &mut String, s: &Series, c: &str, xa: &XAxis, ax: &YAxis) {
+    let mut d = String::new();
+    let mut run = 0usize;
+    for (k, &(x, y)) in s.points.iter().enumerate() {
+        if !y.is_finite() || !x.is_finite() {
+            run = 0;
+            continue;
+        }
+        let _ = write!(
+            d,
+            "{}{} {} ",
+            if run == 0 { "M" } else { "L" },
+            n(xa.x(x)),
+            n(ax.y(y))
+        );
+        let next_ok = s
+            .points
+            .get(k + 1)
+            .is_some_and(|(x, y)| x.is_finite() && y.is_finite());
+        if run == 0 && !next_ok {
+            let _ = writeln!(
+                out,
+                "<circle cx=\"{}\" cy=\"{}\" r=\"2.5\" fill=\"{c}\"/>",
+                n(xa.x(x)),
+                n(ax.y(y))
+            );
+        }
+        run += 1;
+    }
+    if !d.is_empty() {
         let dash = if s.dashed {
             " stroke-dasharray=\"6 3\""
         } else {
             ""
         };
-        let mut d = String::new();
-        let mut run = 0usize;
-        for (k, &(x, y)) in s.points.iter().enumerate() {
-            if !y.is_finite() || !x.is_finite() {
-                run = 0;
-                continue;
-            }
-            let _ = write!(
-                d,
-                "{}{} {} ",
-                if run == 0 { "M" } else { "L" },
-                n(px(x)),
-                n(ax.y(y))
-            );
-            let next_ok = s
-                .points
-                .get(k + 1)
-                .is_some_and(|(x, y)| x.is_finite() && y.is_finite());
-            if run == 0 && !next_ok {
-                let _ = writeln!(
-                    out,
-                    "<circle cx=\"{}\" cy=\"{}\" r=\"2.5\" fill=\"{c}\"/>",
-                    n(px(x)),
-                    n(ax.y(y))
-                );
-            }
-            run += 1;
-        }
-        if !d.is_empty() {
-            let _ = writeln!(
-                out,
-                "<path d=\"{}\" fill=\"none\" stroke=\"{c}\" stroke-width=\"1.8\"{dash}>\
-                 <title>{}</title></path>",
-                d.trim_end(),
-                escape(&s.label),
-            );
-        }
-        // Series sharing a position would hide each other's markers: spread them a little.
-        let shift = (i as f64 - (p.series.len() as f64 - 1.0) / 2.0).clamp(-6.0, 6.0) * 3.0;
-        for &(x, y) in &s.points {
-            if !y.is_finite() && x.is_finite() {
-                let at = match &p.x_names {
-                    Some(names) => names.get(x as usize).cloned().unwrap_or_default(),
-                    None => tick_label(x, Unit::Plain, false),
-                };
-                let tip = format!("{}: {} at {at}", s.label, value_text(y, Unit::Plain));
-                nonfinite_marker(&mut out, px(x) + shift, band_y, y, c, &tip);
-            }
+        let _ = writeln!(
+            out,
+            "<path d=\"{}\" fill=\"none\" stroke=\"{c}\" stroke-width=\"1.8\"{dash}>\
+             <title>{}</title></path>",
+            d.trim_end(),
+            escape(&s.label),
+        );
+    }
+}
+
+/// Markers in the band for the non-finite values (at finite x) of series `i` of `p`.
+fn series_nonfinite_markers(out: &mut String, p: &LinePlot, i: usize, xa: &XAxis, band_y: f64) {
+    let s = &p.series[i];
+    // Series sharing a position would hide each other's markers: spread them a little.
+    let shift = (i as f64 - (p.series.len() as f64 - 1.0) / 2.0).clamp(-6.0, 6.0) * 3.0;
+    for &(x, y) in &s.points {
+        if !y.is_finite() && x.is_finite() {
+            let at = match &p.x_names {
+                Some(names) => names.get(x as usize).cloned().unwrap_or_default(),
+                None => tick_label(x, Unit::Plain, false),
+            };
+            let tip = format!("{}: {} at {at}", s.label, value_text(y, Unit::Plain));
+            nonfinite_marker(out, xa.x(x) + shift, band_y, y, color(i), &tip);
         }
     }
+}
 
-    // Every finite value is 0: say so in the plot, since lines on the floor say little.
-    let mut finite = all().map(|&(_, y)| y).filter(|y| y.is_finite()).peekable();
+/// When every finite value is 0, say so in the plot, since lines on the floor say little.
+fn all_zero_caption(out: &mut String, p: &LinePlot, plot_top: f64) {
+    let mut finite = points(p)
+        .map(|&(_, y)| y)
+        .filter(|y| y.is_finite())
+        .peekable();
     if finite.peek().is_some() && finite.all(|y| y == 0.0) {
+        let plot_w = WIDTH - LEFT - RIGHT;
         let _ = writeln!(
             out,
             "<text x=\"{x}\" y=\"{y}\" text-anchor=\"middle\" font-size=\"14\" \
@@ -632,10 +695,6 @@ pub fn line_plot(p: &LinePlot) -> String {
             y = n(plot_top + PLOT_H / 2.0),
         );
     }
-
-    legend(&mut out, bottom + x_axis_h + 6.0, &entries, &notes);
-    out.push_str("</svg>\n");
-    out
 }
 
 /// Render a grouped bar chart as an SVG document.

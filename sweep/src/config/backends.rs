@@ -12,7 +12,7 @@
 //! The host does not know what the options mean: the plugin checks them before any run (an
 //! unknown key or a wrong value is an error naming the file, the table and the option).
 
-use super::Checker;
+use crate::config::checker::Checker;
 use crate::config::error::ConfigError;
 use driftbench_core::options::{BackendOptions, OptionValue};
 use std::collections::BTreeMap;

@@ -1,38 +1,100 @@
 //! One-line TOML error messages that name the key.
 //!
 //! toml's own messages say what went wrong ("invalid type: string \"32\", expected a
-//! sequence") and where (a byte span), but not under which key. To name the key, the text is
-//! parsed a second time into a tree of spans, and the innermost value whose span holds the
-//! error's span gives the dotted key.
+//! sequence") and where (a byte span), but not under which key. The config is therefore
+//! deserialized through [`serde_path_to_error`], which records the key path of the value being
+//! read when an error occurs (`sweep.spans[1]`); toml's error gives the message and, from its
+//! span, the line and column.
+//!
+//! Two gaps of that path are filled from the message:
+//! - "missing field `x`" is reported at the table that lacks the field, and "unknown field
+//!   `x`" at the table when serde buffered it (below); the message names the field.
+//! - the `kind`-tagged `[model]` table: serde buffers an internally tagged enum's entries
+//!   before it knows the variant, so errors in its fields come back with the path `model`
+//!   only; when the message quotes the value and one entry of the table holds it, that entry
+//!   is the key.
 
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_path_to_error::Segment;
+
+/// `text` deserialized as a `T`, or the one-line description of why not (position, key and
+/// message; see [`describe_error`]).
+pub(super) fn from_toml<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+    serde_path_to_error::deserialize(toml::Deserializer::new(text))
+        .map_err(|err| describe_error(text, &err))
+}
 
 /// Position, key and message of a toml error, on one line.
-pub(super) fn describe_toml_error(text: &str, err: &toml::de::Error) -> String {
-    let message = normalize_message(err.message());
+fn describe_error(text: &str, err: &serde_path_to_error::Error<toml::de::Error>) -> String {
+    let inner = err.inner();
+    let message = normalize_message(inner.message());
     let mut parts = Vec::new();
-    if let Some(span) = err.span() {
+    if let Some(span) = inner.span() {
         let (line, column) = line_col(text, span.start);
         parts.push(format!("line {line}, column {column}"));
     }
-    let mut path = match err.span() {
-        Some(span) => header_path(text, &span, &message)
-            .or_else(|| key_path(text, &span))
-            .unwrap_or_default(),
-        None => Vec::new(),
-    };
-    // "unknown field `x`" points at the key itself (or at its table), "missing field `x`" at
-    // the table: the field is not part of the path found from the span.
-    if let Some(field) = named_field(&message) {
-        path.push(field);
-    } else if let Some(key) = entry_with_value(text, &path, err.message()) {
-        path.push(key);
+    let mut path = key_path(err.path());
+    match named_field(&message) {
+        // A missing field is reported at the table that lacks it.
+        Some((FieldIssue::Missing, field)) => path.push(Step::Key(field)),
+        // An unknown field is reported at the field itself (its key is the path's last step
+        // and the span is the key's), except in a table serde buffered (the path and the
+        // span are the table's: `[model]...`, `{ ... }`).
+        Some((FieldIssue::Unknown, field)) => {
+            let at_table = inner
+                .span()
+                .and_then(|span| text.get(span))
+                .is_some_and(|t| t.starts_with(['[', '{']));
+            if at_table || path.last() != Some(&Step::Key(field.clone())) {
+                path.push(Step::Key(field));
+            }
+        }
+        None => {
+            if let Some(key) = entry_with_value(text, &path, inner.message()) {
+                path.push(Step::Key(key));
+            }
+        }
     }
     if !path.is_empty() {
-        parts.push(format!("key `{}`", path.join(".")));
+        parts.push(format!("key `{}`", dotted(&path)));
     }
     parts.push(message);
     parts.join(": ")
+}
+
+/// One step of a key path: a table's key or an array's index.
+#[derive(Debug, Clone, PartialEq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// The steps of serde_path_to_error's path, up to the first key it could not name.
+fn key_path(path: &serde_path_to_error::Path) -> Vec<Step> {
+    path.iter()
+        .map_while(|segment| match segment {
+            Segment::Map { key } | Segment::Enum { variant: key } => Some(Step::Key(key.clone())),
+            Segment::Seq { index } => Some(Step::Index(*index)),
+            Segment::Unknown => None,
+        })
+        .collect()
+}
+
+/// The path as the user reads it: `tolerances.f16.equiv.max_abs`, `sweep.spans[1]`.
+fn dotted(path: &[Step]) -> String {
+    let mut out = String::new();
+    for step in path {
+        match step {
+            Step::Key(key) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Step::Index(index) => out.push_str(&format!("[{index}]")),
+        }
+    }
+    out
 }
 
 /// toml's message on one line, with serde's Rust type names replaced by TOML words.
@@ -67,46 +129,45 @@ fn normalize_message(message: &str) -> String {
     out
 }
 
+/// What a message naming a field says about it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum FieldIssue {
+    /// "missing field `x`"
+    Missing,
+    /// "unknown field `x`" or "duplicate field `x`": the field is in the file.
+    Unknown,
+}
+
 /// The field of "unknown field `x`", "missing field `x`" or "duplicate field `x`".
-fn named_field(message: &str) -> Option<String> {
-    ["unknown field `", "missing field `", "duplicate field `"]
-        .iter()
-        .find_map(|prefix| {
-            let rest = &message[message.find(prefix)? + prefix.len()..];
-            Some(rest[..rest.find('`')?].to_string())
-        })
+fn named_field(message: &str) -> Option<(FieldIssue, String)> {
+    [
+        ("missing field `", FieldIssue::Missing),
+        ("unknown field `", FieldIssue::Unknown),
+        ("duplicate field `", FieldIssue::Unknown),
+    ]
+    .iter()
+    .find_map(|&(prefix, issue)| {
+        let rest = &message[message.find(prefix)? + prefix.len()..];
+        Some((issue, rest[..rest.find('`')?].to_string()))
+    })
 }
 
-/// For an unknown key in a table header (`[sweep.x]`), the tables the header names before it.
-/// (The span of such a key lies outside the span of its parent table.)
-fn header_path(text: &str, span: &std::ops::Range<usize>, message: &str) -> Option<Vec<String>> {
-    if !message.contains("unknown field `") {
-        return None;
-    }
-    let before = text.get(..span.start)?;
-    let line = &before[before.rfind('\n').map_or(0, |i| i + 1)..];
-    let header = line.trim_start().strip_prefix('[')?;
-    let header = header.strip_prefix('[').unwrap_or(header);
-    let mut parts: Vec<String> = header
-        .split('.')
-        .map(|p| p.trim().trim_matches(|c| c == '"' || c == '\'').to_string())
-        .collect();
-    parts.pop(); // the text right before the unknown key
-    Some(parts)
-}
-
-/// Errors inside a table serde had to buffer (the `kind`-tagged `[model]`) carry the span of
-/// the whole table. When the message quotes the unexpected value (`integer `-1``,
+/// Errors inside a table serde had to buffer (the `kind`-tagged `[model]`) come back with
+/// the table's path (and span). When the message quotes the unexpected value (`integer `-1``,
 /// `string "2"`) and exactly one entry of that table holds it, that entry is the key.
-fn entry_with_value(text: &str, path: &[String], message: &str) -> Option<String> {
+fn entry_with_value(text: &str, path: &[Step], message: &str) -> Option<String> {
     let rest = message
         .strip_prefix("invalid type: ")
         .or_else(|| message.strip_prefix("invalid value: "))?;
     let unexpected = rest.split(", expected").next()?;
     let root: toml::Table = toml::from_str(text).ok()?;
     let mut table = &root;
-    for key in path {
-        table = table.get(key)?.as_table()?;
+    for step in path {
+        let value = match step {
+            Step::Key(key) => table.get(key)?,
+            Step::Index(_) => return None,
+        };
+        table = value.as_table()?;
     }
     let mut hits = table.iter().filter(|(_, v)| unexpected_is(unexpected, v));
     let (key, _) = hits.next()?;
@@ -143,148 +204,6 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, before[line_start..].chars().count() + 1)
 }
 
-/// Dotted key of the innermost table entry whose value holds `span`.
-fn key_path(text: &str, span: &std::ops::Range<usize>) -> Option<Vec<String>> {
-    let root: SpanNode = toml::from_str(text).ok()?;
-    let mut path = Vec::new();
-    find_path(&root, span, &mut path);
-    Some(path)
-}
-
-fn find_path(node: &SpanNode, span: &std::ops::Range<usize>, path: &mut Vec<String>) -> bool {
-    let SpanKind::Table(entries) = &node.kind else {
-        return false;
-    };
-    for (key, child) in entries {
-        let holds = match &child.span {
-            Some(s) if span.is_empty() => s.start < span.start && span.start < s.end,
-            Some(s) => s.start <= span.start && span.end <= s.end,
-            // Implicit tables (`tolerances` of `[tolerances.f16]`) have no span of their own.
-            None => true,
-        };
-        if !holds {
-            continue;
-        }
-        path.push(key.clone());
-        if find_path(child, span, path) || child.span.is_some() {
-            return true;
-        }
-        path.pop();
-    }
-    false
-}
-
-/// A TOML value reduced to its span and, for tables, its entries.
-struct SpanNode {
-    span: Option<std::ops::Range<usize>>,
-    kind: SpanKind,
-}
-
-enum SpanKind {
-    Table(Vec<(String, SpanNode)>),
-    Other,
-}
-
-// serde_spanned's protocol (what `toml::Spanned` asks for): toml answers a struct request with
-// these names by a map of start, end and value. Unlike `toml::Spanned`, `SpanNode` also accepts
-// values toml has no span for (implicit tables).
-const SPANNED_NAME: &str = "$__serde_spanned_private_Spanned";
-const SPANNED_START: &str = "$__serde_spanned_private_start";
-const SPANNED_END: &str = "$__serde_spanned_private_end";
-const SPANNED_VALUE: &str = "$__serde_spanned_private_value";
-const SPANNED_FIELDS: &[&str] = &[SPANNED_START, SPANNED_END, SPANNED_VALUE];
-
-impl<'de> Deserialize<'de> for SpanNode {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_struct(SPANNED_NAME, SPANNED_FIELDS, SpanNodeVisitor)
-    }
-}
-
-/// The value inside a span: deserialized without asking for a span again.
-struct BareNode(SpanNode);
-
-impl<'de> Deserialize<'de> for BareNode {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(SpanNodeVisitor).map(BareNode)
-    }
-}
-
-struct SpanNodeVisitor;
-
-impl SpanNodeVisitor {
-    fn leaf<E>(self) -> Result<SpanNode, E> {
-        Ok(SpanNode {
-            span: None,
-            kind: SpanKind::Other,
-        })
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for SpanNodeVisitor {
-    type Value = SpanNode;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("any TOML value")
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<SpanNode, E> {
-        self.leaf()
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<SpanNode, E> {
-        self.leaf()
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<SpanNode, E> {
-        self.leaf()
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<SpanNode, E> {
-        self.leaf()
-    }
-    fn visit_str<E>(self, _: &str) -> Result<SpanNode, E> {
-        self.leaf()
-    }
-    fn visit_unit<E>(self) -> Result<SpanNode, E> {
-        self.leaf()
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<SpanNode, A::Error> {
-        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-        self.leaf()
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<SpanNode, A::Error> {
-        let Some(first) = map.next_key::<String>()? else {
-            return Ok(SpanNode {
-                span: None,
-                kind: SpanKind::Table(Vec::new()),
-            });
-        };
-        if first == SPANNED_START {
-            let start: usize = map.next_value()?;
-            let mut end = start;
-            let mut inner = None;
-            while let Some(key) = map.next_key::<String>()? {
-                if key == SPANNED_END {
-                    end = map.next_value()?;
-                } else {
-                    inner = Some(map.next_value::<BareNode>()?.0);
-                }
-            }
-            let mut node = inner.unwrap_or(SpanNode {
-                span: None,
-                kind: SpanKind::Other,
-            });
-            node.span = Some(start..end);
-            return Ok(node);
-        }
-        let mut entries = vec![(first, map.next_value::<SpanNode>()?)];
-        while let Some(key) = map.next_key::<String>()? {
-            let value = map.next_value::<SpanNode>()?;
-            entries.push((key, value));
-        }
-        Ok(SpanNode {
-            span: None,
-            kind: SpanKind::Table(entries),
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,17 +220,53 @@ mod tests {
         );
     }
 
+    /// Tables of tables of numbers, to any depth the tests need.
+    type Tables<T> = std::collections::BTreeMap<String, T>;
+
+    fn error_of<T: DeserializeOwned + std::fmt::Debug>(text: &str) -> String {
+        from_toml::<T>(text).expect_err("text should be rejected")
+    }
+
     #[test]
     fn key_path_finds_nested_keys() {
         let text = "[sweep]\nspans = [1,\n  2]\n[tolerances.f16]\nequiv = { max_abs = 'x' }\n";
-        let at = text.find("'x'").unwrap();
+        let msg =
+            error_of::<Tables<Tables<Tables<Tables<f64>>>>>(&text[text.find("[tol").unwrap()..]);
         assert_eq!(
-            key_path(text, &(at..at + 3)).unwrap(),
-            ["tolerances", "f16", "equiv", "max_abs"]
+            msg,
+            "line 2, column 21: key `tolerances.f16.equiv.max_abs`: \
+             invalid type: string \"x\", expected a number"
         );
-        let at = text.find('2').unwrap();
-        assert_eq!(key_path(text, &(at..at + 1)).unwrap(), ["sweep", "spans"]);
-        assert!(key_path(text, &(0..0)).unwrap().is_empty());
+        let msg = error_of::<Tables<Tables<Vec<bool>>>>(text);
+        assert_eq!(
+            msg,
+            "line 2, column 10: key `sweep.spans[0]`: \
+             invalid type: integer `1`, expected a boolean"
+        );
+        let msg = error_of::<Tables<Tables<Vec<bool>>>>("[sweep]\nspans = [true,\n  2]\n");
+        assert!(
+            msg.starts_with("line 3, column 3: key `sweep.spans[1]`: "),
+            "{msg}"
+        );
+        // A syntax error has a position and no key.
+        assert_eq!(
+            error_of::<Tables<Vec<i64>>>("a = [1\n"),
+            "line 2, column 1: invalid array; expected `]`"
+        );
+    }
+
+    #[test]
+    fn named_fields_complete_the_path_once() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Inner {
+            a: i64,
+        }
+        let msg = error_of::<Tables<Inner>>("[t]\na = 1\nb = 2\n");
+        assert!(msg.contains("key `t.b`: unknown field `b`"), "{msg}");
+        let msg = error_of::<Tables<Inner>>("[t]\n");
+        assert!(msg.contains("key `t.a`: missing field `a`"), "{msg}");
     }
 
     #[test]

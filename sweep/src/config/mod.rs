@@ -92,6 +92,7 @@
 //! and what was expected.
 
 mod backends;
+mod checker;
 mod diagnostics;
 
 pub mod error;
@@ -102,10 +103,10 @@ use crate::config::error::ConfigError;
 use crate::noise_floor::{FloorRule, ToleranceMode};
 use crate::verdict::DtypeTolerance;
 use crate::verdict::Envelope;
-use diagnostics::describe_toml_error;
+use checker::Checker;
 use driftbench_core::dtype::Dtype;
 use driftbench_core::kv::KvMode;
-use driftbench_core::model_spec::ModelSpec;
+use driftbench_core::model_spec::{ModelSpec, SyntheticModel};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -302,44 +303,6 @@ struct RawEnvelope {
     min_top1: Option<f64>,
 }
 
-/// Builds [`ConfigError::Invalid`] for one file.
-struct Checker<'a> {
-    file: &'a str,
-}
-
-impl Checker<'_> {
-    fn invalid(
-        &self,
-        key: impl Into<String>,
-        value: impl Into<toml::Value>,
-        expected: impl Into<String>,
-    ) -> ConfigError {
-        ConfigError::Invalid {
-            file: self.file.to_string(),
-            key: key.into(),
-            value: one_line_value(value.into()),
-            expected: expected.into(),
-        }
-    }
-
-    fn non_empty<T>(&self, key: &str, list: &[T]) -> Result<(), ConfigError> {
-        if list.is_empty() {
-            return Err(self.invalid(key, toml::Value::Array(vec![]), "a non-empty list"));
-        }
-        Ok(())
-    }
-}
-
-/// A value written as in TOML, on one line: toml writes a string holding a newline as a
-/// multi-line string, and a huge float with all its digits.
-fn one_line_value(value: toml::Value) -> String {
-    match value {
-        toml::Value::String(s) if s.chars().any(char::is_control) => format!("{s:?}"),
-        toml::Value::Float(f) if f.is_finite() && f.abs() >= 1e15 => format!("{f:e}"),
-        other => other.to_string(),
-    }
-}
-
 /// What kind of file `meta` describes, for "not a regular file (a fifo)".
 pub fn file_kind(meta: &std::fs::Metadata) -> &'static str {
     let ft = meta.file_type();
@@ -465,131 +428,15 @@ impl SweepConfig {
     /// errors, gives the default name, and relative gguf paths resolve against its folder.
     pub fn parse(text: &str, file: &Path) -> Result<SweepConfig, ConfigError> {
         let file_str = file.display().to_string();
-        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
-            file: file_str.clone(),
-            message: describe_toml_error(text, &e),
-        })?;
         let c = Checker { file: &file_str };
-
-        let name = match raw.name {
-            Some(name) if !valid_sweep_name(&name) => {
-                return Err(c.invalid(
-                    "name",
-                    name,
-                    "a non-empty name of at most 64 letters, digits, `-`, `_` or `.`, not \
-                     starting with `.` (it names the output folder out/<name>)",
-                ))
-            }
-            Some(name) => name,
-            None => default_sweep_name(file),
-        };
-        if let Some(d) = &raw.description {
-            if d.chars().any(char::is_control) {
-                return Err(c.invalid(
-                    "description",
-                    d.as_str(),
-                    "text without control characters (no newline, tab or escape)",
-                ));
-            }
-        }
-
+        let raw = read_raw(&c, text)?;
+        let name = check_name(&c, raw.name, file)?;
+        check_description(&c, raw.description.as_deref())?;
         let model = check_model(&c, raw.model, file)?;
-
-        let s = raw.sweep;
-        for b in &s.backends {
-            if !backends::valid_instance_name(b) {
-                return Err(c.invalid(
-                    "sweep.backends",
-                    b.as_str(),
-                    "a backend name of 1 to 64 letters, digits, `-`, `_` or `.`",
-                ));
-            }
-        }
-        let backends = dedup_keep_order(s.backends);
-
-        c.non_empty("sweep.spans", &s.spans)?;
-        let (max_span, span_rule) = span_limit(&model);
-        let mut spans = Vec::with_capacity(s.spans.len());
-        for &span in &s.spans {
-            match usize::try_from(span) {
-                Ok(ok) if (1..=max_span).contains(&ok) => spans.push(ok),
-                _ => return Err(c.invalid("sweep.spans", span, span_rule)),
-            }
-        }
-        spans.sort_unstable();
-        spans.dedup();
-
-        c.non_empty("sweep.dtypes", &s.dtypes)?;
-        let mut dtypes = Vec::with_capacity(s.dtypes.len());
-        for name in &s.dtypes {
-            let dtype: Dtype = name.parse().map_err(|_| {
-                c.invalid(
-                    "sweep.dtypes",
-                    name.as_str(),
-                    "one of f32, f16 (alias fp16), bf16, f64",
-                )
-            })?;
-            dtypes.push(dtype);
-        }
-        let dtypes = dedup_keep_order(dtypes);
-
-        c.non_empty("sweep.kv_aligned", &s.kv_aligned)?;
-        let mut kv_aligned = Vec::with_capacity(s.kv_aligned.len());
-        for &kv in &s.kv_aligned {
-            match KvMode::from_flag(kv) {
-                Some(mode) => kv_aligned.push(mode),
-                None => return Err(c.invalid("sweep.kv_aligned", kv, "0 or 1")),
-            }
-        }
-        kv_aligned.sort_unstable();
-        kv_aligned.dedup();
-
-        c.non_empty("sweep.seeds", &s.seeds)?;
-        let mut seeds = Vec::with_capacity(s.seeds.len());
-        for &seed in &s.seeds {
-            let seed = u64::try_from(seed)
-                .map_err(|_| c.invalid("sweep.seeds", seed, "a non-negative integer seed"))?;
-            seeds.push(seed);
-        }
-        let seeds = dedup_keep_order(seeds);
-
-        let block_size = match s.block_size {
-            None => DEFAULT_BLOCK_SIZE,
-            Some(b) => match usize::try_from(b) {
-                Ok(ok) if (1..=MAX_SPAN).contains(&ok) => ok,
-                _ => {
-                    return Err(c.invalid(
-                        "sweep.block_size",
-                        b,
-                        format!("a block size of at least 1 token and at most {MAX_SPAN} (2^20)"),
-                    ))
-                }
-            },
-        };
-
-        if let Some(t) = s.timeout_s {
-            check_seconds(&c, "sweep.timeout_s", t)?;
-        }
-        let open_timeout_s = s.open_timeout_s.unwrap_or(DEFAULT_OPEN_TIMEOUT_S);
-        check_seconds(&c, "sweep.open_timeout_s", open_timeout_s)?;
-
-        let repetitions = match s.repetitions {
-            None => 1,
-            Some(r) => match usize::try_from(r) {
-                Ok(ok) if (1..=MAX_REPETITIONS).contains(&ok) => ok,
-                _ => {
-                    return Err(c.invalid(
-                        "sweep.repetitions",
-                        r,
-                        format!("a whole number of measurements per route, 1 to {MAX_REPETITIONS}"),
-                    ))
-                }
-            },
-        };
+        let sweep = check_sweep(&c, raw.sweep, &model)?;
         let profile = ProfileConfig {
             roofline: raw.profile.and_then(|p| p.roofline).unwrap_or(true),
         };
-
         let tolerances = check_tolerances(&c, raw.tolerances)?;
         let instances = backends::check_backends(&c, raw.backends)?;
         let reference = check_reference(&c, raw.reference)?;
@@ -599,19 +446,19 @@ impl SweepConfig {
             description: raw.description,
             path: file.to_path_buf(),
             model,
-            backends,
-            spans,
-            dtypes,
-            kv_aligned,
-            seeds,
-            block_size,
-            warmup: s.warmup.unwrap_or(true),
-            timeout_s: s.timeout_s,
-            open_timeout_s,
+            backends: sweep.backends,
+            spans: sweep.spans,
+            dtypes: sweep.dtypes,
+            kv_aligned: sweep.kv_aligned,
+            seeds: sweep.seeds,
+            block_size: sweep.block_size,
+            warmup: sweep.warmup,
+            timeout_s: sweep.timeout_s,
+            open_timeout_s: sweep.open_timeout_s,
             tolerances,
             instances,
             reference,
-            repetitions,
+            repetitions: sweep.repetitions,
             profile,
         })
     }
@@ -631,7 +478,186 @@ impl SweepConfig {
     }
 }
 
-/// A timeout: finite, > 0 and at most [`MAX_TIMEOUT_S`].
+/// The file's text as a [`RawConfig`]: TOML with the shape of a sweep config (every key known,
+/// every value of its type), or a [`ConfigError::Parse`] naming the position and the key.
+fn read_raw(c: &Checker<'_>, text: &str) -> Result<RawConfig, ConfigError> {
+    diagnostics::from_toml(text).map_err(|message| ConfigError::Parse {
+        file: c.file.to_string(),
+        message,
+    })
+}
+
+/// `name`, a safe output folder name, or else the one made from `file`'s stem.
+fn check_name(c: &Checker<'_>, name: Option<String>, file: &Path) -> Result<String, ConfigError> {
+    match name {
+        Some(name) if !valid_sweep_name(&name) => Err(c.invalid(
+            "name",
+            name,
+            "a non-empty name of at most 64 letters, digits, `-`, `_` or `.`, not \
+             starting with `.` (it names the output folder out/<name>)",
+        )),
+        Some(name) => Ok(name),
+        None => Ok(default_sweep_name(file)),
+    }
+}
+
+/// `description`: free text on one line.
+fn check_description(c: &Checker<'_>, description: Option<&str>) -> Result<(), ConfigError> {
+    match description {
+        Some(d) if d.chars().any(char::is_control) => Err(c.invalid(
+            "description",
+            d,
+            "text without control characters (no newline, tab or escape)",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The `[sweep]` table, checked, defaults filled in.
+struct SweepTable {
+    backends: Vec<String>,
+    spans: Vec<usize>,
+    dtypes: Vec<Dtype>,
+    kv_aligned: Vec<KvMode>,
+    seeds: Vec<u64>,
+    block_size: usize,
+    warmup: bool,
+    timeout_s: Option<f64>,
+    open_timeout_s: f64,
+    repetitions: usize,
+}
+
+/// The `[sweep]` table: its lists (the grid), then its numbers; spans are bounded by `model`.
+fn check_sweep(c: &Checker<'_>, s: RawSweep, model: &ModelSpec) -> Result<SweepTable, ConfigError> {
+    let backends = check_backend_names(c, s.backends)?;
+    let spans = check_spans(c, &s.spans, model)?;
+    let dtypes = check_dtypes(c, &s.dtypes)?;
+    let kv_aligned = check_kv_aligned(c, &s.kv_aligned)?;
+    let seeds = check_seeds(c, &s.seeds)?;
+    let block_size = check_block_size(c, s.block_size)?;
+    if let Some(t) = s.timeout_s {
+        check_seconds(c, "sweep.timeout_s", t)?;
+    }
+    let open_timeout_s = s.open_timeout_s.unwrap_or(DEFAULT_OPEN_TIMEOUT_S);
+    check_seconds(c, "sweep.open_timeout_s", open_timeout_s)?;
+    let repetitions = check_repetitions(c, s.repetitions)?;
+    Ok(SweepTable {
+        backends,
+        spans,
+        dtypes,
+        kv_aligned,
+        seeds,
+        block_size,
+        warmup: s.warmup.unwrap_or(true),
+        timeout_s: s.timeout_s,
+        open_timeout_s,
+        repetitions,
+    })
+}
+
+/// `sweep.backends`: instance names, deduplicated in order (may be empty).
+fn check_backend_names(c: &Checker<'_>, names: Vec<String>) -> Result<Vec<String>, ConfigError> {
+    for b in &names {
+        if !backends::valid_instance_name(b) {
+            return Err(c.invalid(
+                "sweep.backends",
+                b.as_str(),
+                "a backend name of 1 to 64 letters, digits, `-`, `_` or `.`",
+            ));
+        }
+    }
+    Ok(dedup_keep_order(names))
+}
+
+/// `sweep.spans`: non-empty, each within [`span_limit`] of `model`; sorted, deduplicated.
+fn check_spans(c: &Checker<'_>, raw: &[i64], model: &ModelSpec) -> Result<Vec<usize>, ConfigError> {
+    c.non_empty("sweep.spans", raw)?;
+    let (max_span, span_rule) = span_limit(model);
+    let mut spans = Vec::with_capacity(raw.len());
+    for &span in raw {
+        match usize::try_from(span) {
+            Ok(ok) if (1..=max_span).contains(&ok) => spans.push(ok),
+            _ => return Err(c.invalid("sweep.spans", span, span_rule)),
+        }
+    }
+    spans.sort_unstable();
+    spans.dedup();
+    Ok(spans)
+}
+
+/// `sweep.dtypes`: non-empty dtype names, deduplicated in order.
+fn check_dtypes(c: &Checker<'_>, raw: &[String]) -> Result<Vec<Dtype>, ConfigError> {
+    c.non_empty("sweep.dtypes", raw)?;
+    let mut dtypes = Vec::with_capacity(raw.len());
+    for name in raw {
+        let dtype: Dtype = name.parse().map_err(|_| {
+            c.invalid(
+                "sweep.dtypes",
+                name.as_str(),
+                "one of f32, f16 (alias fp16), bf16, f64",
+            )
+        })?;
+        dtypes.push(dtype);
+    }
+    Ok(dedup_keep_order(dtypes))
+}
+
+/// `sweep.kv_aligned`: non-empty, each 0 or 1; sorted, deduplicated.
+fn check_kv_aligned(c: &Checker<'_>, raw: &[i64]) -> Result<Vec<KvMode>, ConfigError> {
+    c.non_empty("sweep.kv_aligned", raw)?;
+    let mut kv_aligned = Vec::with_capacity(raw.len());
+    for &kv in raw {
+        match KvMode::from_flag(kv) {
+            Some(mode) => kv_aligned.push(mode),
+            None => return Err(c.invalid("sweep.kv_aligned", kv, "0 or 1")),
+        }
+    }
+    kv_aligned.sort_unstable();
+    kv_aligned.dedup();
+    Ok(kv_aligned)
+}
+
+/// `sweep.seeds`: non-empty, each >= 0; deduplicated in order.
+fn check_seeds(c: &Checker<'_>, raw: &[i64]) -> Result<Vec<u64>, ConfigError> {
+    c.non_empty("sweep.seeds", raw)?;
+    let mut seeds = Vec::with_capacity(raw.len());
+    for &seed in raw {
+        let seed = u64::try_from(seed)
+            .map_err(|_| c.invalid("sweep.seeds", seed, "a non-negative integer seed"))?;
+        seeds.push(seed);
+    }
+    Ok(dedup_keep_order(seeds))
+}
+
+/// `sweep.block_size`: 1 to [`MAX_SPAN`], [`DEFAULT_BLOCK_SIZE`] when absent.
+fn check_block_size(c: &Checker<'_>, raw: Option<i64>) -> Result<usize, ConfigError> {
+    let Some(b) = raw else {
+        return Ok(DEFAULT_BLOCK_SIZE);
+    };
+    match usize::try_from(b) {
+        Ok(ok) if (1..=MAX_SPAN).contains(&ok) => Ok(ok),
+        _ => Err(c.invalid(
+            "sweep.block_size",
+            b,
+            format!("a block size of at least 1 token and at most {MAX_SPAN} (2^20)"),
+        )),
+    }
+}
+
+/// `sweep.repetitions`: 1 to [`MAX_REPETITIONS`], 1 when absent.
+fn check_repetitions(c: &Checker<'_>, raw: Option<i64>) -> Result<usize, ConfigError> {
+    let Some(r) = raw else { return Ok(1) };
+    match usize::try_from(r) {
+        Ok(ok) if (1..=MAX_REPETITIONS).contains(&ok) => Ok(ok),
+        _ => Err(c.invalid(
+            "sweep.repetitions",
+            r,
+            format!("a whole number of measurements per route, 1 to {MAX_REPETITIONS}"),
+        )),
+    }
+}
+
+/// The `[reference]` table, defaults filled in; a floor tolerance mode needs the floor.
 fn check_reference(
     c: &Checker<'_>,
     raw: Option<RawReference>,
@@ -702,6 +728,7 @@ fn check_reference(
     Ok(out)
 }
 
+/// A timeout: finite, > 0 and at most [`MAX_TIMEOUT_S`].
 fn check_seconds(c: &Checker<'_>, key: &str, t: f64) -> Result<(), ConfigError> {
     if t.is_finite() && t > 0.0 && t <= MAX_TIMEOUT_S {
         return Ok(());
@@ -717,6 +744,7 @@ fn usize_value(v: usize) -> toml::Value {
     toml::Value::Integer(i64::try_from(v).unwrap_or(i64::MAX))
 }
 
+/// `[model]`: a gguf path (resolved against `file`'s folder) or a synthetic model's shape.
 fn check_model(c: &Checker<'_>, model: ModelSpec, file: &Path) -> Result<ModelSpec, ConfigError> {
     match model {
         ModelSpec::Gguf { path } => {
@@ -730,84 +758,95 @@ fn check_model(c: &Checker<'_>, model: ModelSpec, file: &Path) -> Result<ModelSp
             Ok(ModelSpec::Gguf { path })
         }
         ModelSpec::Synthetic(m) => {
-            for (key, v, min, max) in [
-                ("model.layers", m.layers, 1, MAX_SYNTHETIC_LAYERS),
-                ("model.hidden", m.hidden, 1, MAX_SYNTHETIC_WIDTH),
-                ("model.heads", m.heads, 1, MAX_SYNTHETIC_HEADS),
-                ("model.kv_heads", m.kv_heads, 1, MAX_SYNTHETIC_HEADS),
-                ("model.ffn", m.ffn, 1, MAX_SYNTHETIC_WIDTH),
-                ("model.vocab", m.vocab, 2, MAX_SYNTHETIC_VOCAB),
-            ] {
-                if !(min..=max).contains(&v) {
-                    return Err(c.invalid(
-                        key,
-                        usize_value(v),
-                        format!("an integer of at least {min} and at most {max}"),
-                    ));
-                }
-            }
-            if m.heads % m.kv_heads != 0 {
-                return Err(c.invalid(
-                    "model.heads",
-                    usize_value(m.heads),
-                    format!(
-                        "a multiple of model.kv_heads = {} (grouped-query attention)",
-                        m.kv_heads
-                    ),
-                ));
-            }
-            if m.hidden % m.heads != 0 {
-                return Err(c.invalid(
-                    "model.hidden",
-                    usize_value(m.hidden),
-                    format!("a multiple of model.heads = {}", m.heads),
-                ));
-            }
-            let head_dim = m.hidden / m.heads;
-            if head_dim % 2 != 0 {
-                return Err(c.invalid(
-                    "model.hidden",
-                    usize_value(m.hidden),
-                    format!(
-                        "an even head dimension (hidden / heads = {head_dim}; RoPE rotates pairs)"
-                    ),
-                ));
-            }
-            if !(m.rope_base.is_finite() && m.rope_base > 0.0) {
-                return Err(c.invalid(
-                    "model.rope_base",
-                    m.rope_base,
-                    "a finite number greater than 0",
-                ));
-            }
-            if !(m.norm_eps.is_finite() && m.norm_eps > 0.0) {
-                return Err(c.invalid(
-                    "model.norm_eps",
-                    m.norm_eps,
-                    "a finite number greater than 0",
-                ));
-            }
-            // Each size is at most 2^20 here: no product below can overflow a u128.
-            let (v, h, l, f) = (
-                m.vocab as u128,
-                m.hidden as u128,
-                m.layers as u128,
-                m.ffn as u128,
-            );
-            let params = v * h * 2 + l * (4 * h * h + 3 * h * f);
-            if params > u128::from(MAX_SYNTHETIC_PARAMS) {
-                return Err(c.invalid(
-                    "model",
-                    toml::Value::Integer(i64::try_from(params).unwrap_or(i64::MAX)),
-                    format!(
-                        "a synthetic model of at most {MAX_SYNTHETIC_PARAMS} parameters (2^31), \
-                         counted as vocab × hidden × 2 + layers × (4 × hidden² + 3 × hidden × ffn)"
-                    ),
-                ));
-            }
+            check_synthetic_shape(c, &m)?;
+            check_synthetic_size(c, &m)?;
             Ok(ModelSpec::Synthetic(m))
         }
     }
+}
+
+/// A synthetic model's sizes, each in its range, and their shape: grouped heads, an even head
+/// dimension, a finite RoPE base and norm epsilon.
+fn check_synthetic_shape(c: &Checker<'_>, m: &SyntheticModel) -> Result<(), ConfigError> {
+    for (key, v, min, max) in [
+        ("model.layers", m.layers, 1, MAX_SYNTHETIC_LAYERS),
+        ("model.hidden", m.hidden, 1, MAX_SYNTHETIC_WIDTH),
+        ("model.heads", m.heads, 1, MAX_SYNTHETIC_HEADS),
+        ("model.kv_heads", m.kv_heads, 1, MAX_SYNTHETIC_HEADS),
+        ("model.ffn", m.ffn, 1, MAX_SYNTHETIC_WIDTH),
+        ("model.vocab", m.vocab, 2, MAX_SYNTHETIC_VOCAB),
+    ] {
+        if !(min..=max).contains(&v) {
+            return Err(c.invalid(
+                key,
+                usize_value(v),
+                format!("an integer of at least {min} and at most {max}"),
+            ));
+        }
+    }
+    if !m.heads.is_multiple_of(m.kv_heads) {
+        return Err(c.invalid(
+            "model.heads",
+            usize_value(m.heads),
+            format!(
+                "a multiple of model.kv_heads = {} (grouped-query attention)",
+                m.kv_heads
+            ),
+        ));
+    }
+    if !m.hidden.is_multiple_of(m.heads) {
+        return Err(c.invalid(
+            "model.hidden",
+            usize_value(m.hidden),
+            format!("a multiple of model.heads = {}", m.heads),
+        ));
+    }
+    let head_dim = m.hidden / m.heads;
+    if !head_dim.is_multiple_of(2) {
+        return Err(c.invalid(
+            "model.hidden",
+            usize_value(m.hidden),
+            format!("an even head dimension (hidden / heads = {head_dim}; RoPE rotates pairs)"),
+        ));
+    }
+    if !(m.rope_base.is_finite() && m.rope_base > 0.0) {
+        return Err(c.invalid(
+            "model.rope_base",
+            m.rope_base,
+            "a finite number greater than 0",
+        ));
+    }
+    if !(m.norm_eps.is_finite() && m.norm_eps > 0.0) {
+        return Err(c.invalid(
+            "model.norm_eps",
+            m.norm_eps,
+            "a finite number greater than 0",
+        ));
+    }
+    Ok(())
+}
+
+/// A synthetic model's parameter count: at most [`MAX_SYNTHETIC_PARAMS`].
+fn check_synthetic_size(c: &Checker<'_>, m: &SyntheticModel) -> Result<(), ConfigError> {
+    // Each size is at most 2^20 here: no product below can overflow a u128.
+    let (v, h, l, f) = (
+        m.vocab as u128,
+        m.hidden as u128,
+        m.layers as u128,
+        m.ffn as u128,
+    );
+    let params = v * h * 2 + l * (4 * h * h + 3 * h * f);
+    if params > u128::from(MAX_SYNTHETIC_PARAMS) {
+        return Err(c.invalid(
+            "model",
+            toml::Value::Integer(i64::try_from(params).unwrap_or(i64::MAX)),
+            format!(
+                "a synthetic model of at most {MAX_SYNTHETIC_PARAMS} parameters (2^31), \
+                 counted as vocab × hidden × 2 + layers × (4 × hidden² + 3 × hidden × ffn)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn check_tolerances(

@@ -1,8 +1,8 @@
 //! One pair on one open session: warm-up of its shapes, the two measured runs (and their
 //! repetitions), the verdict.
 
-use crate::noise_floor::{classify_with_floor, NoiseFloor};
-use crate::pair_plan::{FloorRef, PairPlan};
+use crate::noise_floor::{classify_with_floor, FloorRef, NoiseFloor};
+use crate::plan::PairPlan;
 use crate::records::{
     PairKey, PairRecord, Record, RepeatMismatch, RunRecord, RunStatus, WarmupRecord,
 };
@@ -27,16 +27,16 @@ pub struct Timing {
     pub wall_s: f64,
     /// Seconds on the host's clock.
     pub host_wall_s: f64,
-    /// Seconds the harness spent around the call: poisoning the buffer before it, checking
-    /// every logit was written after it.
+    /// Seconds the harness spent around the call: filling the buffer with the unwritten
+    /// sentinel before it, checking every logit was written after it.
     pub checks_s: f64,
 }
 
 /// Most logits one route may produce (span × vocab): 8 GiB of f32 per buffer.
 pub const MAX_LOGITS: usize = 1 << 31;
 
-/// Run one route into `out` and time it. `out` is poisoned first, and a run that reports
-/// success with any logit left unwritten is a failed run.
+/// Run one route into `out` and time it. `out` is filled with the unwritten sentinel first,
+/// and a run that reports success with any logit left unwritten is a failed run.
 pub fn timed_run(
     session: &mut dyn Session,
     route: Route,
@@ -130,6 +130,7 @@ pub struct Buffers {
 
 /// What one pair produced: its records, in journal order, and whether both routes left
 /// logits in the buffers.
+#[derive(Default)]
 pub struct PairOutcome {
     /// Warm-up, run and pair records.
     pub records: Vec<Record>,
@@ -153,7 +154,7 @@ pub struct PairTimes {
     pub compare_s: f64,
     /// Each route against the f64 reference.
     pub floor_compare_s: f64,
-    /// Buffer poisoning, written-logits checks, repetitions compared bitwise.
+    /// Sentinel fills, written-logits checks, repetitions compared bitwise.
     pub checks_s: f64,
 }
 
@@ -191,183 +192,276 @@ pub fn bitwise_mismatch(a: &[f32], b: &[f32]) -> Option<(u64, f64)> {
     (n + extra > 0).then_some((n + extra, if extra > 0 { f64::NAN } else { max }))
 }
 
-/// Warm the shapes of `key` that `warmed` lacks (one unmeasured run per route and layout:
+/// A session open for a run of pairs, with what its pairs reuse: the vocabulary, the shapes
+/// it has warmed and the logits buffers.
+pub struct OpenSession {
+    /// The session.
+    pub session: Box<dyn Session>,
+    /// Its vocabulary: the width of a logits row.
+    pub vocab: usize,
+    /// The shapes warmed so far.
+    pub warmed: Warmed,
+    /// The logits of the last pair.
+    pub bufs: Buffers,
+}
+
+impl OpenSession {
+    /// `session` with nothing warmed yet.
+    pub fn new(session: Box<dyn Session>, vocab: usize) -> OpenSession {
+        OpenSession {
+            session,
+            vocab,
+            warmed: Warmed::default(),
+            bufs: Buffers::default(),
+        }
+    }
+}
+
+/// One pair being run: its key, its prompt, the decode route's layout and the logits count
+/// of a route.
+struct PairRun<'k> {
+    key: &'k PairKey,
+    tokens: Vec<u32>,
+    layout: KvLayout,
+    n: usize,
+}
+
+/// Warm the shapes of `key` that the session lacks (one unmeasured run per route and layout:
 /// compilation, autotuning and first-touch allocation stay out of measured times and are
-/// reported apart), then run the pair's two routes and classify them. With a `reference`,
-/// each route is also compared with the f64 reference of the same route (the noise floor).
+/// reported apart), then run the pair's two routes (and their repetitions) and classify
+/// them. With a `reference`, each route is also compared with the f64 reference of the same
+/// route (the noise floor).
 pub fn run_pair(
     plan: &PairPlan,
-    session: &mut dyn Session,
     key: &PairKey,
-    vocab: usize,
-    warmed: &mut Warmed,
-    bufs: &mut Buffers,
+    open: &mut OpenSession,
     reference: Option<FloorRef<'_>>,
 ) -> PairOutcome {
-    let n = match logits_len(key.span, vocab, bufs, plan.repetitions > 1) {
+    let n = match logits_len(key.span, open.vocab, &mut open.bufs, plan.repetitions > 1) {
         Ok(n) => n,
         Err(why) => {
             return PairOutcome {
                 records: unrun_pair(key, Verdict::Incomplete, &why),
-                prefill_ok: false,
-                decode_ok: false,
-                times: PairTimes::default(),
+                ..PairOutcome::default()
             }
         }
     };
     let layout = plan.layout(key.kv_aligned);
-    let mut records = Vec::new();
-    let mut times = PairTimes::default();
+    let mut out = PairOutcome::default();
     if plan.warmup {
-        let mut routes = Vec::new();
-        if !warmed.prefill.contains(&key.span) {
-            warmed.prefill.push(key.span);
-            routes.push(Route::Prefill);
-        }
-        if !warmed.decode.contains(&(key.span, key.kv_aligned)) {
-            warmed.decode.push((key.span, key.kv_aligned));
-            routes.push(Route::Decode);
-        }
-        let tokens = prompt_tokens(WARMUP_SEED, key.span, vocab);
-        for route in routes {
-            let out = match route {
-                Route::Prefill => &mut bufs.prefill[..],
-                Route::Decode => &mut bufs.decode[..],
-            };
-            let r = timed_run(session, route, &tokens, layout, out);
-            times.add_run(&r, true);
-            records.push(Record::Warmup(WarmupRecord {
-                backend: key.backend.clone(),
-                dtype: key.dtype,
-                span: key.span,
-                kv_aligned: key.kv_aligned,
-                route,
-                wall_s: r.as_ref().ok().map(|t| t.wall_s),
-                error: r.as_ref().err().map(|e| e.to_string()),
-                counters: if r.is_ok() {
-                    session.last_counters()
-                } else {
-                    Default::default()
-                },
-            }));
-        }
+        warm_up(key, layout, open, &mut out);
     }
-    let tokens = prompt_tokens(key.seed, key.span, vocab);
-    let p = timed_run(session, Route::Prefill, &tokens, layout, &mut bufs.prefill);
-    times.add_run(&p, false);
-    records.push(Record::Run(run_record(
+    let run = PairRun {
         key,
-        Route::Prefill,
-        &p,
+        tokens: prompt_tokens(key.seed, key.span, open.vocab),
+        layout,
         n,
-        session,
-        0,
-    )));
-    let d = timed_run(session, Route::Decode, &tokens, layout, &mut bufs.decode);
-    times.add_run(&d, false);
-    records.push(Record::Run(run_record(
-        key,
-        Route::Decode,
-        &d,
-        n,
-        session,
-        0,
-    )));
-    let mut repeat_mismatch = Vec::new();
-    for rep in 1..plan.repetitions.max(1) {
-        let rep = u32::try_from(rep).unwrap_or(u32::MAX);
-        for (route, first) in [
-            (Route::Prefill, p.is_ok().then_some(&bufs.prefill)),
-            (Route::Decode, d.is_ok().then_some(&bufs.decode)),
-        ] {
-            let r = timed_run(session, route, &tokens, layout, &mut bufs.repeat);
-            times.add_run(&r, false);
-            records.push(Record::Run(run_record(key, route, &r, n, session, rep)));
-            if let (Ok(_), Some(first)) = (&r, first) {
+    };
+    let p = run.measure(Route::Prefill, open, &mut out);
+    let d = run.measure(Route::Decode, open, &mut out);
+    let repeat_mismatch = run.repeat(plan, [p.is_ok(), d.is_ok()], open, &mut out);
+    let pair = if p.is_ok() && d.is_ok() {
+        run.judge(plan, open, reference, repeat_mismatch, &mut out.times)
+    } else {
+        unfinished_pair(key, &p, &d, repeat_mismatch)
+    };
+    out.records.push(Record::Pair(pair));
+    out.prefill_ok = p.is_ok();
+    out.decode_ok = d.is_ok();
+    out
+}
+
+/// The unmeasured warm-up runs of the shapes of `key` the session has not run yet.
+fn warm_up(key: &PairKey, layout: KvLayout, open: &mut OpenSession, out: &mut PairOutcome) {
+    let mut routes = Vec::new();
+    if !open.warmed.prefill.contains(&key.span) {
+        open.warmed.prefill.push(key.span);
+        routes.push(Route::Prefill);
+    }
+    if !open.warmed.decode.contains(&(key.span, key.kv_aligned)) {
+        open.warmed.decode.push((key.span, key.kv_aligned));
+        routes.push(Route::Decode);
+    }
+    let tokens = prompt_tokens(WARMUP_SEED, key.span, open.vocab);
+    for route in routes {
+        let buf = match route {
+            Route::Prefill => &mut open.bufs.prefill[..],
+            Route::Decode => &mut open.bufs.decode[..],
+        };
+        let r = timed_run(open.session.as_mut(), route, &tokens, layout, buf);
+        out.times.add_run(&r, true);
+        out.records.push(Record::Warmup(WarmupRecord {
+            backend: key.backend.clone(),
+            dtype: key.dtype,
+            span: key.span,
+            kv_aligned: key.kv_aligned,
+            route,
+            wall_s: r.as_ref().ok().map(|t| t.wall_s),
+            error: r.as_ref().err().map(|e| e.to_string()),
+            counters: if r.is_ok() {
+                open.session.last_counters()
+            } else {
+                Default::default()
+            },
+        }));
+    }
+}
+
+impl PairRun<'_> {
+    /// The first, judged run of `route`, into that route's buffer.
+    fn measure(
+        &self,
+        route: Route,
+        open: &mut OpenSession,
+        out: &mut PairOutcome,
+    ) -> Result<Timing, BackendError> {
+        let buf = match route {
+            Route::Prefill => &mut open.bufs.prefill,
+            Route::Decode => &mut open.bufs.decode,
+        };
+        let r = timed_run(open.session.as_mut(), route, &self.tokens, self.layout, buf);
+        out.times.add_run(&r, false);
+        let record = run_record(self.key, route, &r, self.n, open.session.as_ref(), 0);
+        out.records.push(Record::Run(record));
+        r
+    }
+
+    /// The repetitions after the first run of each route, timed and compared with the first
+    /// bitwise where both succeeded (`ok`: prefill, decode).
+    fn repeat(
+        &self,
+        plan: &PairPlan,
+        ok: [bool; 2],
+        open: &mut OpenSession,
+        out: &mut PairOutcome,
+    ) -> Vec<RepeatMismatch> {
+        let mut mismatch = Vec::new();
+        for rep in 1..plan.repetitions.max(1) {
+            let rep = u32::try_from(rep).unwrap_or(u32::MAX);
+            for (route, first_ok) in [(Route::Prefill, ok[0]), (Route::Decode, ok[1])] {
+                let bufs = &mut open.bufs;
+                let r = timed_run(
+                    open.session.as_mut(),
+                    route,
+                    &self.tokens,
+                    self.layout,
+                    &mut bufs.repeat,
+                );
+                out.times.add_run(&r, false);
+                let record = run_record(self.key, route, &r, self.n, open.session.as_ref(), rep);
+                out.records.push(Record::Run(record));
+                if r.is_err() || !first_ok {
+                    continue;
+                }
                 let t0 = Instant::now();
+                let first = match route {
+                    Route::Prefill => &bufs.prefill,
+                    Route::Decode => &bufs.decode,
+                };
                 if let Some((differing, max_abs_diff)) = bitwise_mismatch(first, &bufs.repeat) {
-                    repeat_mismatch.push(RepeatMismatch {
+                    mismatch.push(RepeatMismatch {
                         route,
                         rep,
                         differing,
                         max_abs_diff,
                     });
                 }
-                times.checks_s += t0.elapsed().as_secs_f64();
+                out.times.checks_s += t0.elapsed().as_secs_f64();
             }
+        }
+        mismatch
+    }
+
+    /// The verdict of a pair whose two routes ran: prefill against decode, each route against
+    /// the f64 reference where there is one, judged by the plan's rule.
+    fn judge(
+        &self,
+        plan: &PairPlan,
+        open: &OpenSession,
+        reference: Option<FloorRef<'_>>,
+        repeat_mismatch: Vec<RepeatMismatch>,
+        times: &mut PairTimes,
+    ) -> PairRecord {
+        let (key, bufs, vocab) = (self.key, &open.bufs, open.vocab);
+        let t0 = Instant::now();
+        let m = open.session.compare(&bufs.prefill, &bufs.decode, vocab);
+        times.compare_s += t0.elapsed().as_secs_f64();
+        let t0 = Instant::now();
+        let floor = noise_floor(reference, self.n, vocab, bufs);
+        times.floor_compare_s += t0.elapsed().as_secs_f64();
+        let (verdict, reason) = classify_with_floor(
+            key.kv_aligned,
+            key.dtype,
+            &m,
+            &plan.tolerance,
+            &plan.rule,
+            floor.as_ref().map_err(String::as_str),
+        );
+        PairRecord {
+            key: key.clone(),
+            verdict,
+            reason,
+            metrics: Some(m),
+            envelope: Some(plan.envelope(key.kv_aligned)),
+            floor: floor.ok().map(Box::new),
+            repeat_mismatch,
         }
     }
-    let pair = match (&p, &d) {
-        (Ok(_), Ok(_)) => {
-            let t0 = Instant::now();
-            let m = session.compare(&bufs.prefill, &bufs.decode, vocab);
-            times.compare_s += t0.elapsed().as_secs_f64();
-            let t0 = Instant::now();
-            let floor = match reference {
-                Some(FloorRef::Logits {
-                    label,
-                    prefill,
-                    decode,
-                }) if prefill.len() == n && decode.len() == n => Ok(NoiseFloor {
-                    reference: label.to_string(),
-                    prefill: metrics::compare(prefill, &bufs.prefill, vocab),
-                    decode: metrics::compare(decode, &bufs.decode, vocab),
-                }),
-                Some(FloorRef::Logits { label, .. }) => Err(format!(
-                    "{label} produced logits of another shape (vocab differs from {vocab})"
-                )),
-                Some(FloorRef::Missing(why)) => Err(why.to_string()),
-                None => Err("noise floor off".to_string()),
-            };
-            times.floor_compare_s += t0.elapsed().as_secs_f64();
-            let (verdict, reason) = classify_with_floor(
-                key.kv_aligned,
-                key.dtype,
-                &m,
-                &plan.tolerance,
-                &plan.rule,
-                floor.as_ref().map_err(String::as_str),
-            );
-            let envelope = plan.envelope(key.kv_aligned);
-            PairRecord {
-                key: key.clone(),
-                verdict,
-                reason,
-                metrics: Some(m),
-                envelope: Some(envelope),
-                floor: floor.ok().map(Box::new),
-                repeat_mismatch,
-            }
-        }
-        _ => {
-            let why: Vec<String> = [(Route::Prefill, &p), (Route::Decode, &d)]
-                .iter()
-                .filter_map(|(r, res)| res.as_ref().err().map(|e| format!("{}: {e}", r.as_str())))
-                .collect();
-            let all_unavailable = [&p, &d]
-                .iter()
-                .all(|r| matches!(r, Err(BackendError::Unavailable(_))));
-            PairRecord {
-                key: key.clone(),
-                verdict: if all_unavailable {
-                    Verdict::Skipped
-                } else {
-                    Verdict::Incomplete
-                },
-                reason: Some(why.join("; ")),
-                metrics: None,
-                envelope: None,
-                floor: None,
-                repeat_mismatch,
-            }
-        }
-    };
-    records.push(Record::Pair(pair));
-    PairOutcome {
-        records,
-        prefill_ok: p.is_ok(),
-        decode_ok: d.is_ok(),
-        times,
+}
+
+/// Each route of the pair in `bufs` against the f64 `reference` of the same route, or why
+/// there is no floor.
+fn noise_floor(
+    reference: Option<FloorRef<'_>>,
+    n: usize,
+    vocab: usize,
+    bufs: &Buffers,
+) -> Result<NoiseFloor, String> {
+    match reference {
+        Some(FloorRef::Logits {
+            label,
+            prefill,
+            decode,
+        }) if prefill.len() == n && decode.len() == n => Ok(NoiseFloor {
+            reference: label.to_string(),
+            prefill: metrics::compare(prefill, &bufs.prefill, vocab),
+            decode: metrics::compare(decode, &bufs.decode, vocab),
+        }),
+        Some(FloorRef::Logits { label, .. }) => Err(format!(
+            "{label} produced logits of another shape (vocab differs from {vocab})"
+        )),
+        Some(FloorRef::Missing(why)) => Err(why.to_string()),
+        None => Err("noise floor off".to_string()),
+    }
+}
+
+/// The verdict of a pair a route of which failed: SKIPPED when both say "not available",
+/// else INCOMPLETE, with each failure as the reason.
+fn unfinished_pair(
+    key: &PairKey,
+    p: &Result<Timing, BackendError>,
+    d: &Result<Timing, BackendError>,
+    repeat_mismatch: Vec<RepeatMismatch>,
+) -> PairRecord {
+    let why: Vec<String> = [(Route::Prefill, p), (Route::Decode, d)]
+        .iter()
+        .filter_map(|(r, res)| res.as_ref().err().map(|e| format!("{}: {e}", r.as_str())))
+        .collect();
+    let all_unavailable = [p, d]
+        .iter()
+        .all(|r| matches!(r, Err(BackendError::Unavailable(_))));
+    PairRecord {
+        key: key.clone(),
+        verdict: if all_unavailable {
+            Verdict::Skipped
+        } else {
+            Verdict::Incomplete
+        },
+        reason: Some(why.join("; ")),
+        metrics: None,
+        envelope: None,
+        floor: None,
+        repeat_mismatch,
     }
 }
 

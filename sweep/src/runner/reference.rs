@@ -12,11 +12,14 @@
 //! sessions open, so the f64 model (the largest) is never in memory beside them; every later
 //! dtype reads them back instead of running f64 again.
 
-use super::{Progress, Sink};
+use super::pair::{timed_run, MAX_LOGITS};
+use super::planned::PlannedBackend;
+use super::progress::Progress;
+use super::sink::Sink;
 use crate::records::{Record, ReferenceRecord};
-use crate::runner::MAX_LOGITS;
-use crate::runner::{timed_run, PlannedBackend};
+use driftbench_core::backend::Session;
 use driftbench_core::dtype::Dtype;
+use driftbench_core::error::BackendError;
 use driftbench_core::kv::KvLayout;
 use driftbench_core::metrics;
 use driftbench_core::model_spec::ModelSpec;
@@ -38,7 +41,7 @@ pub enum FloorSource<'a> {
 }
 
 /// f64 reference logits on disk, by (span, seed).
-pub(super) struct ReferenceStore<'a> {
+pub(crate) struct ReferenceStore<'a> {
     source: FloorSource<'a>,
     label: String,
     dir: Option<tempfile::TempDir>,
@@ -50,8 +53,15 @@ pub(super) struct ReferenceStore<'a> {
 /// A cell's reference files: the f64 prefill, and the f64 decode where it ran.
 type Files = (PathBuf, Option<PathBuf>);
 
+/// The (span, seed) of a reference: the prompt every dtype's pairs of it share.
+#[derive(Debug, Clone, Copy)]
+struct Prompt {
+    span: usize,
+    seed: u64,
+}
+
 /// One (span, seed)'s reference, read back for the pairs of a cell.
-pub(super) enum Loaded {
+pub(crate) enum Loaded {
     /// The prefill's logits, and the decode's where it ran (`floor_routes = "both"`); the
     /// prefill's serve both routes otherwise.
     Logits(Vec<f32>, Option<Vec<f32>>),
@@ -60,7 +70,7 @@ pub(super) enum Loaded {
 }
 
 impl<'a> ReferenceStore<'a> {
-    pub(super) fn new(source: FloorSource<'a>) -> Self {
+    pub(crate) fn new(source: FloorSource<'a>) -> Self {
         let label = match &source {
             FloorSource::Backend(b) => format!("{} f64", b.entry.name),
             _ => "f64".to_string(),
@@ -75,24 +85,24 @@ impl<'a> ReferenceStore<'a> {
     }
 
     /// Run the f64 decode too (`floor_routes = "both"`), not only the f64 prefill.
-    pub(super) fn with_decode_reference(mut self, yes: bool) -> Self {
+    pub(crate) fn with_decode_reference(mut self, yes: bool) -> Self {
         self.decode_ref = yes;
         self
     }
 
     /// Whether the noise floor is measured at all.
-    pub(super) fn enabled(&self) -> bool {
+    pub(crate) fn enabled(&self) -> bool {
         !matches!(self.source, FloorSource::Off)
     }
 
     /// What computed the references, e.g. `flex f64`.
-    pub(super) fn label(&self) -> &str {
+    pub(crate) fn label(&self) -> &str {
         &self.label
     }
 
     /// Compute the references of `wanted` (span, seed) cells not yet known, journaling one
     /// [`ReferenceRecord`] each.
-    pub(super) fn fill(
+    pub(crate) fn fill(
         &mut self,
         model: &ModelSpec,
         wanted: &[(usize, u64)],
@@ -107,29 +117,15 @@ impl<'a> ReferenceStore<'a> {
         if todo.is_empty() {
             return Ok(());
         }
-        let planned = match &self.source {
-            FloorSource::Off => return Ok(()),
-            FloorSource::Missing(why) => {
-                for c in todo {
-                    self.cells.insert(c, Err(why.clone()));
-                }
+        let planned = match self.f64_backend(progress) {
+            Ok(Some(b)) => b,
+            Ok(None) => return Ok(()),
+            Err(why) => {
+                self.missing(&todo, &why);
                 return Ok(());
             }
-            FloorSource::Backend(b) => *b,
         };
         let name = planned.entry.name.clone();
-        let unavailable = match &planned.entry.probe {
-            Some(p) => p.dtype_unavailable(Dtype::F64),
-            None => Some(planned.entry.error.clone().unwrap_or("not loaded".into())),
-        };
-        if let Some(why) = unavailable {
-            let why = format!("noise floor backend {name} has no f64 here: {why}");
-            progress.println(&why);
-            for c in todo {
-                self.cells.insert(c, Err(why.clone()));
-            }
-            return Ok(());
-        }
         if self.dir.is_none() {
             self.dir = Some(
                 tempfile::Builder::new()
@@ -142,9 +138,7 @@ impl<'a> ReferenceStore<'a> {
         ));
         let t0 = Instant::now();
         let opened = planned.backend.open(model, Dtype::F64).and_then(|s| {
-            s.info()
-                .check()
-                .map_err(driftbench_core::error::BackendError::Run)?;
+            s.info().check().map_err(BackendError::Run)?;
             Ok(s)
         });
         let mut load_s = Some(t0.elapsed().as_secs_f64());
@@ -153,91 +147,164 @@ impl<'a> ReferenceStore<'a> {
             Err(e) => {
                 let why = format!("noise floor backend {name} f64: {e}");
                 progress.println(&why);
-                for (span, seed) in todo {
-                    sink.push(Record::Reference(ReferenceRecord {
-                        backend: name.clone(),
-                        span,
-                        seed,
-                        load_s: None,
-                        prefill_wall_s: None,
-                        decode_wall_s: None,
-                        metrics: None,
-                        error: Some(why.clone()),
-                        peak_rss_bytes: None,
-                    }))?;
-                    self.cells.insert((span, seed), Err(why.clone()));
-                }
-                return Ok(());
+                return self.not_opened(&name, &todo, &why, sink);
             }
         };
-        let vocab = session.info().vocab;
         for (span, seed) in todo {
             progress.message(&format!("{name} f64 reference: span {span} seed {seed}"));
-            let tokens = prompt_tokens(seed, span, vocab);
-            let Some(n) = span.checked_mul(vocab).filter(|n| *n <= MAX_LOGITS) else {
-                let why = format!("span {span} × vocab {vocab} logits exceed {MAX_LOGITS}");
-                self.cells.insert((span, seed), Err(why));
-                continue;
-            };
-            let mut p = vec![0f32; n];
-            let pr = timed_run(
+            let prompt = Prompt { span, seed };
+            self.compute(
                 session.as_mut(),
-                Route::Prefill,
-                &tokens,
-                KvLayout::Aligned,
-                &mut p,
-            );
-            let mut d = Vec::new();
-            let dr = self.decode_ref.then(|| {
-                d = vec![0f32; n];
-                timed_run(
-                    session.as_mut(),
-                    Route::Decode,
-                    &tokens,
-                    KvLayout::Aligned,
-                    &mut d,
-                )
-            });
-            let failed: Vec<String> = [("prefill", Some(&pr)), ("decode", dr.as_ref())]
-                .into_iter()
-                .filter_map(|(r, x)| x?.as_ref().err().map(|e| format!("{r}: {e}")))
-                .collect();
-            let (result, m, error) = if failed.is_empty() {
-                let dir = self.dir.as_ref().expect("created above").path();
-                let prefill_file = dir.join(format!("{span}-{seed}-prefill.f32"));
-                write_f32(&prefill_file, &p)?;
-                let decode_file = if dr.is_some() {
-                    let f = dir.join(format!("{span}-{seed}-decode.f32"));
-                    write_f32(&f, &d)?;
-                    Some(f)
-                } else {
-                    None
-                };
-                let m = dr.is_some().then(|| metrics::compare(&p, &d, vocab));
-                (Ok((prefill_file, decode_file)), m, None)
-            } else {
-                let why = format!("{} failed: {}", self.label, failed.join("; "));
-                progress.println(&why);
-                (Err(why.clone()), None, Some(why))
-            };
-            sink.push(Record::Reference(ReferenceRecord {
-                backend: name.clone(),
-                span,
-                seed,
-                load_s: load_s.take(),
-                prefill_wall_s: pr.as_ref().ok().map(|t| t.wall_s),
-                decode_wall_s: dr.and_then(|r| r.ok()).map(|t| t.wall_s),
-                metrics: m,
-                error,
-                peak_rss_bytes: session.last_profile().peak_rss_bytes,
-            }))?;
-            self.cells.insert((span, seed), result);
+                &name,
+                prompt,
+                load_s.take(),
+                sink,
+                progress,
+            )?;
         }
         Ok(())
     }
 
+    /// The backend that computes the references: `None` when the floor is off, why not when
+    /// it cannot (not started, or no f64 here).
+    fn f64_backend(&self, progress: &dyn Progress) -> Result<Option<&'a PlannedBackend>, String> {
+        let planned = match &self.source {
+            FloorSource::Off => return Ok(None),
+            FloorSource::Missing(why) => return Err(why.clone()),
+            FloorSource::Backend(b) => *b,
+        };
+        let unavailable = match &planned.entry.probe {
+            Some(p) => p.dtype_unavailable(Dtype::F64),
+            None => Some(planned.entry.error.clone().unwrap_or("not loaded".into())),
+        };
+        match unavailable {
+            None => Ok(Some(planned)),
+            Some(why) => {
+                let why = format!(
+                    "noise floor backend {} has no f64 here: {why}",
+                    planned.entry.name
+                );
+                progress.println(&why);
+                Err(why)
+            }
+        }
+    }
+
+    /// Remember that the references of `todo` are missing, and why.
+    fn missing(&mut self, todo: &[(usize, u64)], why: &str) {
+        for &c in todo {
+            self.cells.insert(c, Err(why.to_string()));
+        }
+    }
+
+    /// The f64 session did not open: every reference of `todo` is missing, and journaled so.
+    fn not_opened(
+        &mut self,
+        name: &str,
+        todo: &[(usize, u64)],
+        why: &str,
+        sink: &mut Sink,
+    ) -> std::io::Result<()> {
+        for &(span, seed) in todo {
+            sink.push(Record::Reference(ReferenceRecord {
+                backend: name.to_string(),
+                span,
+                seed,
+                load_s: None,
+                prefill_wall_s: None,
+                decode_wall_s: None,
+                metrics: None,
+                error: Some(why.to_string()),
+                peak_rss_bytes: None,
+            }))?;
+        }
+        self.missing(todo, why);
+        Ok(())
+    }
+
+    /// Compute one (span, seed)'s reference on the f64 `session` (the prefill, and the decode
+    /// with `floor_routes = "both"`), keep its logits on disk and journal its record;
+    /// `load_s` is the session's load time, journaled with its first reference.
+    fn compute(
+        &mut self,
+        session: &mut dyn Session,
+        name: &str,
+        prompt: Prompt,
+        load_s: Option<f64>,
+        sink: &mut Sink,
+        progress: &dyn Progress,
+    ) -> std::io::Result<()> {
+        let Prompt { span, seed } = prompt;
+        let vocab = session.info().vocab;
+        let tokens = prompt_tokens(seed, span, vocab);
+        let Some(n) = span.checked_mul(vocab).filter(|n| *n <= MAX_LOGITS) else {
+            let why = format!("span {span} × vocab {vocab} logits exceed {MAX_LOGITS}");
+            self.cells.insert((span, seed), Err(why));
+            return Ok(());
+        };
+        let mut p = vec![0f32; n];
+        let pr = timed_run(session, Route::Prefill, &tokens, KvLayout::Aligned, &mut p);
+        let mut d = Vec::new();
+        let dr = self.decode_ref.then(|| {
+            d = vec![0f32; n];
+            timed_run(session, Route::Decode, &tokens, KvLayout::Aligned, &mut d)
+        });
+        let failed: Vec<String> = [("prefill", Some(&pr)), ("decode", dr.as_ref())]
+            .into_iter()
+            .filter_map(|(r, x)| x?.as_ref().err().map(|e| format!("{r}: {e}")))
+            .collect();
+        let (result, m, error) = if failed.is_empty() {
+            let files = self.keep(prompt, &p, dr.is_some().then_some(&d[..]))?;
+            let m = dr.is_some().then(|| metrics::compare(&p, &d, vocab));
+            (Ok(files), m, None)
+        } else {
+            let why = format!("{} failed: {}", self.label, failed.join("; "));
+            progress.println(&why);
+            (Err(why.clone()), None, Some(why))
+        };
+        sink.push(Record::Reference(ReferenceRecord {
+            backend: name.to_string(),
+            span,
+            seed,
+            load_s,
+            prefill_wall_s: pr.as_ref().ok().map(|t| t.wall_s),
+            decode_wall_s: dr.and_then(|r| r.ok()).map(|t| t.wall_s),
+            metrics: m,
+            error,
+            peak_rss_bytes: session.last_profile().peak_rss_bytes,
+        }))?;
+        self.cells.insert((span, seed), result);
+        Ok(())
+    }
+
+    /// Write a reference's logits into the store's folder.
+    fn keep(
+        &self,
+        prompt: Prompt,
+        prefill: &[f32],
+        decode: Option<&[f32]>,
+    ) -> std::io::Result<Files> {
+        let Prompt { span, seed } = prompt;
+        let dir = self
+            .dir
+            .as_ref()
+            .expect("created before the first reference")
+            .path();
+        let prefill_file = dir.join(format!("{span}-{seed}-prefill.f32"));
+        write_f32(&prefill_file, prefill)?;
+        let decode_file = match decode {
+            Some(d) => {
+                let f = dir.join(format!("{span}-{seed}-decode.f32"));
+                write_f32(&f, d)?;
+                Some(f)
+            }
+            None => None,
+        };
+        Ok((prefill_file, decode_file))
+    }
+
     /// The reference of (span, seed), read back from disk.
-    pub(super) fn load(&self, span: usize, seed: u64) -> Loaded {
+    pub(crate) fn load(&self, span: usize, seed: u64) -> Loaded {
         match self.cells.get(&(span, seed)) {
             None => Loaded::Missing("no reference was computed".into()),
             Some(Err(why)) => Loaded::Missing(why.clone()),

@@ -1,0 +1,247 @@
+//! A sweep as one job in its output folder: the journal opened (a new one with its header, or
+//! an old one continued with `--resume`), then the sweep run into it. This is what the CLI's
+//! `sweep` command does between choosing the backends and writing the report, in two
+//! testable steps ([`Job::start`], [`Started::run`]); the report is not this crate's job.
+
+use crate::grid::Cell;
+use crate::journal::{self, Journal, JournalError};
+use crate::peaks_cache::PeaksCache;
+use crate::plan::SweepPlan;
+use crate::records::{Environment, Record, ReferenceInfo, SweepHeader, SCHEMA_VERSION};
+use crate::resume::{self, ResumeError};
+use crate::runner::{self, cross_reference, Progress, Sweep, SweepControl};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The journal's file name in the output folder.
+pub const JOURNAL_FILE: &str = "results.jsonl";
+
+/// The replay bundles' folder in the output folder.
+pub const REPLAY_DIR: &str = "replay";
+
+/// Why a sweep job could not start or finish. Each message names the file or folder.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// The output folder could not be created.
+    #[error("cannot create output folder {}: {why}", path.display())]
+    OutDir {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        why: std::io::Error,
+    },
+    /// `--resume` could not read the journal.
+    #[error("--resume: {0}")]
+    Read(JournalError),
+    /// `--resume` found a journal of another sweep, or none it can continue.
+    #[error("--resume: cannot continue {}: {why}", path.display())]
+    Resume {
+        /// The journal.
+        path: PathBuf,
+        /// Why.
+        why: ResumeError,
+    },
+    /// The journal could not be created, rewritten or appended to.
+    #[error("{doing} {}: {why}", path.display())]
+    Write {
+        /// `cannot create`, `rewriting` or `writing`.
+        doing: &'static str,
+        /// The journal.
+        path: PathBuf,
+        /// Why.
+        why: std::io::Error,
+    },
+}
+
+/// A sweep to run into `out_dir`, with what its journal's header records.
+pub struct Job<'a> {
+    /// The config, grid, backends and noise-floor source.
+    pub sweep: Sweep<'a>,
+    /// The config file, as given.
+    pub config_path: &'a Path,
+    /// The output folder: the journal, the replay bundles (and, later, the report).
+    pub out_dir: &'a Path,
+    /// The machine, for the header.
+    pub environment: Environment,
+}
+
+/// A job whose journal is open: new (header not yet written) or resumed.
+pub struct Started<'a> {
+    job: Job<'a>,
+    journal: Journal,
+    path: PathBuf,
+    header: Option<Record>,
+    kept: Vec<Record>,
+    done: HashSet<Cell>,
+    /// Lines the journal reader had to say (a torn last line ignored...).
+    pub warnings: Vec<String>,
+}
+
+/// What a finished (or interrupted) job leaves: every record of its journal.
+#[derive(Debug)]
+pub struct Finished {
+    /// The journal.
+    pub journal: PathBuf,
+    /// The journal's records: a resumed journal's kept ones, then this run's.
+    pub records: Vec<Record>,
+    /// The sweep was stopped before its last pair.
+    pub interrupted: bool,
+}
+
+impl<'a> Job<'a> {
+    /// The plan the journal records (and `--resume` checks).
+    pub fn plan(&self) -> SweepPlan {
+        SweepPlan::of(self.sweep.cfg, &self.backend_names())
+    }
+
+    fn backend_names(&self) -> Vec<String> {
+        self.sweep
+            .backends
+            .iter()
+            .map(|p| p.entry.name.clone())
+            .collect()
+    }
+
+    /// The pairs the sweep plans: its cells on every backend.
+    pub fn pairs_planned(&self) -> usize {
+        self.sweep.grid.pair_count(self.sweep.backends.len())
+    }
+
+    /// Open the journal in the output folder: a new one (truncating an old one), or with
+    /// `resume` the old one, checked against this job's plan and rewritten without the
+    /// records of unfinished cells.
+    pub fn start(self, resume: bool) -> Result<Started<'a>, JobError> {
+        std::fs::create_dir_all(self.out_dir).map_err(|why| JobError::OutDir {
+            path: self.out_dir.to_path_buf(),
+            why,
+        })?;
+        let path = self.out_dir.join(JOURNAL_FILE);
+        if resume {
+            return self.resume(path);
+        }
+        let journal = Journal::create(&path).map_err(|why| JobError::Write {
+            doing: "cannot create",
+            path: path.clone(),
+            why,
+        })?;
+        let header = Record::Sweep(Box::new(self.header()));
+        Ok(Started {
+            job: self,
+            journal,
+            path,
+            header: Some(header),
+            kept: Vec::new(),
+            done: HashSet::new(),
+            warnings: Vec::new(),
+        })
+    }
+
+    fn resume(self, path: PathBuf) -> Result<Started<'a>, JobError> {
+        let (old, warnings) = journal::read(&path).map_err(JobError::Read)?;
+        let r = resume::resume(old, &self.plan()).map_err(|why| JobError::Resume {
+            path: path.clone(),
+            why,
+        })?;
+        let journal = Journal::rewrite(&path, &r.kept).map_err(|why| JobError::Write {
+            doing: "rewriting",
+            path: path.clone(),
+            why,
+        })?;
+        Ok(Started {
+            job: self,
+            journal,
+            path,
+            header: None,
+            kept: r.kept,
+            done: r.done,
+            warnings,
+        })
+    }
+
+    /// The journal's first record: what was planned, on what, where.
+    fn header(&self) -> SweepHeader {
+        let cfg = self.sweep.cfg;
+        let names = self.backend_names();
+        SweepHeader {
+            schema_version: SCHEMA_VERSION,
+            name: cfg.name.clone(),
+            config_path: self.config_path.display().to_string(),
+            started_unix: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            model: cfg.model.describe(),
+            block_size: cfg.block_size,
+            tolerances: cfg.tolerances.clone(),
+            pairs_planned: self.pairs_planned(),
+            environment: self.environment.clone(),
+            backends: self
+                .sweep
+                .backends
+                .iter()
+                .map(|p| p.entry.clone())
+                .collect(),
+            plan: Some(self.plan()),
+            reference: Some(ReferenceInfo {
+                cross_backend: cross_reference(cfg, &names).map(str::to_string),
+                noise_floor: cfg.reference.noise_floor,
+                floor_backend: cfg.reference.floor_backend.clone(),
+                rule: cfg.reference.rule,
+            }),
+        }
+    }
+}
+
+impl Started<'_> {
+    /// The journal's path.
+    pub fn journal(&self) -> &Path {
+        &self.path
+    }
+
+    /// Cells a resumed journal already holds (0 for a new one), and the grid's cells.
+    pub fn cells_done(&self) -> (usize, usize) {
+        (self.done.len(), self.job.sweep.grid.cells().len())
+    }
+
+    /// Run the cells the journal lacks, stopping between pairs once `stop` is set; replay
+    /// bundles go under the output folder's `replay/`, measured peaks into `peaks`.
+    pub fn run(
+        self,
+        progress: &dyn Progress,
+        stop: Arc<AtomicBool>,
+        peaks: PeaksCache,
+    ) -> Result<Finished, JobError> {
+        let Started {
+            job,
+            mut journal,
+            path,
+            header,
+            mut kept,
+            done,
+            ..
+        } = self;
+        let ctl = SweepControl {
+            done,
+            stop,
+            // Every FAIL_* or INCOMPLETE pair leaves what `driftbench replay` needs.
+            bundles: Some(job.out_dir.join(REPLAY_DIR)),
+            peaks,
+        };
+        let run =
+            runner::run_sweep(job.sweep, header, &mut journal, progress, &ctl).map_err(|why| {
+                JobError::Write {
+                    doing: "writing",
+                    path: path.clone(),
+                    why,
+                }
+            })?;
+        kept.extend(run.records);
+        Ok(Finished {
+            journal: path,
+            records: kept,
+            interrupted: run.interrupted,
+        })
+    }
+}
