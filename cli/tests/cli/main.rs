@@ -1,0 +1,23 @@
+//! The `driftbench` binary end to end, plugins loaded from the built cdylibs, and the repository's own checks (architecture, book links, CLI reference).
+//!
+//! One test binary for the crate (each file a module), so a change to one test relinks one
+//! binary: `cargo test -p <crate> --test cli [FILTER]`.
+
+mod architecture;
+mod book_links;
+mod c_plugin;
+mod cli_reference;
+mod common;
+mod errors;
+mod gpu_backends;
+mod hostile;
+mod html_report;
+mod isolation;
+mod latency_profile;
+mod options;
+mod replay_diff;
+mod report_cmd;
+mod resume;
+mod sweep;
+mod template_plugin;
+mod trace;

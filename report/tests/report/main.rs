@@ -1,0 +1,13 @@
+//! The report: built from hand-made records and from the golden journal, rendered to every format, diffed.
+//!
+//! One test binary for the crate (each file a module), so a change to one test relinks one
+//! binary: `cargo test -p <crate> --test report [FILTER]`.
+
+mod diff;
+mod golden;
+mod html_injection;
+mod report;
+mod report_aggregation;
+mod report_floor;
+mod report_latency;
+mod report_plots;
