@@ -284,3 +284,48 @@ fn report_html_renders_with_tables_and_plots_in_chromium() {
         png.len()
     );
 }
+
+/// Text a plugin controls (its device name, its error messages) reaches report.html as text:
+/// no script, no element with an event handler, no link out of the report, no remote image,
+/// and the browser logs nothing (a blocked inline script or resource would be logged).
+#[test]
+fn html_and_links_from_a_plugin_stay_text_in_the_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let cfg = root().join("configs/ci.toml");
+    let lib = library("driftbench_test_plugin");
+    let o = plugin_sweep(&cfg, &lib, &out)
+        .env("DRIFTBENCH_TEST_PLUGIN_MODE", "html")
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "decode errors: INCOMPLETE\n{}",
+        text(&o)
+    );
+    let html_path = out.join("report.html");
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    let check = |page: &str, what: &str| {
+        for live in [
+            "<script",
+            "<svg onload",
+            "href=\"javascript",
+            "href=\"//",
+            "href=\"http",
+            "<img",
+        ] {
+            assert!(!page.contains(live), "{what} holds `{live}`");
+        }
+        for shown in ["alert(1)", "alert(2)", "elsewhere"] {
+            assert!(page.contains(shown), "{what} lacks the text `{shown}`");
+        }
+    };
+    check(&html, "report.html");
+    let Some(browser) = browser_or_skip() else {
+        return;
+    };
+    let load = chromium(&browser, &html_path, dir.path(), &dump_dom());
+    assert!(load.console().is_empty(), "{:#?}", load.console());
+    check(&load.dom, "the page's DOM");
+}

@@ -57,7 +57,8 @@ extern "C" {
 #define DB_ROUTE_PREFILL 0u
 #define DB_ROUTE_DECODE 1u
 
-/* The value the host fills logits buffers with before every call (a signalling NaN). */
+/* The unwritten-logit sentinel: the value the host fills logits buffers with before every call
+   (a signalling NaN); one left after a successful call is a logit the plugin did not write. */
 #define DB_POISON_BITS UINT32_C(0x7FA55A5A)
 
 /* A host-owned buffer. Write at most `cap` bytes at `ptr`; always set `len` to the full length

@@ -44,7 +44,10 @@
 //!   `DRIFTBENCH_TEST_PLUGIN_PIDFILE` (when set) and sleeps 60 s holding every inherited
 //!   descriptor; the parent exits with code 3;
 //! - `markdown`: the probe's device name, and the message of the Run error every decode
-//!   returns, carry newlines, a markdown heading, a table row and ANSI escapes ([`MARKDOWN`]).
+//!   returns, carry newlines, a markdown heading, a table row and ANSI escapes ([`MARKDOWN`]);
+//! - `html`: the same two texts carry HTML and markdown that would be live in a browser: a
+//!   script, an SVG with an event handler, `javascript:` and protocol-relative links and a
+//!   remote image ([`HTML`]).
 //!
 //! `DRIFTBENCH_TEST_PLUGIN_NAME` (read once, default `testplugin`) changes the backend name
 //! the plugin reports, e.g. to `flex` to shadow another plugin.
@@ -80,6 +83,9 @@ pub const PIDFILE_ENV: &str = "DRIFTBENCH_TEST_PLUGIN_PIDFILE";
 pub const NAME_ENV: &str = "DRIFTBENCH_TEST_PLUGIN_NAME";
 /// Text of the `markdown` mode: a line break, a heading, a table row and ANSI colours.
 pub const MARKDOWN: &str = "line\n# Fake heading\n| fake | row |\n\x1b[31mred\x1b[0m";
+/// What the `html` mode puts in a device name and in decode's error message.
+pub const HTML: &str = "<script>alert(1)</script> <svg onload=alert(2)> [x](javascript:alert(3)) \
+                        [y](//elsewhere/) ![](http://elsewhere/p.png)";
 /// What the `stderr-binary` mode writes to stderr before its normal line.
 pub const BINARY_STDERR: &[u8] = b"\xff\xfe\xfd not utf-8\n";
 /// Bytes the `stderr-endless` mode writes, without a newline.
@@ -288,6 +294,7 @@ impl Backend for TestBackend {
             "probe-panic" => panic!("test plugin asked to panic in its probe"),
             "probe-hang" => sleep_forever(),
             "markdown" => device = format!("fake device {MARKDOWN}"),
+            "html" => device = format!("fake device {HTML}"),
             _ => {}
         }
         Probe {
@@ -420,6 +427,11 @@ impl Session for FakeSession {
             "markdown" => {
                 return Err(BackendError::Run(format!(
                     "test plugin decode failed: {MARKDOWN}"
+                )))
+            }
+            "html" => {
+                return Err(BackendError::Run(format!(
+                    "test plugin decode failed: {HTML}"
                 )))
             }
             _ => {}

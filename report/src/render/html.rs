@@ -19,7 +19,7 @@ use crate::render::csv::{PAIRS_CSV, PERFORMANCE_CSV};
 use crate::render::markdown::markdown_with_plots;
 use crate::render::plots::Plot;
 use crate::render::svg::escape;
-use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{Event, LinkType, Options, Parser, Tag, TagEnd};
 use std::fmt::Write as _;
 
 /// The page's stylesheet: readable tables, wide tables scroll instead of overflowing.
@@ -89,10 +89,12 @@ struct Converter<'a> {
     in_head: bool,
     /// The plain text of the table cell being written, for its class.
     cell: Option<String>,
-    /// Per open link, whether it was written as an `<a>`.
-    links: Vec<bool>,
+    /// Per open link, how it ends.
+    links: Vec<OpenLink>,
     /// Open images (not plots): their content is alt text, written as plain text.
     alt: usize,
+    /// The destination of the outermost open image, written after its alt text.
+    image_dest: String,
 }
 
 impl<'a> Converter<'a> {
@@ -108,6 +110,7 @@ impl<'a> Converter<'a> {
             cell: None,
             links: Vec::new(),
             alt: 0,
+            image_dest: String::new(),
         }
     }
 
@@ -244,7 +247,7 @@ impl<'a> Converter<'a> {
             // Inside alt text: no markup, only the text.
             match tag {
                 Tag::Image { .. } => self.alt += 1,
-                Tag::Link { .. } => self.links.push(false),
+                Tag::Link { .. } => self.links.push(OpenLink::Quiet),
                 _ => {}
             }
             return;
@@ -297,16 +300,28 @@ impl<'a> Converter<'a> {
             Tag::Strikethrough => out.push_str("<del>"),
             Tag::Superscript => out.push_str("<sup>"),
             Tag::Subscript => out.push_str("<sub>"),
-            Tag::Link { dest_url, .. } => {
-                let live = self.link_allowed(dest_url);
-                if live {
+            Tag::Link {
+                link_type,
+                dest_url,
+                ..
+            } => {
+                if self.link_allowed(dest_url) {
                     let _ = write!(self.out, "<a href=\"{}\">", escape(dest_url));
+                    self.links.push(OpenLink::Live);
+                } else if matches!(link_type, LinkType::Autolink | LinkType::Email) {
+                    // Its text is the address: shown as text.
+                    self.links.push(OpenLink::Quiet);
+                } else {
+                    // Shown as the markdown it was written as, never followed.
+                    self.text("[");
+                    self.links.push(OpenLink::Dead(format!("]({dest_url})")));
                 }
-                self.links.push(live);
             }
-            // An image that is not a known plot: its alt text (nothing is loaded).
-            Tag::Image { .. } => {
-                out.push_str("<em>[");
+            // An image that is not a known plot: shown as the markdown it was written as,
+            // with its alt text; nothing is loaded.
+            Tag::Image { dest_url, .. } => {
+                self.text("![");
+                self.image_dest = format!("]({dest_url})");
                 self.alt = 1;
             }
             // Not enabled (footnotes, definition lists, metadata): the content, unmarked.
@@ -324,7 +339,8 @@ impl<'a> Converter<'a> {
                 TagEnd::Image => {
                     self.alt -= 1;
                     if self.alt == 0 {
-                        self.out.push_str("]</em>");
+                        let dest = std::mem::take(&mut self.image_dest);
+                        self.text(&dest);
                     }
                 }
                 TagEnd::Link => {
@@ -378,11 +394,11 @@ impl<'a> Converter<'a> {
             TagEnd::Strikethrough => out.push_str("</del>"),
             TagEnd::Superscript => out.push_str("</sup>"),
             TagEnd::Subscript => out.push_str("</sub>"),
-            TagEnd::Link => {
-                if self.links.pop() == Some(true) {
-                    out.push_str("</a>");
-                }
-            }
+            TagEnd::Link => match self.links.pop() {
+                Some(OpenLink::Live) => out.push_str("</a>"),
+                Some(OpenLink::Dead(rest)) => self.text(&rest),
+                _ => {}
+            },
             TagEnd::Image
             | TagEnd::FootnoteDefinition
             | TagEnd::DefinitionList
@@ -391,6 +407,16 @@ impl<'a> Converter<'a> {
             | TagEnd::MetadataBlock(_) => {}
         }
     }
+}
+
+/// How an open link ends.
+enum OpenLink {
+    /// Written as an `<a>`: closed by `</a>`.
+    Live,
+    /// Written as text: its destination follows as text (`](dest)`).
+    Dead(String),
+    /// Nothing to close (an address shown as text, a link inside alt text).
+    Quiet,
 }
 
 /// A class that colours verdict-like cells, from the cell's text.
@@ -479,13 +505,17 @@ mod tests {
             let md = format!("[**r**]({dest}) and <{dest}>");
             let out = conv(&md);
             assert!(!out.contains("<a"), "{md} -> {out}");
-            assert!(out.starts_with("<p><strong>r</strong> and "), "{out}");
+            assert!(out.starts_with("<p>[<strong>r</strong>]("), "{out}");
+            assert!(
+                out.contains(&escape(dest)),
+                "the destination shows as text: {out}"
+            );
         }
         assert_eq!(conv("<http://e/>"), "<p>http://e/</p>\n");
     }
 
     #[test]
-    fn plot_images_become_figures_other_images_their_alt_text() {
+    fn plot_images_become_figures_other_images_their_markdown_text() {
         let plots = [plot("a.svg")];
         let conv = |md: &str| Converter::new(&plots).convert(md);
         assert_eq!(
@@ -495,11 +525,14 @@ mod tests {
         );
         assert_eq!(
             conv("![a **b** ![c](x.png)](http://elsewhere/p.png)"),
-            "<p><em>[a b c]</em></p>\n"
+            "<p>![a b c](http://elsewhere/p.png)</p>\n"
         );
-        assert_eq!(conv("![](plots/b.svg)"), "<p><em>[]</em></p>\n");
+        assert_eq!(conv("![](plots/b.svg)"), "<p>![](plots/b.svg)</p>\n");
         // A plot image inside other text is not a figure.
-        assert_eq!(conv("see ![t](plots/a.svg)"), "<p>see <em>[t]</em></p>\n");
+        assert_eq!(
+            conv("see ![t](plots/a.svg)"),
+            "<p>see ![t](plots/a.svg)</p>\n"
+        );
     }
 
     #[test]
