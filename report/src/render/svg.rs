@@ -540,6 +540,18 @@ fn legend_height(entries: usize, notes: usize) -> f64 {
     entries.div_ceil(cols) as f64 * LEGEND_ROW + notes as f64 * (LEGEND_ROW - 2.0)
 }
 
+/// An x-axis label at (`cx`, `ty`), turned 45° so long labels do not overlap.
+fn rotated_label(out: &mut String, cx: f64, ty: f64, label: &str) {
+    let _ = writeln!(
+        out,
+        "<text x=\"{cx}\" y=\"{ty}\" text-anchor=\"end\" font-size=\"10\" \
+         transform=\"rotate(-45 {cx} {ty})\">{}</text>",
+        escape(label),
+        cx = n(cx),
+        ty = n(ty),
+    );
+}
+
 /// Legend entries of a line plot: each series' label, with its non-finite counts if any.
 fn series_entries(p: &LinePlot) -> Vec<(String, &'static str, bool)> {
     let mut entries = Vec::new();
@@ -586,15 +598,7 @@ fn x_axis(out: &mut String, p: &LinePlot, xa: &XAxis, bottom: f64, x_axis_h: f64
             b5 = n(bottom + 5.0),
         );
         if rotate {
-            let ty = bottom + 10.0;
-            let _ = writeln!(
-                out,
-                "<text x=\"{cx}\" y=\"{ty}\" text-anchor=\"end\" font-size=\"10\" \
-                 transform=\"rotate(-45 {cx} {ty})\">{}</text>",
-                escape(label),
-                cx = n(cx),
-                ty = n(ty),
-            );
+            rotated_label(out, cx, bottom + 10.0, label);
         } else {
             let _ = writeln!(
                 out,
@@ -781,15 +785,7 @@ pub fn bar_chart(c: &BarChart) -> String {
         // Group label: one or two lines, or rotated when groups are many.
         let cx = gx + group_w / 2.0;
         if rotate {
-            let ty = bottom + 10.0;
-            let _ = writeln!(
-                out,
-                "<text x=\"{cx}\" y=\"{ty}\" text-anchor=\"end\" font-size=\"10\" \
-                 transform=\"rotate(-45 {cx} {ty})\">{}</text>",
-                escape(&name.replace('\n', " ")),
-                cx = n(cx),
-                ty = n(ty),
-            );
+            rotated_label(&mut out, cx, bottom + 10.0, &name.replace('\n', " "));
         } else {
             for (k, line) in name.split('\n').take(2).enumerate() {
                 let _ = writeln!(
