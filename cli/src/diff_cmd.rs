@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use driftbench_report::diff::{
     diff_reports, pair_label, perf_label, Change, ReportDiff, ReportView, Thresholds,
 };
+use driftbench_sweep::input_file;
 use std::path::{Path, PathBuf};
 
 /// Exit code of a diff that found a regression.
@@ -23,8 +24,7 @@ fn report_path(p: &Path) -> PathBuf {
 
 fn load(p: &Path) -> Result<(PathBuf, ReportView)> {
     let path = report_path(p);
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read report {}", path.display()))?;
+    let text = input_file::read_text(&path, input_file::REPORT_CAP)?;
     let view = ReportView::parse(&text).with_context(|| {
         format!(
             "{}: not a driftbench report.json (expected an object with `global` and `backends`)",

@@ -1,6 +1,7 @@
 //! The results journal, `results.jsonl`: one [`Record`] per line, appended as each session,
 //! run and pair finishes, so a crash loses at most the line being written.
 
+use crate::input_file::{self, FileError, Size};
 use crate::records::{Record, SCHEMA_VERSION};
 use std::fs::File;
 use std::io::{self, Write};
@@ -27,6 +28,14 @@ pub enum JournalError {
         path: PathBuf,
         /// What it is instead, e.g. `a fifo`, `a directory`.
         kind: &'static str,
+    },
+    /// Too large, or it changed while read.
+    #[error("cannot read journal {}: {why}", path.display())]
+    Unreadable {
+        /// The journal.
+        path: PathBuf,
+        /// Why.
+        why: String,
     },
     /// A line that is not the last one is not a valid record.
     #[error("{}:{line}: invalid record: {error}", path.display())]
@@ -110,18 +119,28 @@ impl Journal {
 /// an invalid line anywhere else is an error. Blank lines are skipped. Only a regular file is
 /// opened: a FIFO, a directory or a device is [`JournalError::NotRegularFile`].
 pub fn read(path: &Path) -> Result<(Vec<Record>, Vec<String>), JournalError> {
-    let io_error = |error| JournalError::Io {
-        path: path.to_path_buf(),
-        error,
+    let path_buf = path.to_path_buf();
+    let bytes = match input_file::read_bytes(path, Size::AtMost(input_file::JOURNAL_CAP)) {
+        Ok(bytes) => bytes,
+        Err(FileError::Io { error, .. }) => {
+            return Err(JournalError::Io {
+                path: path_buf,
+                error,
+            })
+        }
+        Err(FileError::NotRegularFile { kind, .. }) => {
+            return Err(JournalError::NotRegularFile {
+                path: path_buf,
+                kind,
+            })
+        }
+        Err(e) => {
+            return Err(JournalError::Unreadable {
+                path: path_buf,
+                why: e.why(),
+            })
+        }
     };
-    let meta = std::fs::metadata(path).map_err(io_error)?;
-    if !meta.is_file() {
-        return Err(JournalError::NotRegularFile {
-            path: path.to_path_buf(),
-            kind: crate::config::file_kind(&meta),
-        });
-    }
-    let bytes = std::fs::read(path).map_err(io_error)?;
     parse(path, &bytes)
 }
 

@@ -112,7 +112,7 @@ impl PeaksCache {
 }
 
 fn read(file: &Path) -> Option<CacheFile> {
-    let text = std::fs::read_to_string(file).ok()?;
+    let text = crate::input_file::read_text(file, crate::input_file::PEAKS_CAP).ok()?;
     serde_json::from_str::<CacheFile>(&text)
         .ok()
         .filter(|c| c.version == PEAKS_FILE_VERSION)

@@ -12,6 +12,7 @@
 //! either whole or absent.
 
 use crate::config::SweepConfig;
+use crate::input_file::{self, FileError, Size};
 use crate::noise_floor::FloorRef;
 use crate::noise_floor::FloorRule;
 use crate::plan::PairPlan;
@@ -51,6 +52,19 @@ pub enum BundleError {
         /// What is wrong and what was expected.
         message: String,
     },
+}
+
+impl From<FileError> for BundleError {
+    fn from(e: FileError) -> BundleError {
+        let path = e.path().display().to_string();
+        match e {
+            FileError::Io { error, .. } => BundleError::Io { path, error },
+            e => BundleError::Invalid {
+                path,
+                message: e.why(),
+            },
+        }
+    }
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> BundleError + '_ {
@@ -273,7 +287,7 @@ impl Bundle {
     /// Read `dir/bundle.json`.
     pub fn read(dir: &Path) -> Result<Bundle, BundleError> {
         let path = dir.join(BUNDLE_FILE);
-        let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
+        let text = input_file::read_text(&path, input_file::BUNDLE_CAP)?;
         let invalid = |message: String| BundleError::Invalid {
             path: path.display().to_string(),
             message,
@@ -316,19 +330,19 @@ impl Bundle {
             });
         }
         let path = dir.join(name);
-        let bytes = std::fs::read(&path).map_err(io_err(&path))?;
         let want = self.pair.span.saturating_mul(self.vocab).saturating_mul(4);
-        if bytes.len() != want {
-            return Err(BundleError::Invalid {
-                path: path.display().to_string(),
-                message: format!(
-                    "{} bytes, expected {want} (span {} × vocab {} × 4)",
-                    bytes.len(),
-                    self.pair.span,
-                    self.vocab
-                ),
-            });
-        }
+        let bytes = match input_file::read_bytes(&path, Size::Exactly(want as u64)) {
+            Err(FileError::WrongSize { size, .. }) => {
+                return Err(BundleError::Invalid {
+                    path: path.display().to_string(),
+                    message: format!(
+                        "{size} bytes, expected {want} (span {} × vocab {} × 4)",
+                        self.pair.span, self.vocab
+                    ),
+                })
+            }
+            read => read?,
+        };
         Ok(Some(
             bytes
                 .chunks_exact(4)

@@ -1,11 +1,10 @@
 //! User mistakes give one clear error line and exit code 2 — never a panic.
 
 use crate::common;
-use common::{driftbench, library, root, text, write_config};
+use common::{driftbench, library, mkfifo, output_within, root, text, write_config, LIMIT};
 use driftbench_gguf::{GgufWriter, Value, ValueType};
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 fn assert_one_error_line(o: &Output, needles: &[&str]) {
@@ -114,54 +113,6 @@ fn plugin_of_the_wrong_abi_version() {
             "this driftbench speaks v1.3",
         ],
     );
-}
-
-/// Run `cmd` and fail (after killing it) if it has not exited within `limit`: a command that
-/// opens a FIFO would otherwise hang the test suite.
-fn output_within(mut cmd: Command, limit: Duration) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let t0 = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if t0.elapsed() > limit {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            panic!("driftbench still running after {limit:?}: it hangs");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_end(&mut stdout)
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_end(&mut stderr)
-        .unwrap();
-    Output {
-        status,
-        stdout,
-        stderr,
-    }
-}
-
-const LIMIT: Duration = Duration::from_secs(60);
-
-fn mkfifo(path: &Path) {
-    let status = Command::new("mkfifo").arg(path).status().unwrap();
-    assert!(status.success(), "mkfifo {}", path.display());
 }
 
 const SYNTHETIC_MODEL: &str = "[model]\nkind = \"synthetic\"\nlayers = 1\nhidden = 8\nheads = 2\nkv_heads = 1\nffn = 8\nvocab = 16\n";

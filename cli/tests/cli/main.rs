@@ -11,6 +11,7 @@ mod common;
 mod errors;
 mod gpu_backends;
 mod hostile;
+mod hostile_files;
 mod html_report;
 mod isolation;
 mod latency_profile;

@@ -28,6 +28,14 @@ pub enum ConfigError {
         /// What it is instead, e.g. `a fifo`, `a directory`.
         kind: &'static str,
     },
+    /// The file is too large or not UTF-8 text.
+    #[error("{file}: cannot read config: {why}")]
+    Unreadable {
+        /// The config file, as given.
+        file: String,
+        /// Why, e.g. `5000000 bytes, more than the 4194304 bytes such a file may hold`.
+        why: String,
+    },
     /// The file is not valid TOML, or does not have the shape of a sweep config
     /// (unknown key, wrong type, missing table...).
     #[error("{file}: {message}")]
@@ -58,6 +66,7 @@ impl ConfigError {
         match self {
             ConfigError::Read { file, .. }
             | ConfigError::NotRegularFile { file, .. }
+            | ConfigError::Unreadable { file, .. }
             | ConfigError::Parse { file, .. }
             | ConfigError::Invalid { file, .. } => file,
         }

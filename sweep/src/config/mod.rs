@@ -100,6 +100,7 @@ pub mod error;
 pub use backends::{valid_instance_name, BackendInstance};
 
 use crate::config::error::ConfigError;
+use crate::input_file::{self, FileError};
 use crate::noise_floor::{FloorRule, ToleranceMode};
 use crate::verdict::DtypeTolerance;
 use crate::verdict::Envelope;
@@ -303,33 +304,7 @@ struct RawEnvelope {
     min_top1: Option<f64>,
 }
 
-/// What kind of file `meta` describes, for "not a regular file (a fifo)".
-pub fn file_kind(meta: &std::fs::Metadata) -> &'static str {
-    let ft = meta.file_type();
-    if ft.is_file() {
-        return "a regular file";
-    }
-    if ft.is_dir() {
-        return "a directory";
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if ft.is_fifo() {
-            return "a fifo";
-        }
-        if ft.is_socket() {
-            return "a socket";
-        }
-        if ft.is_char_device() {
-            return "a character device";
-        }
-        if ft.is_block_device() {
-            return "a block device";
-        }
-    }
-    "not a regular file"
-}
+pub use crate::input_file::file_kind;
 
 /// Whether `name` is a safe sweep name: it names the output folder `out/<name>`, so 1 to
 /// [`MAX_NAME_LEN`] ASCII letters, digits, `-`, `_` or `.`, not starting with `.`.
@@ -409,18 +384,15 @@ impl SweepConfig {
     /// Only a regular file is opened: a FIFO, a directory or a device is refused with
     /// [`ConfigError::NotRegularFile`] (opening a FIFO would wait for a writer forever).
     pub fn load(path: &Path) -> Result<SweepConfig, ConfigError> {
-        let read_error = |error| ConfigError::Read {
-            file: path.display().to_string(),
-            error,
+        let file = path.display().to_string();
+        let text = match input_file::read_text(path, input_file::CONFIG_CAP) {
+            Ok(text) => text,
+            Err(FileError::Io { error, .. }) => return Err(ConfigError::Read { file, error }),
+            Err(FileError::NotRegularFile { kind, .. }) => {
+                return Err(ConfigError::NotRegularFile { file, kind })
+            }
+            Err(e) => return Err(ConfigError::Unreadable { file, why: e.why() }),
         };
-        let meta = std::fs::metadata(path).map_err(read_error)?;
-        if !meta.is_file() {
-            return Err(ConfigError::NotRegularFile {
-                file: path.display().to_string(),
-                kind: file_kind(&meta),
-            });
-        }
-        let text = std::fs::read_to_string(path).map_err(read_error)?;
         Self::parse(&text, path)
     }
 
