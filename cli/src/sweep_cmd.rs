@@ -269,6 +269,7 @@ mod tests {
             journal: dir.path().join("results.jsonl"),
             records: vec![pair(Verdict::FailEquiv)],
             interrupted: false,
+            lock: None,
         };
         let report = write_report(dir.path(), &finished).unwrap();
         assert_eq!(report.global, GlobalVerdict::Fail);

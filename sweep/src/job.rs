@@ -11,6 +11,7 @@ use crate::records::{Environment, Record, ReferenceInfo, SweepHeader, SCHEMA_VER
 use crate::resume::{self, ResumeError};
 use crate::runner::{self, cross_reference, Progress, Sweep, SweepControl};
 use std::collections::HashSet;
+use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -21,6 +22,10 @@ pub const JOURNAL_FILE: &str = "results.jsonl";
 
 /// The replay bundles' folder in the output folder.
 pub const REPLAY_DIR: &str = "replay";
+
+/// The lock file in the output folder: the sweep writing into the folder holds an advisory
+/// lock (`flock`) on it from the journal's opening to the report's last file.
+pub const LOCK_FILE: &str = ".driftbench.lock";
 
 /// Why a sweep job could not start or finish. Each message names the file or folder.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +48,15 @@ pub enum JobError {
         path: PathBuf,
         /// Why.
         why: ResumeError,
+    },
+    /// Another sweep holds the output folder.
+    #[error(
+        "another driftbench sweep is writing into {}: wait for it to finish, or choose another --out",
+        path.display()
+    )]
+    Busy {
+        /// The output folder.
+        path: PathBuf,
     },
     /// The journal could not be created, rewritten or appended to.
     #[error("{doing} {}: {why}", path.display())]
@@ -68,9 +82,42 @@ pub struct Job<'a> {
     pub environment: Environment,
 }
 
+/// The output folder held by one sweep: the lock on [`LOCK_FILE`], released when dropped
+/// (or when the process ends, however it ends).
+#[derive(Debug)]
+pub struct FolderLock {
+    _file: File,
+}
+
+impl FolderLock {
+    /// Take the lock on `dir`, or say that another sweep holds it.
+    pub fn acquire(dir: &Path) -> Result<FolderLock, JobError> {
+        let path = dir.join(LOCK_FILE);
+        let write_error = |why| JobError::Write {
+            doing: "cannot create",
+            path: path.clone(),
+            why,
+        };
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(write_error)?;
+        match file.try_lock() {
+            Ok(()) => Ok(FolderLock { _file: file }),
+            Err(TryLockError::WouldBlock) => Err(JobError::Busy {
+                path: dir.to_path_buf(),
+            }),
+            Err(TryLockError::Error(why)) => Err(write_error(why)),
+        }
+    }
+}
+
 /// A job whose journal is open: new (header not yet written) or resumed.
 pub struct Started<'a> {
     job: Job<'a>,
+    lock: FolderLock,
     journal: Journal,
     path: PathBuf,
     header: Option<Record>,
@@ -89,6 +136,8 @@ pub struct Finished {
     pub records: Vec<Record>,
     /// The sweep was stopped before its last pair.
     pub interrupted: bool,
+    /// The output folder, still held: the report is written under the same lock.
+    pub lock: Option<FolderLock>,
 }
 
 impl<'a> Job<'a> {
@@ -110,17 +159,18 @@ impl<'a> Job<'a> {
         self.sweep.grid.pair_count(self.sweep.backends.len())
     }
 
-    /// Open the journal in the output folder: a new one (truncating an old one), or with
-    /// `resume` the old one, checked against this job's plan and rewritten without the
-    /// records of unfinished cells.
+    /// Take the output folder (one sweep at a time) and open its journal: a new one (an
+    /// old journal of a finished sweep is replaced), or with `resume` the old one, checked
+    /// against this job's plan and rewritten without the records of unfinished cells.
     pub fn start(self, resume: bool) -> Result<Started<'a>, JobError> {
         std::fs::create_dir_all(self.out_dir).map_err(|why| JobError::OutDir {
             path: self.out_dir.to_path_buf(),
             why,
         })?;
+        let lock = FolderLock::acquire(self.out_dir)?;
         let path = self.out_dir.join(JOURNAL_FILE);
         if resume {
-            return self.resume(path);
+            return self.resume(path, lock);
         }
         let journal = Journal::create(&path).map_err(|why| JobError::Write {
             doing: "cannot create",
@@ -130,6 +180,7 @@ impl<'a> Job<'a> {
         let header = Record::Sweep(Box::new(self.header()));
         Ok(Started {
             job: self,
+            lock,
             journal,
             path,
             header: Some(header),
@@ -139,7 +190,7 @@ impl<'a> Job<'a> {
         })
     }
 
-    fn resume(self, path: PathBuf) -> Result<Started<'a>, JobError> {
+    fn resume(self, path: PathBuf, lock: FolderLock) -> Result<Started<'a>, JobError> {
         let (old, warnings) = journal::read(&path).map_err(JobError::Read)?;
         let r = resume::resume(old, &self.plan()).map_err(|why| JobError::Resume {
             path: path.clone(),
@@ -152,6 +203,7 @@ impl<'a> Job<'a> {
         })?;
         Ok(Started {
             job: self,
+            lock,
             journal,
             path,
             header: None,
@@ -215,6 +267,7 @@ impl Started<'_> {
     ) -> Result<Finished, JobError> {
         let Started {
             job,
+            lock,
             mut journal,
             path,
             header,
@@ -242,6 +295,7 @@ impl Started<'_> {
             journal: path,
             records: kept,
             interrupted: run.interrupted,
+            lock: Some(lock),
         })
     }
 }

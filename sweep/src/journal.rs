@@ -58,9 +58,18 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Create (or truncate) the journal at `path`.
+    /// Create a new journal at `path`, replacing an old one: removed first, then created
+    /// exclusively and opened for appending, so two writers can never share one file (the
+    /// caller holds the output folder's lock).
     pub fn create(path: &Path) -> io::Result<Journal> {
-        let file = File::create(path)?;
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .open(path)?;
         Ok(Journal {
             file,
             path: path.to_path_buf(),

@@ -15,6 +15,7 @@ mod hostile_files;
 mod html_report;
 mod isolation;
 mod latency_profile;
+mod one_writer;
 mod options;
 mod replay_diff;
 mod report_cmd;
