@@ -61,6 +61,51 @@ pub struct Peaks {
     pub reps: usize,
 }
 
+/// The highest matrix-product throughput a device is believed to reach, GFLOP/s (10 PFLOP/s):
+/// a measured figure above it is a broken probe, not a device.
+pub const MAX_GEMM_GFLOPS: f64 = 1e7;
+/// The highest memory bandwidth a device is believed to reach, GB/s (100 TB/s).
+pub const MAX_BANDWIDTH_GBS: f64 = 1e5;
+
+impl Peaks {
+    /// Whether these figures can be a device's: finite, above zero and at most
+    /// [`MAX_GEMM_GFLOPS`] and [`MAX_BANDWIDTH_GBS`], from at least one timed repetition of
+    /// a product of a non-empty shape. Invalid peaks are reported as such, never used.
+    pub fn check(&self) -> Result<(), String> {
+        check_figure(
+            "gemm_gflops",
+            self.gemm_gflops,
+            MAX_GEMM_GFLOPS,
+            "GFLOP/s (10 PFLOP/s)",
+        )?;
+        check_figure(
+            "bandwidth_gbs",
+            self.bandwidth_gbs,
+            MAX_BANDWIDTH_GBS,
+            "GB/s (100 TB/s)",
+        )?;
+        if self.reps == 0 {
+            return Err("reps 0: expected at least one timed repetition".into());
+        }
+        if self.gemm_shape.contains(&0) {
+            return Err(format!(
+                "gemm_shape {:?}: expected three sizes above 0",
+                self.gemm_shape
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn check_figure(key: &str, v: f64, max: f64, unit: &str) -> Result<(), String> {
+    if v.is_finite() && v > 0.0 && v <= max {
+        return Ok(());
+    }
+    Err(format!(
+        "{key} {v:e}: expected a finite figure above 0 and at most {max:e} {unit}"
+    ))
+}
+
 /// Peak resident set size of this process (VmHWM of `/proc/self/status`), in bytes; `None`
 /// where the file or the field is not there (not Linux).
 pub fn peak_rss_bytes() -> Option<u64> {
@@ -102,6 +147,46 @@ mod tests {
     fn this_process_has_a_peak_on_linux() {
         if cfg!(target_os = "linux") {
             assert!(peak_rss_bytes().is_some_and(|b| b > 0));
+        }
+    }
+}
+
+#[cfg(test)]
+mod peaks_tests {
+    use super::*;
+
+    fn peaks() -> Peaks {
+        Peaks {
+            dtype: Dtype::F32,
+            product_dtype: "f32".into(),
+            gemm_gflops: 1000.0,
+            gemm_shape: [512, 576, 1536],
+            bandwidth_gbs: 3000.0,
+            bandwidth_method: "test".into(),
+            reps: 3,
+        }
+    }
+
+    /// What the message starts with, and how the peaks are broken.
+    type Case = (&'static str, fn(&mut Peaks));
+
+    #[test]
+    fn figures_a_device_cannot_reach_are_refused() {
+        assert_eq!(peaks().check(), Ok(()));
+        let cases: [Case; 7] = [
+            ("gemm_gflops NaN", |p| p.gemm_gflops = f64::NAN),
+            ("gemm_gflops -1e0", |p| p.gemm_gflops = -1.0),
+            ("gemm_gflops 2e7", |p| p.gemm_gflops = 2e7),
+            ("bandwidth_gbs 0e0", |p| p.bandwidth_gbs = 0.0),
+            ("bandwidth_gbs inf", |p| p.bandwidth_gbs = f64::INFINITY),
+            ("reps 0", |p| p.reps = 0),
+            ("gemm_shape [0, 576, 1536]", |p| p.gemm_shape[0] = 0),
+        ];
+        for (said, break_it) in cases {
+            let mut p = peaks();
+            break_it(&mut p);
+            let why = p.check().unwrap_err();
+            assert!(why.starts_with(said), "{said}: {why}");
         }
     }
 }

@@ -145,3 +145,85 @@ fn a_v1_2_plugin_in_a_worker_runs_without_a_profile() {
     assert!(md.contains("#### Latency Profile"), "{md}");
     assert!(md.contains("not measured: not available"), "{md}");
 }
+
+/// Rewrite each line of the JSON-lines file at `path` with `f`.
+fn edit_json_lines(path: &Path, f: impl Fn(&mut Value)) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| {
+            let mut v: Value = serde_json::from_str(l).unwrap();
+            f(&mut v);
+            v.to_string()
+        })
+        .collect();
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
+}
+
+#[test]
+fn invalid_peaks_are_reported_never_rendered_as_figures_nor_cached() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), "profile.toml", CONFIG);
+    let out = dir.path().join("out");
+    for mode in [
+        "peaks-nan",
+        "peaks-zero",
+        "peaks-negative",
+        "peaks-huge",
+        "peaks-reps0",
+    ] {
+        let cache = dir.path().join(mode);
+        let (code, t) = sweep(&cfg, &out, &cache, &[], mode);
+        assert_eq!(code, 0, "{mode}: {t}");
+        let recs = journal(&out, &t);
+        let s = of_type(&recs, "session");
+        assert_eq!(s[0]["peaks"]["source"], "failed", "{mode}: {s:?}");
+        let error = s[0]["peaks"]["error"].as_str().unwrap();
+        assert!(error.contains("peaks are not valid"), "{mode}: {error}");
+        let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+        assert!(md.contains("peaks are not valid"), "{mode}: {md}");
+        for figure in ["inf %", "NaN %", "-0.0 %", "e+3"] {
+            assert!(!md.contains(figure), "{mode}: `{figure}` rendered: {md}");
+        }
+        let cached = std::fs::read_to_string(cache.join("peaks.json")).unwrap_or_default();
+        assert!(!cached.contains("testplugin"), "{mode}: cached: {cached}");
+    }
+
+    // Invalid figures in the machine's cache are measured again, and replaced.
+    let cache = dir.path().join("cache");
+    let (code, t) = sweep(&cfg, &out, &cache, &[], "ok");
+    assert_eq!(code, 0, "{t}");
+    let peaks = cache.join("peaks.json");
+    let mut cached: Value =
+        serde_json::from_str(&std::fs::read_to_string(&peaks).unwrap()).unwrap();
+    cached["entries"][0]["peaks"]["bandwidth_gbs"] = Value::from(1e308);
+    std::fs::write(&peaks, cached.to_string()).unwrap();
+    let bandwidth = || -> f64 {
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&peaks).unwrap()).unwrap();
+        v["entries"][0]["peaks"]["bandwidth_gbs"].as_f64().unwrap()
+    };
+    assert_eq!(bandwidth(), 1e308);
+    let (code, t) = sweep(&cfg, &out, &cache, &[], "ok");
+    assert_eq!(code, 0, "{t}");
+    assert_eq!(peaks_source(&journal(&out, &t)), "measured", "{t}");
+    assert_eq!(
+        bandwidth(),
+        2.0,
+        "the cache holds the figure measured again"
+    );
+
+    // A journal whose session carries invalid peaks: the report says so, shows no figure.
+    let results = out.join("results.jsonl");
+    edit_json_lines(&results, |v| {
+        if v["type"] == "session" {
+            v["peaks"]["peaks"]["bandwidth_gbs"] = Value::from(-5.0);
+        }
+    });
+    let o = driftbench(&["report", results.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("recorded peaks are not valid"), "{md}");
+    assert!(!md.contains("-0.0 %"), "{md}");
+}

@@ -48,6 +48,9 @@
 //! - `html`: the same two texts carry HTML and markdown that would be live in a browser: a
 //!   script, an SVG with an event handler, `javascript:` and protocol-relative links and a
 //!   remote image ([`HTML`]).
+//! - `peaks-nan`, `peaks-zero`, `peaks-negative`, `peaks-huge`, `peaks-reps0`: the session's
+//!   peaks carry a NaN GFLOP/s, a bandwidth of 0, a negative GFLOP/s, a bandwidth of 1e308 GB/s,
+//!   or 0 repetitions.
 //!
 //! `DRIFTBENCH_TEST_PLUGIN_NAME` (read once, default `testplugin`) changes the backend name
 //! the plugin reports, e.g. to `flex` to shadow another plugin.
@@ -383,7 +386,16 @@ impl Session for FakeSession {
         })
     }
     fn peaks(&mut self) -> Result<Peaks, BackendError> {
-        Ok(fake_peaks(self.dtype))
+        let mut p = fake_peaks(self.dtype);
+        match mode().as_str() {
+            "peaks-nan" => p.gemm_gflops = f64::NAN,
+            "peaks-zero" => p.bandwidth_gbs = 0.0,
+            "peaks-negative" => p.gemm_gflops = -1.0,
+            "peaks-huge" => p.bandwidth_gbs = 1e308,
+            "peaks-reps0" => p.reps = 0,
+            _ => {}
+        }
+        Ok(p)
     }
     fn decode(
         &mut self,

@@ -36,8 +36,9 @@ pub(crate) fn cost_models<'a>(
         if let Some(c) = &s.cost {
             e.cost = Some(c);
         }
+        // Only valid figures are divided by: a journal's peaks are checked again here.
         if let Some(p) = s.peaks.as_ref().and_then(|p| p.peaks.as_ref()) {
-            e.peaks = Some(p);
+            e.peaks = p.check().is_ok().then_some(p);
         }
     }
     out
@@ -191,9 +192,13 @@ pub(crate) fn resources(runs: &[&RunRecord], sessions: &[&SessionRecord]) -> Vec
         }) = &s.peaks
         {
             e.peaks_source = Some(*source);
-            e.peaks = peaks.clone();
+            let invalid = peaks.as_ref().and_then(|p| p.check().err());
+            e.peaks = peaks.clone().filter(|_| invalid.is_none());
             e.peaks_probe_s = *probe_s;
-            e.peaks_error = error.clone();
+            e.peaks_error = match invalid {
+                Some(why) => Some(format!("the recorded peaks are not valid: {why}")),
+                None => error.clone(),
+            };
         }
         if s.cost.is_some() {
             e.cost = s.cost.clone();

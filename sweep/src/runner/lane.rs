@@ -157,7 +157,8 @@ impl LaneOpener<'_> {
             device: device.to_string(),
             dtype,
         };
-        if let Some(p) = self.cache.get(&key) {
+        // Invalid cached figures (a hand-edited or older cache) are measured again.
+        if let Some(p) = self.cache.get(&key).filter(|p| p.check().is_ok()) {
             return PeaksOutcome {
                 source: PeaksSource::Cached,
                 peaks: Some(p),
@@ -168,7 +169,12 @@ impl LaneOpener<'_> {
         self.progress
             .message(&format!("{name} {dtype}: measuring peak GFLOP/s and GB/s"));
         let t0 = Instant::now();
-        match session.peaks() {
+        let measured = session.peaks().map_err(|e| e.to_string()).and_then(|p| {
+            p.check()
+                .map(|()| p)
+                .map_err(|why| format!("the backend's peaks are not valid: {why}"))
+        });
+        match measured {
             Ok(p) => {
                 let probe_s = t0.elapsed().as_secs_f64();
                 self.progress.println(&format!(
@@ -183,8 +189,7 @@ impl LaneOpener<'_> {
                     error: None,
                 }
             }
-            Err(e) => {
-                let why = e.to_string();
+            Err(why) => {
                 self.progress.println(&format!(
                     "{name} {dtype}: peaks not measured: {}",
                     why.lines().next().unwrap_or_default()

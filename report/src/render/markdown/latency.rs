@@ -187,7 +187,10 @@ fn peaks_text(r: &DtypeResources) -> String {
         None => return "not recorded".to_string(),
     };
     let Some(p) = &r.peaks else {
-        return format!("none ({how})");
+        return match &r.peaks_error {
+            Some(why) => format!("none: {} ({how})", inline(why)),
+            None => format!("none ({how})"),
+        };
     };
     let [m, k, n] = p.gemm_shape;
     format!(
