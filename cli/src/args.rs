@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use driftbench_report::diff::{DEFAULT_METRIC_ABS, DEFAULT_METRIC_REL, DEFAULT_SLOWDOWN};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// driftbench: does the decode route give the same logits as a prefill, per backend, dtype
 /// and span, and how fast is each route?
@@ -95,12 +95,26 @@ impl PluginArgs {
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from)
         };
-        let path = self
-            .cache_dir
-            .clone()
-            .or_else(|| env("DRIFTBENCH_CACHE_DIR"))
-            .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("driftbench")))
-            .or_else(|| env("HOME").map(|d| d.join(".cache").join("driftbench")));
+        let (path, from) = match (&self.cache_dir, env("DRIFTBENCH_CACHE_DIR")) {
+            (Some(d), _) => (Some(d.clone()), "--cache-dir"),
+            (None, Some(d)) => (Some(d), "DRIFTBENCH_CACHE_DIR"),
+            (None, None) => (
+                env("XDG_CACHE_HOME")
+                    .map(|d| d.join("driftbench"))
+                    .or_else(|| env("HOME").map(|d| d.join(".cache").join("driftbench"))),
+                "the default cache folder",
+            ),
+        };
+        // Said once, here, rather than by every backend that fails to create a folder in it.
+        if let Some(meta) = path.as_deref().and_then(|p| std::fs::metadata(p).ok()) {
+            if !meta.is_dir() {
+                anyhow::bail!(
+                    "{from} {}: not a folder ({}); name a folder, or remove the file",
+                    path.as_deref().unwrap_or_else(|| Path::new("")).display(),
+                    driftbench_sweep::input_file::file_kind(&meta)
+                );
+            }
+        }
         Ok(CacheDir { path, _temp: None })
     }
 }

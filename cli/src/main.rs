@@ -60,7 +60,7 @@ fn main() {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             // One line: the whole error chain, no backtrace.
-            eprintln!("error: {}", text::terminal(&format!("{e:#}")));
+            eprintln!("error: {}", text::one_line(&format!("{e:#}")));
             std::process::exit(EXIT_ERROR);
         }
     }

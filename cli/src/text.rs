@@ -14,6 +14,12 @@ pub fn terminal(s: &str) -> String {
         .collect()
 }
 
+/// `s` on one terminal line (an error message): a line break inside a name or a value is
+/// shown as `\n`, every other control character as `�`.
+pub fn one_line(s: &str) -> String {
+    terminal(s).replace('\n', "\\n").replace('\t', " ")
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -22,5 +28,6 @@ mod tests {
             super::terminal("a\x1b[31mb\rc\nd"),
             "a\u{FFFD}[31mb\u{FFFD}c\nd"
         );
+        assert_eq!(super::one_line("x\ny\x1b[31m"), "x\\ny\u{FFFD}[31m");
     }
 }

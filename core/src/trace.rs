@@ -205,7 +205,21 @@ pub fn compare_traces(
 ) -> Result<Vec<PointError>, String> {
     candidate.check().map_err(|e| format!("candidate: {e}"))?;
     reference.check().map_err(|e| format!("reference: {e}"))?;
-    if candidate.points != reference.points
+    if candidate.points.len() == reference.points.len() && candidate.points != reference.points {
+        let (i, (c, r)) = candidate
+            .points
+            .iter()
+            .zip(&reference.points)
+            .enumerate()
+            .find(|(_, (c, r))| c != r)
+            .expect("the lists differ");
+        return Err(format!(
+            "traces name their points differently: point {i} is `{}` against `{}`",
+            c.escape_debug(),
+            r.escape_debug()
+        ));
+    }
+    if candidate.points.len() != reference.points.len()
         || candidate.positions != reference.positions
         || candidate.hidden != reference.hidden
     {
@@ -279,6 +293,22 @@ mod tests {
         let mut huge = b.clone();
         huge[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
         assert!(LayerTrace::from_bytes(&huge).is_err());
+    }
+
+    #[test]
+    fn points_named_differently_are_not_called_a_shape_mismatch() {
+        let r = trace(vec![0.0; 8]);
+        let mut c = trace(vec![0.0; 8]);
+        c.points[2] = "L0.ffn".into();
+        let e = compare_traces(&c, &r).unwrap_err();
+        assert_eq!(
+            e,
+            "traces name their points differently: point 2 is `L0.ffn` against `L0.mlp`"
+        );
+        c.points.pop();
+        c.data.truncate(6);
+        let e = compare_traces(&c, &r).unwrap_err();
+        assert!(e.starts_with("traces differ in shape: 3 points"), "{e}");
     }
 
     #[test]

@@ -429,3 +429,56 @@ fn read_errors_say_the_cause_once() {
         assert_eq!(stderr.matches(cause).count(), 1, "said twice: {stderr}");
     }
 }
+
+#[test]
+fn a_name_with_a_line_break_stays_on_one_error_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = library("driftbench_test_plugin");
+    let sweep = "[sweep]\nspans = [3]\ndtypes = [\"f32\"]\nkv_aligned = [1]\nseeds = [0]\n";
+    let cfg = write(&dir, "c.toml", &format!("{SYNTHETIC_MODEL}{sweep}"));
+    let bad = write(
+        &dir,
+        "bad.toml",
+        &format!(
+            "{SYNTHETIC_MODEL}{sweep}[backends.\"a\\nb\\u001b[31m\"]\nplugin = \"testplugin\"\n"
+        ),
+    );
+    let cases: [(Vec<&str>, &str); 2] = [
+        (
+            vec![
+                "sweep",
+                &cfg,
+                "--plugin",
+                lib.to_str().unwrap(),
+                "--backend",
+                "x\ny\x1b[31m",
+            ],
+            "x\\ny\u{FFFD}[31m",
+        ),
+        (
+            vec!["sweep", &bad, "--plugin", lib.to_str().unwrap()],
+            "backends.a\\nb",
+        ),
+    ];
+    for (args, shown) in cases {
+        let o = driftbench(&args).output().unwrap();
+        assert_one_error_line(&o, &[shown]);
+        assert!(!o.stderr.contains(&0x1b), "{}", text(&o));
+    }
+}
+
+#[test]
+fn a_cache_folder_that_is_a_file_is_said_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(&dir, "cache", "not a folder");
+    let cfg = root().join("configs/ci.toml");
+    let o = driftbench(&["sweep", cfg.to_str().unwrap(), "--cache-dir", &file])
+        .output()
+        .unwrap();
+    assert_one_error_line(&o, &["--cache-dir", &file, "not a folder (a regular file)"]);
+    let o = driftbench(&["sweep", cfg.to_str().unwrap()])
+        .env("DRIFTBENCH_CACHE_DIR", &file)
+        .output()
+        .unwrap();
+    assert_one_error_line(&o, &["DRIFTBENCH_CACHE_DIR", &file, "not a folder"]);
+}

@@ -261,3 +261,29 @@ fn a_discovered_plugin_of_the_wrong_abi_costs_only_its_pairs() {
     let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
     assert!(md.contains("Backend: stale") && md.contains("incompatible plugin ABI"));
 }
+
+#[test]
+fn a_panic_that_aborts_is_reported_by_its_message_not_rusts_notes() {
+    let out = tempfile::tempdir().unwrap();
+    let lib = library("driftbench_test_plugin");
+    // With a backtrace on, as CI runners often have it: its lines must not be the reason.
+    let o = plugin_sweep(&root().join("configs/ci.toml"), &lib, out.path())
+        .env("DRIFTBENCH_TEST_PLUGIN_MODE", "panic-abort")
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(3), "{t}");
+    let recs = journal(out.path(), &t);
+    for p in pairs(&recs, "testplugin") {
+        let why = p["reason"].as_str().unwrap();
+        assert!(
+            why.contains("killed by signal 6 (SIGABRT)")
+                && why.contains(
+                    "last stderr: test plugin panics where it cannot unwind (panicked at"
+                ),
+            "{why}"
+        );
+        assert!(!why.contains("RUST_BACKTRACE"), "{why}");
+    }
+}

@@ -5,6 +5,8 @@
 //! - `nan`: the decode route returns a NaN in its last row;
 //! - `panic`: decode panics (caught at the ABI boundary, the session is poisoned);
 //! - `abort`: decode aborts the process (SIGABRT);
+//! - `panic-abort`: decode panics inside an `extern "C"` function, which Rust turns into an
+//!   abort after printing the panic (and, with `RUST_BACKTRACE`, a backtrace);
 //! - `segfault`: decode writes through a null pointer (SIGSEGV);
 //! - `hang`: decode never returns;
 //! - `sigkill`: decode has the process killed with SIGKILL, as an OOM killer would;
@@ -124,6 +126,12 @@ struct FakeSession {
     seen: Vec<(Option<KvLayout>, usize)>,
     last: Counters,
     profile: RunProfile,
+}
+
+/// A panic in a function that may not unwind: Rust prints the panic, then a second one
+/// ("panic in a function that cannot unwind"), then aborts the process.
+extern "C" fn panic_where_unwinding_cannot() -> ! {
+    panic!("test plugin panics where it cannot unwind")
 }
 
 /// The fake peaks every session reports.
@@ -406,6 +414,7 @@ impl Session for FakeSession {
         match mode().as_str() {
             "panic" => panic!("test plugin asked to panic in decode"),
             "abort" => std::process::abort(),
+            "panic-abort" => panic_where_unwinding_cannot(),
             "segfault" => {
                 // SAFETY: deliberately not safe; this mode exists to crash.
                 unsafe { std::ptr::write_volatile(std::ptr::null_mut::<u32>(), 1) };

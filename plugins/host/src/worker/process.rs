@@ -265,6 +265,9 @@ impl Worker {
             _ => "killed".to_string(),
         };
         let mut msg = format!("worker {what}: {how}");
+        if exited {
+            self.stderr.wait_for_end(DEATH_GRACE);
+        }
         if let Some(l) = self.stderr.last_meaningful_line() {
             msg.push_str(&format!("; last stderr: {l}"));
         }

@@ -11,9 +11,23 @@ const TAIL_LINES: usize = 8;
 /// Bytes kept of one line; the rest of a longer line is counted, not stored.
 const LINE_BYTES: usize = 1024;
 
+/// What Rust prints after a first panic when it then aborts: never the cause.
+const SECONDARY_PANICS: [&str; 3] = [
+    "panic in a function that cannot unwind",
+    "panic in a destructor during cleanup",
+    "panic while processing panic",
+];
+
 #[derive(Default)]
 struct Tail {
     lines: VecDeque<String>,
+    /// The last panic's message and location (`boom (panicked at src/lib.rs:1:1)`), kept
+    /// apart from the tail: a backtrace after it would scroll it out.
+    panic: Option<String>,
+    /// The location of a panic whose message is the next line.
+    panic_at: Option<String>,
+    /// The stream ended: every byte the worker wrote has been seen.
+    ended: bool,
     /// The line being read: its first bytes and how many were dropped.
     current: Vec<u8>,
     dropped: u64,
@@ -43,11 +57,45 @@ impl Tail {
         }
         self.current.clear();
         self.dropped = 0;
+        self.note_panic(&line);
         if self.lines.len() == TAIL_LINES {
             self.lines.pop_front();
         }
         self.lines.push_back(line);
     }
+}
+
+impl Tail {
+    /// Rust writes a panic as `thread 'NAME' panicked at FILE:LINE:COL:` and the message on
+    /// the next line. A secondary panic (the abort that follows a panic where unwinding is
+    /// not allowed) does not replace the panic that caused it.
+    fn note_panic(&mut self, line: &str) {
+        if let Some(at) = self.panic_at.take() {
+            let secondary = SECONDARY_PANICS.iter().any(|s| line.starts_with(s));
+            if !(secondary && self.panic.is_some()) {
+                self.panic = Some(format!("{line} (panicked at {at})"));
+            }
+            return;
+        }
+        // `thread 'main' panicked at …`, or with the thread id: `thread 'x' (12) panicked at …`.
+        if let Some(rest) = line.strip_prefix("thread '") {
+            if let Some((_, at)) = rest.split_once(" panicked at ") {
+                self.panic_at = Some(at.trim_end_matches(':').to_string());
+            }
+        }
+    }
+}
+
+/// Lines Rust adds around a panic that say nothing about its cause: the backtrace hints, the
+/// backtrace itself, and the abort notice.
+fn is_boilerplate(line: &str) -> bool {
+    let t = line.trim_start();
+    (t.starts_with("note: ") && t.contains("RUST_BACKTRACE"))
+        || t == "stack backtrace:"
+        || t.starts_with("at ")
+        || t.split_once(": ")
+            .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        || t.starts_with("thread caused non-unwinding panic")
 }
 
 /// Control characters (ANSI escapes included) become spaces: the text ends up in terminals
@@ -84,21 +132,38 @@ impl StderrTail {
                     Err(_) => break,
                 }
             }
+            tail.lock().unwrap_or_else(|p| p.into_inner()).ended = true;
         });
         t
     }
 
-    /// The last line that says something: not blank, and not Rust's "run with
-    /// RUST_BACKTRACE=1" hint, which follows the panic message that explains the failure.
+    /// Wait until the stream has ended (a dead worker's last words are read), at most
+    /// `limit`: a child the worker left behind may hold the pipe open.
+    pub(crate) fn wait_for_end(&self, limit: std::time::Duration) {
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < limit {
+            if self.tail.lock().unwrap_or_else(|p| p.into_inner()).ended {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    }
+
+    /// What explains a failure: the last panic's message (with where it panicked), else the
+    /// last line that says something — not blank, not Rust's backtrace hints, the backtrace
+    /// or its abort notice.
     pub(crate) fn last_meaningful_line(&self) -> Option<String> {
         let t = self.tail.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = &t.panic {
+            return Some(p.clone());
+        }
         let partial = (!t.current.is_empty()).then(|| clean(&String::from_utf8_lossy(&t.current)));
         t.lines
             .iter()
             .cloned()
             .chain(partial)
             .rev()
-            .find(|l| !l.is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
+            .find(|l| !l.is_empty() && !is_boilerplate(l))
     }
 }
 
@@ -128,7 +193,52 @@ mod tests {
         s.tail.lock().unwrap().feed(
             b"thread 'main' panicked at src/lib.rs:1:1:\nboom\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n",
         );
-        assert_eq!(s.last_meaningful_line().as_deref(), Some("boom"));
+        assert_eq!(
+            s.last_meaningful_line().as_deref(),
+            Some("boom (panicked at src/lib.rs:1:1)")
+        );
+    }
+
+    /// What a panic where unwinding is not allowed prints with `RUST_BACKTRACE=1`: the panic,
+    /// a second one, a long backtrace and the abort notice.
+    #[test]
+    fn a_panic_that_aborts_is_the_reason_not_the_backtrace_or_its_notes() {
+        let mut stderr = String::from(
+            "thread '<unnamed>' (4242) panicked at plugins/testing/src/lib.rs:10:5:\n\
+             test plugin panics where it cannot unwind\n\
+             stack backtrace:\n",
+        );
+        for i in 0..40 {
+            stderr.push_str(&format!(
+                "  {i:>2}: some::frame\n             at ./src/lib.rs:{i}:1\n"
+            ));
+        }
+        stderr.push_str(
+            "note: Some details are omitted, run with `RUST_BACKTRACE=full` for a verbose backtrace.\n\
+             thread '<unnamed>' panicked at library/core/src/panicking.rs:225:5:\n\
+             panic in a function that cannot unwind\n\
+             stack backtrace:\n   0: frame\n\
+             thread caused non-unwinding panic. aborting.\n",
+        );
+        let s = StderrTail::default();
+        s.tail.lock().unwrap().feed(stderr.as_bytes());
+        assert_eq!(
+            s.last_meaningful_line().as_deref(),
+            Some(
+                "test plugin panics where it cannot unwind \
+                 (panicked at plugins/testing/src/lib.rs:10:5)"
+            )
+        );
+        // Without a panic, the backtrace's own lines are skipped as well.
+        let s = StderrTail::default();
+        s.tail
+            .lock()
+            .unwrap()
+            .feed(b"fatal: out of device memory\nstack backtrace:\n   0: frame\n             at x.rs:1:1\nnote: run with `RUST_BACKTRACE=full`\n");
+        assert_eq!(
+            s.last_meaningful_line().as_deref(),
+            Some("fatal: out of device memory")
+        );
     }
 
     #[test]
