@@ -190,7 +190,8 @@ pub enum Command {
         plugins: PluginArgs,
     },
     /// Compare two reports: changed verdicts, moved metrics, speed ratios. Exit code 1 on a
-    /// regression.
+    /// regression, 2 when either file is not a driftbench report (both are checked before
+    /// anything is compared).
     Diff(DiffArgs),
 }
 
@@ -222,7 +223,8 @@ pub struct DiffArgs {
     /// Count metrics that got worse beyond the thresholds as regressions.
     #[arg(long = "fail-on-metrics")]
     pub fail_on_metrics: bool,
-    /// Count slowdowns beyond --slowdown as regressions.
+    /// Count slowdowns beyond --slowdown, and rows whose wall times give no speed ratio (NaN,
+    /// infinite, zero or negative), as regressions.
     #[arg(long = "fail-on-slowdown")]
     pub fail_on_slowdown: bool,
 }

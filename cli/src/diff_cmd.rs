@@ -1,9 +1,11 @@
 //! `driftbench diff OLD NEW`: compare two reports (before and after a driver or burn
-//! update); exit code 1 on a regression.
+//! update); exit code 1 on a regression. Both files are read and proven to be driftbench
+//! reports ([`ReportView::read`]) before anything is compared: anything else is one
+//! `error: <file>: …` line and exit code 2, whichever side it is on.
 
 use crate::args::DiffArgs;
 use crate::text::terminal;
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Result};
 use driftbench_report::diff::{
     diff_reports, pair_label, perf_label, Change, ReportDiff, ReportView, Thresholds,
 };
@@ -25,12 +27,7 @@ fn report_path(p: &Path) -> PathBuf {
 fn load(p: &Path) -> Result<(PathBuf, ReportView)> {
     let path = report_path(p);
     let text = input_file::read_text(&path, input_file::REPORT_CAP)?;
-    let view = ReportView::parse(&text).with_context(|| {
-        format!(
-            "{}: not a driftbench report.json (expected an object with `global` and `backends`)",
-            path.display()
-        )
-    })?;
+    let view = ReportView::read(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?;
     Ok((path, view))
 }
 
@@ -130,6 +127,20 @@ fn print_diff(d: &ReportDiff) {
                 s.ratio,
                 if s.slowdown { "slower" } else { "faster" }
             );
+        }
+    }
+    if !d.unusable_speed.is_empty() {
+        println!(
+            "unusable speed ratios ({}): a mean wall time is missing, NaN, infinite, zero or negative{}",
+            d.unusable_speed.len(),
+            if th.fail_on_slowdown {
+                " (regressions under --fail-on-slowdown)"
+            } else {
+                ""
+            }
+        );
+        for u in &d.unusable_speed {
+            println!("  {}: {}", terminal(&perf_label(&u.key)), u.values());
         }
     }
 }

@@ -8,6 +8,7 @@ mod book_links;
 mod c_plugin;
 mod cli_reference;
 mod common;
+mod diff_inputs;
 mod errors;
 mod gpu_backends;
 mod hostile;

@@ -1,15 +1,18 @@
 //! `report::diff`: a report against itself, changed verdicts, metric and speed moves
-//! beyond the thresholds, missing pairs, and a `report.json` of an older driftbench.
+//! beyond the thresholds, missing pairs, and a `report.json` of an older driftbench; what
+//! `ReportView::read` refuses (JSON that is not a report, a run identity twice) and speed
+//! ratios of NaN, infinite, zero or negative wall times.
 
 use driftbench_core::dtype::Dtype;
 use driftbench_core::kv::KvMode;
 use driftbench_core::metrics::Metrics;
 use driftbench_core::route::Route;
-use driftbench_report::diff::{diff_reports, Change, ReportView, Thresholds};
+use driftbench_report::diff::{diff_reports, Change, ReportError, ReportView, Thresholds};
 use driftbench_report::Report;
 use driftbench_sweep::records::{PairKey, PairRecord, Record, RunRecord, RunStatus};
 use driftbench_sweep::verdict::GlobalVerdict;
 use driftbench_sweep::verdict::Verdict;
+use serde_json::Value;
 
 fn key(span: usize, kv: u8) -> PairKey {
     PairKey {
@@ -252,4 +255,258 @@ fn an_older_report_without_new_fields_parses_and_compares() {
     // Nearly nothing at all still parses.
     let bare = ReportView::parse(r#"{"backends": []}"#).unwrap();
     assert!(diff_reports(&bare, &bare, Thresholds::default()).no_change());
+}
+
+/// The JSON of the four-pair report, through `edit`.
+fn edited(v16: Verdict, wall: f64, edit: impl FnOnce(&mut Value)) -> String {
+    let r = Report::from_records(&records(v16, 1e-6, wall));
+    let mut json = serde_json::to_value(&r).unwrap();
+    edit(&mut json);
+    json.to_string()
+}
+
+fn refused(json: &str) -> String {
+    match ReportView::read(json) {
+        Ok(v) => panic!("read as a report: {v:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn read_accepts_a_written_report_and_an_older_one() {
+    let json = edited(Verdict::PassEquiv, 0.01, |_| {});
+    let checked = ReportView::read(&json).expect("a report as driftbench writes it");
+    let lenient = ReportView::parse(&json).unwrap();
+    assert!(diff_reports(&checked, &lenient, Thresholds::default()).no_change());
+    // Every key the check needs was in the first report.json already.
+    let old = ReportView::read(OLD_REPORT).expect("an old report.json");
+    assert!(diff_reports(&old, &old, Thresholds::default()).no_change());
+}
+
+#[test]
+fn read_refuses_a_package_json() {
+    let package = r#"{"name": "left-pad", "version": "1.3.0", "main": "index.js",
+        "scripts": {"test": "node test.js"}, "dependencies": {}}"#;
+    assert_eq!(
+        refused(package),
+        "not a driftbench report: missing keys `schema_version`, `sweep`, `global`, `backends`"
+    );
+}
+
+#[test]
+fn read_refuses_a_replay_bundle() {
+    // The top-level keys of a replay bundle.json (abridged values).
+    let bundle = r#"{"format": 1, "driftbench_version": "0.1.0", "schema_version": 1,
+        "model": {}, "backend": "flex", "plugin": "flex", "source": "x", "configured": null,
+        "open_timeout_s": null, "run_timeout_s": null,
+        "pair": {"backend": "flex", "span": 8, "dtype": "f32", "kv_aligned": 1, "seed": 0},
+        "vocab": 16, "tokens": [1, 2], "plan": {}, "floor": {},
+        "record": {"verdict": "FAIL_EQUIV"}, "logits": {}}"#;
+    assert_eq!(
+        refused(bundle),
+        "not a driftbench report: missing keys `sweep`, `global`, `backends`"
+    );
+}
+
+#[test]
+fn read_refuses_an_empty_object_and_an_array() {
+    assert_eq!(
+        refused("{}"),
+        "not a driftbench report: missing keys `schema_version`, `sweep`, `global`, `backends`"
+    );
+    assert_eq!(
+        refused("[]"),
+        "not a driftbench report: the top level is an array, expected an object"
+    );
+    assert_eq!(
+        refused(r#"{"backends": []}"#),
+        "not a driftbench report: missing keys `schema_version`, `sweep`, `global`"
+    );
+    assert!(refused("").starts_with("not a driftbench report: not JSON ("));
+}
+
+#[test]
+fn read_refuses_another_schema_version_and_wrong_types() {
+    let v2 = edited(Verdict::PassEquiv, 0.01, |j| j["schema_version"] = 2.into());
+    assert_eq!(
+        refused(&v2),
+        "report schema_version 2 is not supported: this driftbench reads schema_version 1"
+    );
+    type Edit = fn(&mut Value);
+    let cases: [(&str, Edit, &str); 5] = [
+        (
+            "backends",
+            |j| j["backends"] = "flex".into(),
+            "`backends` is \"flex\", expected an array",
+        ),
+        (
+            "dtype",
+            |j| j["backends"][0]["comparisons"][1]["dtype"] = "f17".into(),
+            "`backends[0].comparisons[1].dtype` is \"f17\", expected a dtype (f32, f16, bf16, f64)",
+        ),
+        (
+            "span",
+            |j| j["backends"][0]["performance"][0]["span"] = "8".into(),
+            "`backends[0].performance[0].span` is \"8\", expected a non-negative integer",
+        ),
+        (
+            "wall time",
+            |j| j["backends"][0]["performance"][0]["wall_mean_s"] = true.into(),
+            "`backends[0].performance[0].wall_mean_s` is true, expected a number, \"NaN\", \"inf\" or \"-inf\" or null",
+        ),
+        (
+            "comparisons",
+            |j| {
+                j["backends"][0].as_object_mut().unwrap().remove("comparisons");
+            },
+            "missing key `backends[0].comparisons`",
+        ),
+    ];
+    for (what, edit, want) in cases {
+        let json = edited(Verdict::PassEquiv, 0.01, edit);
+        assert_eq!(
+            refused(&json),
+            format!("not a driftbench report: {want}"),
+            "{what}"
+        );
+    }
+}
+
+#[test]
+fn read_refuses_a_backend_twice() {
+    // A passing copy of a backend after its failing entry: read into one map, the copy hid
+    // the FAIL pair.
+    let old = view(Verdict::PassEquiv, 1e-6, 0.01);
+    let twice = edited(Verdict::FailEquiv, 0.01, |j| {
+        let pass = serde_json::to_value(Report::from_records(&records(
+            Verdict::PassEquiv,
+            1e-6,
+            0.01,
+        )))
+        .unwrap();
+        j["backends"]
+            .as_array_mut()
+            .unwrap()
+            .push(pass["backends"][0].clone());
+    });
+    let lenient = ReportView::parse(&twice).unwrap();
+    assert!(
+        !diff_reports(&old, &lenient, Thresholds::default())
+            .verdicts
+            .iter()
+            .any(|v| v.is_regression()),
+        "the duplicate hides the FAIL pair from the lenient view"
+    );
+    let e = ReportView::read(&twice).unwrap_err();
+    assert!(matches!(e, ReportError::Duplicate(_)), "{e:?}");
+    assert_eq!(e.to_string(), "backend `flex` appears twice");
+}
+
+#[test]
+fn read_refuses_a_pair_or_a_performance_row_twice() {
+    let pair = edited(Verdict::FailEquiv, 0.01, |j| {
+        let rows = j["backends"][0]["comparisons"].as_array_mut().unwrap();
+        // A passing copy of the failing pair.
+        let mut copy = rows
+            .iter()
+            .find(|r| r["span"] == 16 && r["kv_aligned"] == 1)
+            .unwrap()
+            .clone();
+        assert_eq!(copy["verdict"], "FAIL_EQUIV");
+        copy["verdict"] = "PASS_EQUIV".into();
+        rows.push(copy);
+    });
+    assert_eq!(
+        refused(&pair),
+        "pair `flex f32 span 16 kv_aligned 1 seed 0` appears twice"
+    );
+    let perf = edited(Verdict::PassEquiv, 0.01, |j| {
+        let rows = j["backends"][0]["performance"].as_array_mut().unwrap();
+        let copy = rows[0].clone();
+        rows.push(copy);
+    });
+    assert_eq!(
+        refused(&perf),
+        "performance row `flex f32 span 8 prefill` appears twice"
+    );
+}
+
+/// The four-pair report with the span-8 prefill row's mean wall time set to `wall`.
+fn with_wall(wall: Value) -> ReportView {
+    let json = edited(Verdict::PassEquiv, 0.01, |j| {
+        let row = &mut j["backends"][0]["performance"][0];
+        assert_eq!(
+            (&row["span"], &row["route"]),
+            (&8.into(), &"prefill".into())
+        );
+        row["wall_mean_s"] = wall;
+    });
+    ReportView::read(&json).unwrap()
+}
+
+/// Wall times that give no speed ratio, as report.json writes them, and as the line shows them.
+fn unusable_walls() -> [(Value, &'static str); 6] {
+    [
+        ("NaN".into(), "NaN"),
+        ("inf".into(), "inf"),
+        ("-inf".into(), "-inf"),
+        ((-0.01).into(), "-0.01"),
+        (0.0.into(), "0.0"),
+        (Value::Null, "null"),
+    ]
+}
+
+#[test]
+fn unusable_speed_ratios_are_regressions_under_fail_on_slowdown() {
+    let good = view(Verdict::PassEquiv, 1e-6, 0.01);
+    let strict = Thresholds {
+        fail_on_slowdown: true,
+        ..Thresholds::default()
+    };
+    for (wall, shown) in unusable_walls() {
+        let bad = with_wall(wall);
+        for (old, new, values) in [
+            (&good, &bad, format!("wall_mean_s old 0.01, new {shown}")),
+            (&bad, &good, format!("wall_mean_s old {shown}, new 0.01")),
+        ] {
+            let regs = diff_reports(old, new, strict).regressions();
+            assert_eq!(
+                regs,
+                vec![format!(
+                    "flex f32 span 8 prefill: unusable speed ratio: {values}"
+                )],
+                "{shown}"
+            );
+        }
+    }
+}
+
+#[test]
+fn unusable_speed_ratios_are_listed_without_fail_on_slowdown() {
+    let good = view(Verdict::PassEquiv, 1e-6, 0.01);
+    for (wall, shown) in unusable_walls() {
+        let bad = with_wall(wall);
+        let d = diff_reports(&good, &bad, Thresholds::default());
+        assert_eq!(d.unusable_speed.len(), 1, "{shown}: {d:?}");
+        let u = &d.unusable_speed[0];
+        assert_eq!(
+            (u.key.span, u.key.route, u.values()),
+            (
+                8,
+                Route::Prefill,
+                format!("wall_mean_s old 0.01, new {shown}")
+            )
+        );
+        // The other three rows still have their ratio; the unusable one is not among them.
+        assert_eq!(d.speed.len(), 3, "{shown}");
+        assert!(d.regressions().is_empty(), "{shown}");
+        assert!(
+            !d.no_change(),
+            "{shown}: a row without a ratio is not `no change`"
+        );
+    }
+    // Overflowing ratios of finite times are unusable too.
+    let (tiny, huge) = (with_wall(1e-300.into()), with_wall(1e300.into()));
+    let d = diff_reports(&tiny, &huge, Thresholds::default());
+    assert_eq!(d.unusable_speed.len(), 1, "{d:?}");
 }

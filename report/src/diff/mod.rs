@@ -2,14 +2,23 @@
 //! per pair, metrics that moved beyond a threshold, and speed ratios per (backend, span,
 //! dtype, route).
 //!
-//! Reports are read through a lenient view ([`ReportView`]) that needs only what the diff
-//! uses, every field defaulted, so a `report.json` of an older driftbench (without KL, NMSE,
-//! warm-ups or later sections) still compares.
+//! Reports are read into a view ([`ReportView`]) of only what the diff uses, so a
+//! `report.json` of an older driftbench (without KL, NMSE, warm-ups or later sections) still
+//! compares. A file is read with [`ReportView::read`], which first proves it is a driftbench
+//! report (the keys every report has, their types, its `schema_version`, each backend, pair
+//! and performance row once; see [`validate`]) and says what is wrong otherwise.
 //!
 //! Only verdicts decide a regression by default: a pair whose verdict got worse, a pair that
 //! went missing, or a worse global verdict. Metric and speed moves are reported, and count
 //! as regressions only when asked ([`Thresholds::fail_on_metrics`],
 //! [`Thresholds::fail_on_slowdown`]), since two machines (or two runs on a noisy one) differ.
+//! A row whose mean wall times give no speed ratio (missing, NaN, infinite, zero or negative
+//! on either side) is listed ([`ReportDiff::unusable_speed`]), and is a regression under
+//! `fail_on_slowdown`: never dropped.
+
+pub mod validate;
+
+pub use validate::ReportError;
 
 use crate::model::Report;
 use driftbench_core::dtype::Dtype;
@@ -148,7 +157,9 @@ pub struct PerfView {
 }
 
 impl ReportView {
-    /// Parse a `report.json`.
+    /// Parse a `report.json` leniently: every field may be absent and nothing is checked
+    /// (duplicates included), for reports known to be driftbench's. Files are read with
+    /// [`ReportView::read`].
     pub fn parse(json: &str) -> Result<ReportView, serde_json::Error> {
         serde_json::from_str(json)
     }
@@ -178,18 +189,18 @@ impl ReportView {
             .collect()
     }
 
-    fn perf(&self) -> BTreeMap<PerfKey, f64> {
+    fn perf(&self) -> BTreeMap<PerfKey, Option<f64>> {
         self.backends
             .iter()
             .flat_map(|b| {
-                b.performance.iter().filter_map(|p| {
+                b.performance.iter().map(|p| {
                     let key = PerfKey {
                         backend: b.name.clone(),
                         span: p.span,
                         dtype: p.dtype,
                         route: p.route,
                     };
-                    p.wall_mean_s.map(|s| (key, s))
+                    (key, p.wall_mean_s)
                 })
             })
             .collect()
@@ -282,6 +293,32 @@ pub struct SpeedRatio {
     pub speedup: bool,
 }
 
+/// A (backend, span, dtype, route) of both reports whose mean wall times give no speed
+/// ratio: either is missing (null), NaN, infinite, zero or negative (or new/old over- or
+/// underflows).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnusableSpeed {
+    /// Where.
+    pub key: PerfKey,
+    /// Old mean wall time, seconds; `None` when null.
+    pub old_s: Option<f64>,
+    /// New mean wall time, seconds; `None` when null.
+    pub new_s: Option<f64>,
+}
+
+impl UnusableSpeed {
+    /// `wall_mean_s old 0.0021, new NaN`.
+    pub fn values(&self) -> String {
+        let v = |s: Option<f64>| s.map_or_else(|| "null".to_string(), |s| format!("{s:?}"));
+        format!("wall_mean_s old {}, new {}", v(self.old_s), v(self.new_s))
+    }
+}
+
+/// A wall time a speed ratio can be made of.
+fn usable_time(s: f64) -> bool {
+    s.is_finite() && s > 0.0
+}
+
 /// Everything two reports differ in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportDiff {
@@ -295,6 +332,8 @@ pub struct ReportDiff {
     pub metrics: Vec<MetricMove>,
     /// Every (backend, span, dtype, route) measured in both, in key order.
     pub speed: Vec<SpeedRatio>,
+    /// Rows of both reports with no usable speed ratio, in key order.
+    pub unusable_speed: Vec<UnusableSpeed>,
     /// The thresholds used.
     pub thresholds: Thresholds,
 }
@@ -442,32 +481,44 @@ pub fn diff_reports(old: &ReportView, new: &ReportView, th: Thresholds) -> Repor
     }
     verdicts.sort_by(|x, y| x.key.cmp(&y.key));
     let (so, sn) = (old.perf(), new.perf());
-    let speed = so
-        .iter()
-        .filter_map(|(k, &o)| {
-            let &n = sn.get(k)?;
-            let ratio = n / o;
-            // A zero or non-finite time gives no ratio worth a line.
-            if !ratio.is_finite() || ratio <= 0.0 {
-                return None;
+    let mut speed = Vec::new();
+    let mut unusable_speed = Vec::new();
+    for (k, &o) in &so {
+        let Some(&n) = sn.get(k) else { continue };
+        let times = match (o, n) {
+            (Some(o), Some(n)) if usable_time(o) && usable_time(n) && usable_time(n / o) => {
+                Some((o, n))
             }
-            let limit = 1.0 + th.slowdown;
-            Some(SpeedRatio {
+            _ => None,
+        };
+        match times {
+            Some((o, n)) => {
+                let ratio = n / o;
+                let limit = 1.0 + th.slowdown;
+                speed.push(SpeedRatio {
+                    key: k.clone(),
+                    old_s: o,
+                    new_s: n,
+                    ratio,
+                    slowdown: ratio > limit,
+                    speedup: ratio < 1.0 / limit,
+                });
+            }
+            // A time that is not a positive finite number gives no ratio: said, not dropped.
+            _ => unusable_speed.push(UnusableSpeed {
                 key: k.clone(),
                 old_s: o,
                 new_s: n,
-                ratio,
-                slowdown: ratio > limit,
-                speedup: ratio < 1.0 / limit,
-            })
-        })
-        .collect();
+            }),
+        }
+    }
     ReportDiff {
         old_global: old.global,
         new_global: new.global,
         verdicts,
         metrics,
         speed,
+        unusable_speed,
         thresholds: th,
     }
 }
@@ -479,7 +530,8 @@ impl ReportDiff {
     }
 
     /// Every regression, one line each: worse verdicts, missing pairs, a worse global verdict,
-    /// and (when the thresholds opt in) worse metrics and slowdowns.
+    /// and (when the thresholds opt in) worse metrics, and slowdowns and unusable speed
+    /// ratios.
     pub fn regressions(&self) -> Vec<String> {
         let mut out = Vec::new();
         if self.global_regressed() {
@@ -512,17 +564,25 @@ impl ReportDiff {
             for s in self.speed.iter().filter(|s| s.slowdown) {
                 out.push(format!("{}: {:.2}× slower", perf_label(&s.key), s.ratio));
             }
+            for u in &self.unusable_speed {
+                out.push(format!(
+                    "{}: unusable speed ratio: {}",
+                    perf_label(&u.key),
+                    u.values()
+                ));
+            }
         }
         out
     }
 
     /// Nothing changed: same global verdict, same verdicts, no metric or speed move beyond
-    /// the thresholds.
+    /// the thresholds, no unusable speed ratio.
     pub fn no_change(&self) -> bool {
         self.old_global == self.new_global
             && self.verdicts.is_empty()
             && self.metrics.is_empty()
             && !self.speed.iter().any(|s| s.slowdown || s.speedup)
+            && self.unusable_speed.is_empty()
     }
 }
 
