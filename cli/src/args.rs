@@ -140,6 +140,12 @@ pub enum Command {
         /// every plugin found.
         #[arg(long = "backend", value_name = "NAME", value_delimiter = ',')]
         backends: Vec<String>,
+        /// Named backends that may give no result (e.g. a GPU backend on a machine that may
+        /// lack the GPU): the report says "not run" and the exit code ignores them. Any other
+        /// named backend whose pairs are all SKIPPED or INCOMPLETE makes the sweep INCOMPLETE
+        /// (exit 3). Added to the config's `sweep.optional_backends`.
+        #[arg(long = "optional", value_name = "NAME", value_delimiter = ',')]
+        optional: Vec<String>,
         /// Continue the sweep journaled in the output folder (same config and backends):
         /// finished cells are kept, the rest run, and the report is the one a clean sweep
         /// would write.

@@ -30,13 +30,14 @@ fn main() {
             config,
             out,
             backends,
+            optional,
             resume,
             remeasure_peaks,
             plugins,
         } => sweep_cmd::run(
             config,
             out.clone(),
-            backends,
+            sweep_cmd::Names { backends, optional },
             sweep_cmd::Flags {
                 resume: *resume,
                 remeasure_peaks: *remeasure_peaks,

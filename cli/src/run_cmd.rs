@@ -21,8 +21,8 @@ use driftbench_sweep::plan::PairPlan;
 use driftbench_sweep::records::PairRecord;
 use driftbench_sweep::records::{PairKey, Record};
 use driftbench_sweep::runner::{run_pair, OpenSession, PlannedBackend};
-use driftbench_sweep::verdict::global_verdict;
 use driftbench_sweep::verdict::DtypeTolerance;
+use driftbench_sweep::verdict::{global_verdict, GlobalVerdict, Verdict};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
@@ -46,7 +46,7 @@ pub fn run(a: &RunArgs) -> Result<i32> {
         .and_then(|p| p.dtype_unavailable(dtype))
     {
         println!("SKIPPED: {why}");
-        return Ok(0);
+        return Ok(exit_code(Verdict::Skipped));
     }
     let t0 = Instant::now();
     let session = chosen
@@ -83,7 +83,7 @@ pub fn run(a: &RunArgs) -> Result<i32> {
             pair.verdict,
             terminal(pair.reason.as_deref().unwrap_or("no metrics"))
         );
-        return Ok(global_verdict([pair.verdict]).exit_code());
+        return Ok(exit_code(pair.verdict));
     };
     let walls = Walls::of(&outcome.records, load_s);
     say_pair(a, &key, &walls, &m, pair);
@@ -121,7 +121,16 @@ pub fn run(a: &RunArgs) -> Result<i32> {
             a.save_logits.as_deref(),
         )?;
     }
-    Ok(global_verdict([pair.verdict]).exit_code())
+    Ok(exit_code(pair.verdict))
+}
+
+/// The exit code of one pair's verdict. A SKIPPED pair tested nothing: exit 3, as
+/// INCOMPLETE, so a script never reads it as a pass.
+fn exit_code(v: Verdict) -> i32 {
+    match v {
+        Verdict::Skipped => GlobalVerdict::Incomplete.exit_code(),
+        v => global_verdict([v]).exit_code(),
+    }
 }
 
 /// What `run` takes from `--config` (or `--model` and the defaults): the model, the padded

@@ -4,11 +4,11 @@
 use crate::args::{CacheDir, PluginArgs};
 use crate::text::terminal;
 use crate::{backends, environment, interrupt, progress::Bar};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use driftbench_report::{harness_line, summary_table, write_reports, Report};
 use driftbench_sweep::config::SweepConfig;
 use driftbench_sweep::grid::Grid;
-use driftbench_sweep::job::{Finished, Job};
+use driftbench_sweep::job::{Finished, Job, Requirement};
 use driftbench_sweep::peaks_cache::PeaksCache;
 use driftbench_sweep::records::Record;
 use driftbench_sweep::runner::{FloorSource, PlannedBackend, Sweep};
@@ -25,21 +25,59 @@ pub struct Flags {
     pub remeasure_peaks: bool,
 }
 
+/// The backends `driftbench sweep` was told to run.
+#[derive(Debug, Clone, Copy)]
+pub struct Names<'a> {
+    /// `--backend`.
+    pub backends: &'a [String],
+    /// `--optional`.
+    pub optional: &'a [String],
+}
+
+impl Names<'_> {
+    /// The named backends (`--backend`, else the config's list; none: every backend found)
+    /// and which of them must give a result.
+    fn resolve(&self, cfg: &SweepConfig) -> Result<(Vec<String>, Requirement)> {
+        let names = if self.backends.is_empty() {
+            cfg.backends.clone()
+        } else {
+            self.backends.to_vec()
+        };
+        if let Some(o) = self.optional.iter().find(|o| !names.contains(o)) {
+            if names.is_empty() {
+                bail!(
+                    "--optional {}: no backend is named (--backend or the config's sweep.backends), so none is required",
+                    o.escape_debug()
+                );
+            }
+            bail!(
+                "--optional {}: not one of the sweep's backends ({})",
+                o.escape_debug(),
+                names.join(", ")
+            );
+        }
+        let optional: Vec<String> = cfg
+            .optional_backends
+            .iter()
+            .chain(self.optional)
+            .cloned()
+            .collect();
+        let requirement = Requirement::of(&names, &optional);
+        Ok((names, requirement))
+    }
+}
+
 /// Run a sweep; returns the exit code of its global verdict.
 pub fn run(
     config: &Path,
     out: Option<PathBuf>,
-    names: &[String],
+    names: Names,
     flags: Flags,
     plugins: &PluginArgs,
 ) -> Result<i32> {
     let cfg = SweepConfig::load(config)?;
     crate::model_check::check_sweep(&cfg)?;
-    let names = if names.is_empty() {
-        cfg.backends.clone()
-    } else {
-        names.to_vec()
-    };
+    let (names, requirement) = names.resolve(&cfg)?;
     let cache = plugins.cache()?;
     let chosen = Chosen::select(&cfg, config, &names, plugins, &cache)?;
     let out_dir = out.unwrap_or_else(|| PathBuf::from("out").join(&cfg.name));
@@ -54,6 +92,7 @@ pub fn run(
         config_path: config,
         out_dir: &out_dir,
         environment: environment::collect(),
+        requirement,
     };
     let pairs_planned = job.pairs_planned();
     let started = job.start(flags.resume)?;
@@ -196,6 +235,12 @@ fn say_finished(report: &Report, finished: &Finished, report_s: f64, t0: Instant
         println!("{}", harness_line(h));
     }
     println!("report written in {report_s:.2}s (not part of the sweep time above)");
+    for g in &report.gaps {
+        eprintln!("driftbench: not a whole sweep: {}", terminal(g));
+    }
+    for n in &report.not_run {
+        eprintln!("driftbench: not run (optional): {}", terminal(n));
+    }
     if finished.interrupted {
         eprintln!(
             "driftbench: interrupted; finished pairs are in {} (continue with --resume)",

@@ -80,6 +80,26 @@ pub struct Job<'a> {
     pub out_dir: &'a Path,
     /// The machine, for the header.
     pub environment: Environment,
+    /// Which backends must classify a pair for the sweep to pass.
+    pub requirement: Requirement,
+}
+
+/// The backends a sweep needs results from ([`SweepPlan::required`], [`SweepPlan::optional`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Requirement {
+    /// Named, not optional.
+    pub required: Vec<String>,
+    /// Named, optional.
+    pub optional: Vec<String>,
+}
+
+impl Requirement {
+    /// The backends `named` by `--backend` or the config (none: discovered, nothing
+    /// required), less those `optional`.
+    pub fn of(named: &[String], optional: &[String]) -> Requirement {
+        let (optional, required) = named.iter().cloned().partition(|n| optional.contains(n));
+        Requirement { required, optional }
+    }
 }
 
 /// The output folder held by one sweep: the lock on [`LOCK_FILE`], released when dropped
@@ -143,7 +163,11 @@ pub struct Finished {
 impl<'a> Job<'a> {
     /// The plan the journal records (and `--resume` checks).
     pub fn plan(&self) -> SweepPlan {
-        SweepPlan::of(self.sweep.cfg, &self.backend_names())
+        SweepPlan {
+            required: self.requirement.required.clone(),
+            optional: self.requirement.optional.clone(),
+            ..SweepPlan::of(self.sweep.cfg, &self.backend_names())
+        }
     }
 
     fn backend_names(&self) -> Vec<String> {

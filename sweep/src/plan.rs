@@ -38,6 +38,15 @@ pub struct SweepPlan {
     /// Measurements of each route of a pair; 1 in journals that do not record it.
     #[serde(default = "one")]
     pub repetitions: usize,
+    /// Backends named by `--backend` or the config: a sweep in which one of them classified
+    /// no pair (every pair SKIPPED or INCOMPLETE) is INCOMPLETE. Empty when the backends
+    /// were discovered, and in journals that do not record it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required: Vec<String>,
+    /// Named backends marked optional (`--optional`, `sweep.optional_backends`): without a
+    /// classified pair they are "not run", and the verdict ignores them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub optional: Vec<String>,
 }
 
 fn one() -> usize {
@@ -64,6 +73,8 @@ impl SweepPlan {
                 })
                 .collect(),
             repetitions: cfg.repetitions,
+            required: Vec::new(),
+            optional: Vec::new(),
         }
     }
 
@@ -85,6 +96,8 @@ impl SweepPlan {
         field("tolerances", j(&self.tolerances), j(&now.tolerances));
         field("backends", j(&self.backends), j(&now.backends));
         field("repetitions", j(&self.repetitions), j(&now.repetitions));
+        field("required backends", j(&self.required), j(&now.required));
+        field("optional backends", j(&self.optional), j(&now.optional));
         out
     }
 }

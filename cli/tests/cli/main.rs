@@ -20,6 +20,7 @@ mod one_writer;
 mod options;
 mod replay_diff;
 mod report_cmd;
+mod required_backends;
 mod resume;
 mod sweep;
 mod template_plugin;

@@ -13,6 +13,8 @@
 //! - `slow`: like `ok`, but every decode takes 150 ms more (a window to kill the worker in);
 //! - `wrong-abi`: the entry point reports ABI v2 (the host must refuse it);
 //! - `no-bf16`: the probe offers no bf16;
+//! - `unavailable`: the probe says the backend is not available (`no fake device on this
+//!   machine`), as a GPU backend on a machine without the GPU does;
 //! - `v1.0`: the entry point hands out a v1.0 function table (no `configure`, no counters),
 //!   as a plugin built against the first ABI release would;
 //! - `v1.1`: the entry point hands out a v1.1 function table (no `trace`);
@@ -297,7 +299,9 @@ impl Backend for TestBackend {
         let mut dtypes = vec![Dtype::F32, Dtype::F16, Dtype::Bf16];
         let mut unsupported = vec![];
         let mut device = "fake device".to_string();
+        let mut unavailable = None;
         match mode().as_str() {
+            "unavailable" => unavailable = Some("no fake device on this machine".to_string()),
             "no-bf16" => {
                 dtypes.pop();
                 unsupported.push((Dtype::Bf16, "test adapter has no bf16".to_string()));
@@ -312,7 +316,7 @@ impl Backend for TestBackend {
             backend: backend_name().into(),
             version: env!("CARGO_PKG_VERSION").into(),
             burn_version: None,
-            unavailable: None,
+            unavailable,
             devices: vec![DeviceInfo {
                 name: device,
                 kind: "software".into(),

@@ -3,6 +3,7 @@
 mod date;
 mod floor;
 mod latency;
+mod required;
 mod spread;
 
 use crate::model::*;
@@ -122,7 +123,9 @@ impl Report {
             pairs_planned: header.map(|h| h.pairs_planned),
             pairs_classified: pairs.len(),
         };
-        let gaps = gaps(header, pairs.len());
+        let unanswered = required::unanswered(header, &pairs.values().copied().collect::<Vec<_>>());
+        let mut gaps = gaps(header, pairs.len());
+        gaps.extend(unanswered.gaps);
         let global = match global_verdict(all.iter().copied()) {
             GlobalVerdict::Pass if !gaps.is_empty() => GlobalVerdict::Incomplete,
             g => g,
@@ -132,6 +135,7 @@ impl Report {
             sweep,
             global,
             gaps,
+            not_run: unanswered.not_run,
             counts: to_counts(all),
             backends,
             cross,

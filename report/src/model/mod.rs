@@ -32,6 +32,10 @@ pub struct Report {
     /// without a verdict. Empty for a finished sweep.
     #[serde(default)]
     pub gaps: Vec<String>,
+    /// Optional backends (`--optional`, `sweep.optional_backends`) that classified no pair,
+    /// each with why: listed, and ignored by the global verdict.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_run: Vec<String>,
     /// Pairs per verdict over every backend (every verdict, zeros included).
     pub counts: Vec<VerdictCount>,
     /// One report per backend, in order of first appearance in the journal.

@@ -14,6 +14,9 @@
 //!
 //! [sweep]                      # required
 //! backends = ["flex"]          # optional; empty or absent = every backend found
+//! optional_backends = ["cuda"] # optional: named backends that may give no result (the sweep
+//!                              #   still passes; the report says "not run"); any other named
+//!                              #   backend without a classified pair makes it INCOMPLETE
 //! spans = [32, 128, 512]       # required, non-empty, each in 1..=MAX_SPAN (2^20); sorted
 //!                              #   ascending numerically
 //! dtypes = ["bf16", "f16"]     # required, non-empty; f32, f16 (alias fp16), bf16, f64
@@ -163,6 +166,8 @@ pub struct SweepConfig {
     pub model: ModelSpec,
     /// Backends to run, deduplicated in order; empty = every backend found.
     pub backends: Vec<String>,
+    /// Named backends that may give no classified pair without failing the sweep.
+    pub optional_backends: Vec<String>,
     /// Prompt lengths, deduplicated, ascending.
     pub spans: Vec<usize>,
     /// Dtypes, deduplicated, in config order.
@@ -279,6 +284,8 @@ struct RawReference {
 struct RawSweep {
     #[serde(default)]
     backends: Vec<String>,
+    #[serde(default)]
+    optional_backends: Vec<String>,
     spans: Vec<i64>,
     dtypes: Vec<String>,
     kv_aligned: Vec<i64>,
@@ -419,6 +426,7 @@ impl SweepConfig {
             path: file.to_path_buf(),
             model,
             backends: sweep.backends,
+            optional_backends: sweep.optional_backends,
             spans: sweep.spans,
             dtypes: sweep.dtypes,
             kv_aligned: sweep.kv_aligned,
@@ -488,6 +496,7 @@ fn check_description(c: &Checker<'_>, description: Option<&str>) -> Result<(), C
 /// The `[sweep]` table, checked, defaults filled in.
 struct SweepTable {
     backends: Vec<String>,
+    optional_backends: Vec<String>,
     spans: Vec<usize>,
     dtypes: Vec<Dtype>,
     kv_aligned: Vec<KvMode>,
@@ -501,7 +510,8 @@ struct SweepTable {
 
 /// The `[sweep]` table: its lists (the grid), then its numbers; spans are bounded by `model`.
 fn check_sweep(c: &Checker<'_>, s: RawSweep, model: &ModelSpec) -> Result<SweepTable, ConfigError> {
-    let backends = check_backend_names(c, s.backends)?;
+    let backends = check_backend_names(c, "sweep.backends", s.backends)?;
+    let optional_backends = check_backend_names(c, "sweep.optional_backends", s.optional_backends)?;
     let spans = check_spans(c, &s.spans, model)?;
     let dtypes = check_dtypes(c, &s.dtypes)?;
     let kv_aligned = check_kv_aligned(c, &s.kv_aligned)?;
@@ -515,6 +525,7 @@ fn check_sweep(c: &Checker<'_>, s: RawSweep, model: &ModelSpec) -> Result<SweepT
     let repetitions = check_repetitions(c, s.repetitions)?;
     Ok(SweepTable {
         backends,
+        optional_backends,
         spans,
         dtypes,
         kv_aligned,
@@ -527,12 +538,17 @@ fn check_sweep(c: &Checker<'_>, s: RawSweep, model: &ModelSpec) -> Result<SweepT
     })
 }
 
-/// `sweep.backends`: instance names, deduplicated in order (may be empty).
-fn check_backend_names(c: &Checker<'_>, names: Vec<String>) -> Result<Vec<String>, ConfigError> {
+/// `sweep.backends` or `sweep.optional_backends` (`key`): instance names, deduplicated in
+/// order (may be empty).
+fn check_backend_names(
+    c: &Checker<'_>,
+    key: &str,
+    names: Vec<String>,
+) -> Result<Vec<String>, ConfigError> {
     for b in &names {
         if !backends::valid_instance_name(b) {
             return Err(c.invalid(
-                "sweep.backends",
+                key,
                 b.as_str(),
                 "a backend name of 1 to 64 letters, digits, `-`, `_` or `.`",
             ));

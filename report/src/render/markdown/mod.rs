@@ -54,6 +54,14 @@ pub(crate) fn markdown_with_plots(r: &Report, plots: &[Plot]) -> String {
         }
         md.blank();
     }
+    if !r.not_run.is_empty() {
+        md.line("**Not run (optional backends; the verdict ignores them):**");
+        md.blank();
+        for n in &r.not_run {
+            md.line(&format!("- {}", inline(n)));
+        }
+        md.blank();
+    }
     md.line(&format!(
         "Over every backend: {} pair(s) classified. Exit code {}.",
         r.sweep.pairs_classified,
