@@ -1,9 +1,15 @@
 //! `driftbench replay BUNDLE`: run the pair of a replay bundle again (same backend instance
 //! and options, model, tokens, plan and noise-floor reference) and say whether it gives the
 //! bundle's metrics.
+//!
+//! The bundle is input: [`Bundle::read`] checks its values with the config's checks, and its
+//! model goes through the sweep's model check (`model_check::check_model`) before any
+//! backend starts. The exit code is the replayed pair's verdict, judged afresh; the bundle's
+//! recorded verdict is only compared with it.
 
 use crate::args::PluginArgs;
 use crate::backends;
+use crate::model_check;
 use crate::text::terminal;
 use anyhow::{anyhow, bail, Context, Result};
 use driftbench_core::rng::prompt_tokens;
@@ -11,7 +17,7 @@ use driftbench_report::diff::pair_label;
 use driftbench_sweep::config::BackendInstance;
 use driftbench_sweep::noise_floor::FloorRef;
 use driftbench_sweep::records::{PairRecord, Record};
-use driftbench_sweep::replay::{Bundle, SavedFloor};
+use driftbench_sweep::replay::{Bundle, SavedFloor, BUNDLE_FILE};
 use driftbench_sweep::runner::{run_pair, OpenSession, PlannedBackend};
 use driftbench_sweep::verdict::global_verdict;
 use driftbench_sweep::verdict::Verdict;
@@ -36,6 +42,7 @@ const SHOWN: [&str; 10] = [
 /// Replay the bundle in `dir`; returns the exit code of the replayed verdict.
 pub fn run(dir: &Path, plugins: &PluginArgs) -> Result<i32> {
     let bundle = Bundle::read(dir)?;
+    check_bundle_model(dir, &bundle)?;
     let key = &bundle.pair;
     let read = |name: &Option<String>| bundle.read_logits(dir, name.as_deref());
     let saved = (read(&bundle.logits.prefill)?, read(&bundle.logits.decode)?);
@@ -117,7 +124,7 @@ impl SavedReference {
                 ) else {
                     bail!(
                         "{}: key `floor` names the {label} reference, but `logits` lists no reference files",
-                        dir.join(driftbench_sweep::replay::BUNDLE_FILE).display()
+                        dir.join(BUNDLE_FILE).display()
                     );
                 };
                 SavedReference::Logits {
@@ -144,6 +151,25 @@ impl SavedReference {
             }),
         }
     }
+}
+
+/// The bundle's model checked as a sweep checks its model before any run: a gguf file must
+/// be a regular file with a valid GGUF header, and its context must hold the pair's span.
+/// Errors name the bundle file and the key.
+fn check_bundle_model(dir: &Path, bundle: &Bundle) -> Result<()> {
+    let file = dir.join(BUNDLE_FILE);
+    let limit = model_check::check_model(&bundle.model)
+        .map_err(|e| anyhow!("{}: key `model.path`: {e:#}", file.display()))?;
+    let span = bundle.pair.span;
+    if let Some(limit) = limit.filter(|l| span as u64 > l.tokens) {
+        bail!(
+            "{}: key `pair.span`: span {span} exceeds the model's context length {} ({})",
+            file.display(),
+            limit.tokens,
+            limit.source
+        );
+    }
+    Ok(())
 }
 
 /// The bundle's backend instance (same plugin and options), started as a sweep would.

@@ -10,6 +10,13 @@
 //!
 //! The folder is written under a temporary name and renamed into place, so a bundle is
 //! either whole or absent.
+//!
+//! A bundle is input like a config: [`Bundle::read`] checks its model, timeouts and plan with
+//! the config's own checks (`replay/validate.rs`) and refuses what a config would refuse,
+//! naming the file and the key. Its recorded pair is evidence that `replay` compares a new
+//! run with; the replay's verdict is always the new run's, judged afresh.
+
+mod validate;
 
 use crate::config::SweepConfig;
 use crate::input_file::{self, FileError, Size};
@@ -284,7 +291,11 @@ impl Bundle {
         }
     }
 
-    /// Read `dir/bundle.json`.
+    /// Read `dir/bundle.json` and check its values as the config's are checked: the model
+    /// (a synthetic model's sizes, shape, `rope_base`, `norm_eps` and parameter count; a gguf
+    /// path not empty), the span against the model, the timeouts, the block size, the
+    /// tolerance and the floor's `k`. A value the config would refuse is a
+    /// [`BundleError::Invalid`] naming the file and the key (`plan.tolerance.equiv.max_abs`).
     pub fn read(dir: &Path) -> Result<Bundle, BundleError> {
         let path = dir.join(BUNDLE_FILE);
         let text = input_file::read_text(&path, input_file::BUNDLE_CAP)?;
@@ -311,6 +322,7 @@ impl Bundle {
                 b.pair.span
             )));
         }
+        validate::check_bundle(&b, &path)?;
         Ok(b)
     }
 

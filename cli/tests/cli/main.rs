@@ -19,6 +19,7 @@ mod latency_profile;
 mod one_writer;
 mod options;
 mod replay_diff;
+mod replay_inputs;
 mod report_cmd;
 mod required_backends;
 mod resume;

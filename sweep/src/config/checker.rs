@@ -4,14 +4,14 @@
 use crate::config::error::ConfigError;
 
 /// Builds [`ConfigError::Invalid`] for one file.
-pub(super) struct Checker<'a> {
+pub(crate) struct Checker<'a> {
     /// The config file, as given.
-    pub(super) file: &'a str,
+    pub(crate) file: &'a str,
 }
 
 impl Checker<'_> {
     /// The error for `value` at dotted `key`, which should have been `expected`.
-    pub(super) fn invalid(
+    pub(crate) fn invalid(
         &self,
         key: impl Into<String>,
         value: impl Into<toml::Value>,

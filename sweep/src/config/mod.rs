@@ -71,8 +71,9 @@
 //! - Dtype names are case-insensitive; `fp16` is an alias of `f16` (`fp32`, `fp64` are
 //!   accepted too). A `[tolerances.<name>]` table must name a dtype, each dtype at most once.
 //! - Tolerances: each field that is not given keeps its default from
-//!   [`DtypeTolerance::default_for`]; `max_abs` must be finite and `>= 0` (`0` means
-//!   bitwise), `min_top1` must lie in `[0, 1]`. Every dtype has a tolerance after loading.
+//!   [`DtypeTolerance::default_for`]; `max_abs` must be finite, `>= 0` (`0` means
+//!   bitwise) and at most [`MAX_TOLERANCE_ABS`] (1e6), `min_top1` must lie in `[0, 1]`.
+//!   Every dtype has a tolerance after loading.
 //! - `name` becomes the output folder `out/<name>` when `--out` is absent, so it must be a safe
 //!   file name: 1 to 64 ASCII letters, digits, `-`, `_` or `.`, not starting with `.` (no
 //!   `/`, no `..`, no absolute path, no newline). Without `name`, the file stem is used with
@@ -93,9 +94,14 @@
 //!
 //! Every error is a [`ConfigError`] whose one-line message names the file, the key, the value
 //! and what was expected.
+//!
+//! The checks of single values (timeouts, block size, spans, tolerances, the floor's `k`, the
+//! model) are `pub(crate)`: a replay bundle, which holds a pair's plan and model, is read
+//! through the same functions ([`crate::replay`]), so a value the config refuses is refused
+//! there too, under the bundle's key.
 
 mod backends;
-mod checker;
+pub(crate) mod checker;
 mod diagnostics;
 
 pub mod error;
@@ -246,6 +252,12 @@ pub const DEFAULT_FLOOR_BACKEND: &str = "cpu";
 
 /// Largest `reference.floor_k`.
 pub const MAX_FLOOR_K: f64 = 1e6;
+
+/// Largest `max_abs` of a tolerance (`tolerances.<dtype>.{equiv,drift}.max_abs`, and a replay
+/// bundle's `plan.tolerance`): 1e6. Logits are of magnitude ~30 on SmolLM2 and rarely pass a
+/// few hundred on any model, so 1e6 already accepts any real drift; a larger bound (1e308) is
+/// a tolerance in name only, which turns every finite FAIL into a PASS.
+pub const MAX_TOLERANCE_ABS: f64 = 1e6;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -560,17 +572,27 @@ fn check_backend_names(
 /// `sweep.spans`: non-empty, each within [`span_limit`] of `model`; sorted, deduplicated.
 fn check_spans(c: &Checker<'_>, raw: &[i64], model: &ModelSpec) -> Result<Vec<usize>, ConfigError> {
     c.non_empty("sweep.spans", raw)?;
-    let (max_span, span_rule) = span_limit(model);
     let mut spans = Vec::with_capacity(raw.len());
     for &span in raw {
-        match usize::try_from(span) {
-            Ok(ok) if (1..=max_span).contains(&ok) => spans.push(ok),
-            _ => return Err(c.invalid("sweep.spans", span, span_rule)),
-        }
+        spans.push(check_span(c, "sweep.spans", span.into(), model)?);
     }
     spans.sort_unstable();
     spans.dedup();
     Ok(spans)
+}
+
+/// One span at `key`: within [`span_limit`] of `model` (shared with replay bundles).
+pub(crate) fn check_span(
+    c: &Checker<'_>,
+    key: &str,
+    span: i128,
+    model: &ModelSpec,
+) -> Result<usize, ConfigError> {
+    let (max_span, span_rule) = span_limit(model);
+    match usize::try_from(span) {
+        Ok(ok) if (1..=max_span).contains(&ok) => Ok(ok),
+        _ => Err(c.invalid(key, int_value(span), span_rule)),
+    }
 }
 
 /// `sweep.dtypes`: non-empty dtype names, deduplicated in order.
@@ -617,16 +639,25 @@ fn check_seeds(c: &Checker<'_>, raw: &[i64]) -> Result<Vec<u64>, ConfigError> {
     Ok(dedup_keep_order(seeds))
 }
 
-/// `sweep.block_size`: 1 to [`MAX_SPAN`], [`DEFAULT_BLOCK_SIZE`] when absent.
+/// `sweep.block_size`: [`check_block_size_at`], [`DEFAULT_BLOCK_SIZE`] when absent.
 fn check_block_size(c: &Checker<'_>, raw: Option<i64>) -> Result<usize, ConfigError> {
     let Some(b) = raw else {
         return Ok(DEFAULT_BLOCK_SIZE);
     };
+    check_block_size_at(c, "sweep.block_size", b.into())
+}
+
+/// A block size at `key`: 1 to [`MAX_SPAN`] (shared with replay bundles).
+pub(crate) fn check_block_size_at(
+    c: &Checker<'_>,
+    key: &str,
+    b: i128,
+) -> Result<usize, ConfigError> {
     match usize::try_from(b) {
         Ok(ok) if (1..=MAX_SPAN).contains(&ok) => Ok(ok),
         _ => Err(c.invalid(
-            "sweep.block_size",
-            b,
+            key,
+            int_value(b),
             format!("a block size of at least 1 token and at most {MAX_SPAN} (2^20)"),
         )),
     }
@@ -685,14 +716,7 @@ fn check_reference(
         };
     }
     if let Some(k) = r.floor_k {
-        if !(k.is_finite() && k > 0.0 && k <= MAX_FLOOR_K) {
-            return Err(c.invalid(
-                "reference.floor_k",
-                k,
-                "a finite multiple of the noise floor, > 0 and at most 1e6",
-            ));
-        }
-        out.rule.k = k;
+        out.rule.k = check_floor_k(c, "reference.floor_k", k)?;
     }
     if let Some(m) = r.tolerance_mode {
         out.rule.mode = ToleranceMode::parse(&m).ok_or_else(|| {
@@ -716,8 +740,22 @@ fn check_reference(
     Ok(out)
 }
 
-/// A timeout: finite, > 0 and at most [`MAX_TIMEOUT_S`].
-fn check_seconds(c: &Checker<'_>, key: &str, t: f64) -> Result<(), ConfigError> {
+/// The noise floor's multiple `k` at `key`: finite, > 0 and at most [`MAX_FLOOR_K`] (shared
+/// with replay bundles).
+pub(crate) fn check_floor_k(c: &Checker<'_>, key: &str, k: f64) -> Result<f64, ConfigError> {
+    if k.is_finite() && k > 0.0 && k <= MAX_FLOOR_K {
+        return Ok(k);
+    }
+    Err(c.invalid(
+        key,
+        k,
+        "a finite multiple of the noise floor, > 0 and at most 1e6",
+    ))
+}
+
+/// A timeout at `key`: finite, > 0 and at most [`MAX_TIMEOUT_S`] (shared with replay
+/// bundles).
+pub(crate) fn check_seconds(c: &Checker<'_>, key: &str, t: f64) -> Result<(), ConfigError> {
     if t.is_finite() && t > 0.0 && t <= MAX_TIMEOUT_S {
         return Ok(());
     }
@@ -732,23 +770,39 @@ fn usize_value(v: usize) -> toml::Value {
     toml::Value::Integer(i64::try_from(v).unwrap_or(i64::MAX))
 }
 
+/// An integer as TOML writes it; one beyond TOML's 64-bit integers (a replay bundle's JSON
+/// may hold one) as a float.
+fn int_value(v: i128) -> toml::Value {
+    i64::try_from(v).map_or(toml::Value::Float(v as f64), toml::Value::Integer)
+}
+
 /// `[model]`: a gguf path (resolved against `file`'s folder) or a synthetic model's shape.
 fn check_model(c: &Checker<'_>, model: ModelSpec, file: &Path) -> Result<ModelSpec, ConfigError> {
+    check_model_spec(c, &model)?;
     match model {
         ModelSpec::Gguf { path } => {
-            if path.as_os_str().is_empty() {
-                return Err(c.invalid("model.path", "", "a path to a .gguf file"));
-            }
             let path = match file.parent() {
                 Some(dir) if path.is_relative() && !dir.as_os_str().is_empty() => dir.join(path),
                 _ => path,
             };
             Ok(ModelSpec::Gguf { path })
         }
+        synthetic => Ok(synthetic),
+    }
+}
+
+/// The model at key `model` (shared with replay bundles): a gguf path that is not empty (the
+/// file itself is checked before any run, by the CLI), or a synthetic model's sizes, shape
+/// and parameter count.
+pub(crate) fn check_model_spec(c: &Checker<'_>, model: &ModelSpec) -> Result<(), ConfigError> {
+    match model {
+        ModelSpec::Gguf { path } if path.as_os_str().is_empty() => {
+            Err(c.invalid("model.path", "", "a path to a .gguf file"))
+        }
+        ModelSpec::Gguf { .. } => Ok(()),
         ModelSpec::Synthetic(m) => {
-            check_synthetic_shape(c, &m)?;
-            check_synthetic_size(c, &m)?;
-            Ok(ModelSpec::Synthetic(m))
+            check_synthetic_shape(c, m)?;
+            check_synthetic_size(c, m)
         }
     }
 }
@@ -881,20 +935,45 @@ fn apply_envelope(
     env: &mut Envelope,
 ) -> Result<(), ConfigError> {
     if let Some(max_abs) = raw.max_abs {
-        if !(max_abs.is_finite() && max_abs >= 0.0) {
-            return Err(c.invalid(
-                format!("{key}.max_abs"),
-                max_abs,
-                "a finite number >= 0 (0 means bitwise)",
-            ));
-        }
-        env.max_abs = max_abs;
+        env.max_abs = check_max_abs(c, &format!("{key}.max_abs"), max_abs)?;
     }
     if let Some(min_top1) = raw.min_top1 {
-        if !(0.0..=1.0).contains(&min_top1) {
-            return Err(c.invalid(format!("{key}.min_top1"), min_top1, "a fraction in [0, 1]"));
-        }
-        env.min_top1 = min_top1;
+        env.min_top1 = check_min_top1(c, &format!("{key}.min_top1"), min_top1)?;
+    }
+    Ok(())
+}
+
+/// A tolerance's `max_abs` at `key`: finite, >= 0 (0 means bitwise) and at most
+/// [`MAX_TOLERANCE_ABS`] (shared with replay bundles).
+pub(crate) fn check_max_abs(c: &Checker<'_>, key: &str, v: f64) -> Result<f64, ConfigError> {
+    if v.is_finite() && (0.0..=MAX_TOLERANCE_ABS).contains(&v) {
+        return Ok(v);
+    }
+    Err(c.invalid(
+        key,
+        v,
+        "a finite number >= 0 and at most 1e6 (0 means bitwise)",
+    ))
+}
+
+/// A tolerance's `min_top1` at `key`: a fraction in `[0, 1]` (shared with replay bundles).
+pub(crate) fn check_min_top1(c: &Checker<'_>, key: &str, v: f64) -> Result<f64, ConfigError> {
+    if (0.0..=1.0).contains(&v) {
+        return Ok(v);
+    }
+    Err(c.invalid(key, v, "a fraction in [0, 1]"))
+}
+
+/// A whole tolerance at `key` (`key.equiv.max_abs` ... `key.drift.min_top1`), as a replay
+/// bundle holds it: every bound checked as the config checks it.
+pub(crate) fn check_tolerance(
+    c: &Checker<'_>,
+    key: &str,
+    t: &DtypeTolerance,
+) -> Result<(), ConfigError> {
+    for (which, env) in [("equiv", &t.equiv), ("drift", &t.drift)] {
+        check_max_abs(c, &format!("{key}.{which}.max_abs"), env.max_abs)?;
+        check_min_top1(c, &format!("{key}.{which}.min_top1"), env.min_top1)?;
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ mod fuzz_replay;
 mod grid;
 mod journal;
 mod replay;
+mod replay_validation;
 mod runner;
 mod runner_profile;
 mod verdict;
