@@ -25,4 +25,5 @@ mod required_backends;
 mod resume;
 mod sweep;
 mod template_plugin;
+mod termination;
 mod trace;

@@ -18,4 +18,4 @@ pub use discovery::{discover, PluginCandidate, PLUGIN_PATH_ENV};
 pub use errors::LoadError;
 pub use loader::LoadedPlugin;
 pub use plugin_backend::PluginBackend;
-pub use worker::{kill_all_workers, Deadlines, WorkerBackend};
+pub use worker::{kill_all_workers, terminate_all_workers, Deadlines, WorkerBackend};

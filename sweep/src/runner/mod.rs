@@ -201,6 +201,12 @@ impl DtypePass<'_> {
         store.fill(&self.cfg.model, &wanted, sink, self.progress)?;
         sink.time.reference_s += t0.elapsed().as_secs_f64();
         let mut lanes = self.open_lanes(sink)?;
+        if self.ctl.stopped() {
+            // Stopped while the sessions opened (SIGTERM ends the workers): the first pair
+            // was in flight, and its backends that could not open say why.
+            self.journal_unopened(todo.first(), &mut lanes, sink)?;
+            return Ok(false);
+        }
         for cell in todo {
             let t0 = Instant::now();
             let loaded = store.enabled().then(|| store.load(cell.span, cell.seed));
@@ -224,6 +230,22 @@ impl DtypePass<'_> {
         }
         // Sessions of this dtype close here (workers exit) before the next dtype loads.
         Ok(true)
+    }
+
+    /// Journal `cell`'s pair on every lane that did not open, with its reason.
+    fn journal_unopened(
+        &self,
+        cell: Option<&&Cell>,
+        lanes: &mut [Lane],
+        sink: &mut Sink,
+    ) -> std::io::Result<()> {
+        let Some(cell) = cell else { return Ok(()) };
+        for (planned, lane) in self.backends.iter().zip(lanes.iter_mut()) {
+            if matches!(lane, Lane::Unrunnable(..)) {
+                self.run_on_lane(cell, planned, lane, None, sink)?;
+            }
+        }
+        Ok(())
     }
 
     /// Every backend's lane for the dtype, in run order.

@@ -7,11 +7,12 @@
 //! entry point that crashes, exits or hangs costs that plugin only.
 
 pub mod client;
+mod lifeline;
 mod process;
 pub mod protocol;
 pub mod server;
 mod stderr_tail;
 
 pub use client::{Deadlines, StartError, WorkerBackend};
-pub use process::{kill_all_workers, Hello};
+pub use process::{kill_all_workers, terminate_all_workers, Hello};
 pub use server::serve;

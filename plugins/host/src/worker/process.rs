@@ -12,7 +12,7 @@ use driftbench_core::BackendError;
 use std::io::{BufReader, BufWriter};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -29,6 +29,17 @@ static LIVE: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
 fn live() -> std::sync::MutexGuard<'static, Vec<u32>> {
     LIVE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Set once the host was told to terminate: no worker starts after it, and a worker that dies
+/// is said to have been terminated.
+static TERMINATED: AtomicBool = AtomicBool::new(false);
+
+/// End every worker now and start none after (SIGTERM: stop now, keep what is done). The
+/// runs they held fail as "terminated", so the sweep can journal them and write its report.
+pub fn terminate_all_workers() {
+    TERMINATED.store(true, Ordering::SeqCst);
+    kill_all_workers();
 }
 
 /// Kill every live worker's process group: for a host about to exit at once (a second
@@ -106,6 +117,11 @@ impl Worker {
         plugin: &Path,
         deadline: Duration,
     ) -> Result<Worker, BackendError> {
+        if TERMINATED.load(Ordering::SeqCst) {
+            return Err(BackendError::Run(
+                "terminated (SIGTERM): no new worker is started".into(),
+            ));
+        }
         if !plugin.is_file() {
             let what = if plugin.exists() {
                 "is not a regular file"
@@ -121,6 +137,10 @@ impl Worker {
         cmd.arg("worker")
             .arg("--plugin")
             .arg(plugin)
+            .env(
+                super::lifeline::HOST_PID_ENV,
+                std::process::id().to_string(),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -261,6 +281,7 @@ impl Worker {
         }
         let status = self.kill_group();
         let how = match (exited, status) {
+            _ if TERMINATED.load(Ordering::SeqCst) => "terminated (SIGTERM)".to_string(),
             (true, Some(s)) => describe(s),
             _ => "killed".to_string(),
         };

@@ -37,6 +37,7 @@ fn protocol_channel() -> io::Result<File> {
 
 /// Serve `plugin` over stdin/stdout until shutdown or end of input.
 pub fn serve(plugin: &Path) -> io::Result<()> {
+    super::lifeline::die_with_host();
     let mut out = BufWriter::new(protocol_channel()?);
     let mut input = BufReader::new(io::stdin().lock());
     let mut backend = match LoadedPlugin::load(plugin) {
