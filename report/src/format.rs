@@ -132,25 +132,106 @@ pub fn bound(x: f64) -> String {
     }
 }
 
-/// Text from a plugin, a config or a journal made safe for one markdown line: control
-/// characters (line breaks, ANSI escapes) become spaces, so it cannot start a heading or a
-/// table row, and `<`, `>` become entities, so it cannot open raw HTML.
+/// Text from a plugin, a config or a journal made safe for one markdown line: it reads as
+/// the same text wherever the markdown is rendered (GitHub's cmark-gfm, GitLab, mdBook's and
+/// this report's pulldown-cmark) and can open nothing: no heading, list, table row, raw HTML,
+/// emphasis, code, link, image or autolink. What is done to it:
+///
+/// - control characters (line breaks, ANSI escapes) become spaces, so it stays one line;
+/// - `<` and `>` become `&lt;` and `&gt;`: no raw HTML, no `<scheme:...>` autolink;
+/// - `\`, `` ` ``, `*`, `[`, `]`, `~`, `$`, `#`, `{`, `}` get a backslash, and so do `_`
+///   unless it stands between two letters or digits (`max_abs_diff` stays as it is:
+///   CommonMark never reads such an `_` as emphasis) and `&` before a letter, a digit or `#`
+///   (an entity): no link, image, footnote, emphasis, code span, strike-through, math,
+///   closing `#` or heading attributes (mdBook's `{.class}`, whose `}` pulldown-cmark only
+///   sees escaped);
+/// - bare URLs, which GFM links without any markup, are broken where the parser looks for
+///   them: the `:` of `://` becomes `\:` (`http\://host`) and the `.` after `www` becomes
+///   `\.`; cmark-gfm and comrak match both while parsing inlines, where a backslash escape
+///   hides them;
+/// - an e-mail address (`a@b.co`), which cmark-gfm and comrak link after merging adjacent text
+///   nodes (so a backslash does not hide it), gets its `@` as a code span: `` a`@`b.co ``;
+/// - at the start, a `-` or `+` list marker, a thematic break (`---`) or an ordered list
+///   marker (`1.` before a space) is escaped, for text that starts a list item's content.
+///
+/// Every escape is a CommonMark backslash escape of ASCII punctuation or an entity, so the
+/// rendered text is the original one; only the `@` of an e-mail address looks different
+/// (as code).
 pub fn inline(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    let mut out = String::with_capacity(s.len() + s.len() / 8);
+    escape_markdown(s, &mut out, false);
+    out
+}
+
+/// Text made safe for one markdown table cell: [`inline`] without the rules for the start of
+/// a line (a cell is never one), and `|` escaped, so it cannot end the cell.
+pub fn cell(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + s.len() / 8);
+    escape_markdown(s, &mut out, true);
+    out
+}
+
+/// [`inline`] (`in_cell` false) or [`cell`] into `out`, in one pass over `s`.
+fn escape_markdown(s: &str, out: &mut String, in_cell: bool) {
+    let lead = if in_cell { None } else { block_marker(s) };
+    let mut prev: Option<char> = None;
+    for (i, c) in s.char_indices() {
+        let rest = &s[i + c.len_utf8()..];
+        let next = rest.chars().next();
         match c {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             c if c.is_control() => out.push(' '),
+            '\\' | '`' | '*' | '[' | ']' | '~' | '$' | '#' | '{' | '}' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '|' if in_cell => out.push_str("\\|"),
+            '_' if !(prev.is_some_and(char::is_alphanumeric)
+                && next.is_some_and(char::is_alphanumeric)) =>
+            {
+                out.push_str("\\_")
+            }
+            '&' if next.is_some_and(|n| n.is_ascii_alphanumeric() || n == '#') => {
+                out.push_str("\\&")
+            }
+            ':' if rest.starts_with("//") => out.push_str("\\:"),
+            '.' if i >= 3 && s.as_bytes()[i - 3..i].eq_ignore_ascii_case(b"www") => {
+                out.push_str("\\.")
+            }
+            '@' if prev.is_some_and(|p| p.is_ascii_alphanumeric() || ".+-_:".contains(p))
+                && next.is_some_and(|n| n.is_ascii_alphanumeric() || ".-_/".contains(n)) =>
+            {
+                out.push_str("`@`")
+            }
+            c if Some(i) == lead => {
+                out.push('\\');
+                out.push(c);
+            }
             c => out.push(c),
         }
+        prev = Some(c);
     }
-    out
 }
 
-/// Text made safe for one markdown table cell: [`inline`], and no pipe.
-pub fn cell(s: &str) -> String {
-    inline(s).replace('|', "\\|")
+/// Where `s`, put at the start of a list item's content, would open a block: the byte index
+/// of the character to escape (a `-` or `+` list marker or thematic break, the `.` or `)` of
+/// an ordered list marker), if any.
+fn block_marker(s: &str) -> Option<usize> {
+    let start = s.len() - s.trim_start_matches([' ', '\t']).len();
+    let rest = &s[start..];
+    let blank_after = |after: &str| after.is_empty() || after.starts_with([' ', '\t']);
+    match rest.chars().next()? {
+        '-' if blank_after(&rest[1..]) || rest[1..].starts_with('-') => Some(start),
+        '+' if blank_after(&rest[1..]) => Some(start),
+        '0'..='9' => {
+            let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+            let after = &rest[digits..];
+            (digits <= 9 && after.starts_with(['.', ')']) && blank_after(&after[1..]))
+                .then_some(start + digits)
+        }
+        _ => None,
+    }
 }
 
 /// Bytes as MiB with one decimal.
@@ -177,6 +258,7 @@ mod tests {
         assert_eq!(bound(1e-9), "1e-9");
         assert_eq!(bound(0.25), "0.25");
         assert_eq!(cell("a|b\nc"), "a\\|b c");
+        assert_eq!(cell("-0.5"), "-0.5");
         assert_eq!(sig2(0.56), "0.56");
         assert_eq!(sig2(0.02), "0.020");
         assert_eq!(sig2(28.4), "28");
@@ -186,5 +268,45 @@ mod tests {
         assert_eq!(times(Some(28.0)), "28×");
         assert_eq!(times(None), NONE);
         assert_eq!(opt_sci(None), NONE);
+    }
+
+    #[test]
+    fn markdown_escapes() {
+        let cases = [
+            ("[x](//h)", "\\[x\\](//h)"),
+            ("![](http://e/p.png)", "!\\[\\](http\\://e/p.png)"),
+            ("<http://e>", "&lt;http\\://e&gt;"),
+            (
+                "see www.e.com or WWW.E.COM",
+                "see www\\.e.com or WWW\\.E.COM",
+            ),
+            ("mail a@b.co now", "mail a`@`b.co now"),
+            ("@user and a @ b", "@user and a @ b"),
+            ("max_abs_diff _x_ a_ é_é", "max_abs_diff \\_x\\_ a\\_ é_é"),
+            (
+                "*a* `c` ~s~ $m$ \\ # {#i}",
+                "\\*a\\* \\`c\\` \\~s\\~ \\$m\\$ \\\\ \\# \\{\\#i\\}",
+            ),
+            ("R&D &amp; &#91; & x", "R\\&D \\&amp; \\&\\#91; & x"),
+            ("a|b", "a|b"),
+            ("0.1.0", "0.1.0"),
+            ("-0.5", "-0.5"),
+        ];
+        for (text, md) in cases {
+            assert_eq!(inline(text), md, "{text}");
+        }
+        for (text, md) in [
+            ("- x", "\\- x"),
+            ("  + x", "  \\+ x"),
+            ("---", "\\---"),
+            ("12. x", "12\\. x"),
+            ("3) x", "3\\) x"),
+            ("3)x", "3)x"),
+            ("-", "\\-"),
+        ] {
+            assert_eq!(inline(text), md, "{text}");
+            assert_eq!(cell(text), text.replace('|', "\\|"), "{text}");
+        }
+        assert_eq!(cell("a|b [c]"), "a\\|b \\[c\\]");
     }
 }

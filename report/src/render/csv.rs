@@ -3,10 +3,25 @@
 //!
 //! Numbers are written as Rust's `{:?}` writes them: shortest text that reads back to the
 //! same value, exponent form for very small or large ones (`1e-7`), `NaN`, `inf`, `-inf`
-//! for non-finite values; an empty cell means "not measured".
+//! for non-finite values; an empty cell means "not measured". Numeric cells are written as
+//! they are (a negative number stays a number).
+//!
+//! Text cells (backend, dtype, verdict, route, reason) may hold what a plugin, a config or a
+//! journal wrote, and a spreadsheet program must not run it:
+//!
+//! - a text that starts with `=`, `+`, `-`, `@`, a tab or a carriage return, which a
+//!   spreadsheet would read as a formula (or as a cell to run, for the last two), gets a `'`
+//!   in front (`'=HYPERLINK(…)`): the spreadsheet shows the text as it is, apostrophe
+//!   hidden; a dataframe reader sees the apostrophe;
+//! - control characters (C0 `U+0000`–`U+001F` including tab and line breaks, DEL `U+007F`,
+//!   C1 `U+0080`–`U+009F`: an ANSI escape, say) are written as `\xHH`, the code point in two
+//!   hex digits (`\x1b[31m`), so every row is one line and no escape sequence reaches a
+//!   terminal that prints the file. A backslash of the text is not doubled: `\xHH` is for
+//!   reading, not for decoding back.
 
 use crate::model::Report;
 use driftbench_core::route::Route;
+use std::fmt::Write as _;
 
 /// File name of the pair table.
 pub const PAIRS_CSV: &str = "pairs.csv";
@@ -81,6 +96,23 @@ fn opt(v: Option<f64>) -> String {
     v.map(num).unwrap_or_default()
 }
 
+/// A text cell: neutralised against formulas and with its control characters shown as
+/// `\xHH` (see the module's documentation).
+fn text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 1);
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        out.push('\'');
+    }
+    for c in s.chars() {
+        if c.is_control() {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn to_text(header: &[&str], rows: Vec<Vec<String>>) -> String {
     let mut w = ::csv::Writer::from_writer(Vec::new());
     // Writing to memory fails only on a row of the wrong width, which the callers never build.
@@ -101,13 +133,13 @@ pub fn pairs_csv(r: &Report) -> String {
             let m = c.metrics.as_ref();
             let flip = m.and_then(|m| m.first_flip.as_ref());
             let row = vec![
-                b.name.clone(),
+                text(&b.name),
                 c.span.to_string(),
-                c.dtype.to_string(),
+                text(&c.dtype.to_string()),
                 c.kv_aligned.to_string(),
                 c.seed.to_string(),
-                c.verdict.to_string(),
-                c.reason.clone().unwrap_or_default(),
+                text(&c.verdict.to_string()),
+                text(c.reason.as_deref().unwrap_or_default()),
                 opt(m.map(|m| m.max_abs_diff)),
                 opt(m.map(|m| m.p99_abs_diff)),
                 opt(m.map(|m| m.mean_abs_diff)),
@@ -147,10 +179,10 @@ pub fn performance_csv(r: &Report) -> String {
                 let roof = l.and_then(|l| l.roofline.as_ref());
                 let count = |n: Option<usize>| n.map(|n| n.to_string()).unwrap_or_default();
                 vec![
-                    b.name.clone(),
+                    text(&b.name),
                     p.span.to_string(),
-                    p.dtype.to_string(),
-                    p.route.as_str().to_string(),
+                    text(&p.dtype.to_string()),
+                    text(p.route.as_str()),
                     num(p.wall_mean_s),
                     num(p.wall_p95_s),
                     num(p.per_token_mean_s),

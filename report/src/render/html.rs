@@ -10,16 +10,20 @@
 //!
 //! Self-contained and inert: one inline stylesheet, no script, no external resource, and a
 //! Content-Security-Policy that forbids loading any. Plugin text reaches this page through
-//! the markdown, so nothing in it is trusted: every text is escaped, raw HTML is shown as
-//! text, a link becomes an `<a>` only when it points into this page or at a file of the
-//! report, and any other image is its alt text.
+//! the markdown, so nothing in it is trusted: `report.md` already escapes it (see
+//! `format::inline`), and here again every text is escaped, raw HTML is shown as text, a
+//! link becomes an `<a>` only when it points into this page or at a file of the report, and
+//! any other image is its alt text.
+//!
+//! The events are converted as the parser yields them (adjacent texts merged), never all
+//! held at once: time and memory grow with the markdown's length.
 
 use crate::model::Report;
 use crate::render::csv::{PAIRS_CSV, PERFORMANCE_CSV};
 use crate::render::markdown::markdown_with_plots;
 use crate::render::plots::Plot;
-use crate::render::svg::escape;
-use pulldown_cmark::{Event, LinkType, Options, Parser, Tag, TagEnd};
+use crate::render::svg::{escape, escape_into};
+use pulldown_cmark::{Event, LinkType, Options, Parser, Tag, TagEnd, TextMergeStream};
 use std::fmt::Write as _;
 
 /// The page's stylesheet: readable tables, wide tables scroll instead of overflowing.
@@ -114,17 +118,23 @@ impl<'a> Converter<'a> {
         }
     }
 
+    /// One pass over the parser's events, as they come: nothing but the page being written
+    /// (and a plot image's few events) is held, so time and memory grow with the text.
     fn convert(mut self, md: &str) -> String {
-        let events: Vec<Event> = Parser::new_ext(md, Options::ENABLE_TABLES).collect();
-        let mut i = 0;
-        while i < events.len() {
-            match self.figure(&events, i) {
-                Some(next) => i = next,
-                None => {
-                    self.event(&events[i]);
-                    i += 1;
+        let mut events =
+            TextMergeStream::new(Parser::new_ext(md, Options::ENABLE_TABLES)).peekable();
+        while let Some(ev) = events.next() {
+            if matches!(ev, Event::Start(Tag::Paragraph)) && self.alt == 0 {
+                let plot = match events.peek() {
+                    Some(Event::Start(Tag::Image { dest_url, .. })) => self.plot(dest_url),
+                    _ => None,
+                };
+                if let Some(plot) = plot {
+                    self.figure(ev, plot, &mut events);
+                    continue;
                 }
             }
+            self.event(&ev);
         }
         if let (Some(at), false) = (self.toc_at, self.toc.is_empty()) {
             let mut nav = String::from("<nav><ul>\n");
@@ -155,43 +165,43 @@ impl<'a> Converter<'a> {
         REPORT_FILES.contains(&dest) || self.plot(dest).is_some()
     }
 
-    /// At `events[i]`, a paragraph that is exactly one image of a known plot: the SVG
-    /// inlined in a figure. Returns the index after the paragraph.
-    fn figure(&mut self, events: &[Event], i: usize) -> Option<usize> {
-        if self.alt > 0 || !matches!(events[i], Event::Start(Tag::Paragraph)) {
-            return None;
-        }
-        let Some(Event::Start(Tag::Image { dest_url, .. })) = events.get(i + 1) else {
-            return None;
-        };
-        let plot = self.plot(dest_url)?;
+    /// `paragraph` (its start) followed in `events` by an image of `plot`: when the
+    /// paragraph is exactly that image, the SVG inlined in a figure; otherwise the events,
+    /// written as they are.
+    fn figure<'e>(
+        &mut self,
+        paragraph: Event<'e>,
+        plot: &Plot,
+        events: &mut std::iter::Peekable<impl Iterator<Item = Event<'e>>>,
+    ) {
         // The image's end (its alt text may hold images too), then the paragraph's.
+        let mut held = vec![paragraph];
         let mut depth = 0usize;
-        let mut j = i + 1;
-        loop {
-            match events.get(j)? {
+        for ev in events.by_ref() {
+            match ev {
                 Event::Start(Tag::Image { .. }) => depth += 1,
-                Event::End(TagEnd::Image) => {
-                    depth -= 1;
-                    if depth == 0 {
-                        break;
-                    }
-                }
+                Event::End(TagEnd::Image) => depth -= 1,
                 _ => {}
             }
-            j += 1;
+            held.push(ev);
+            if depth == 0 {
+                break;
+            }
         }
-        if !matches!(events.get(j + 1), Some(Event::End(TagEnd::Paragraph))) {
-            return None;
+        if depth == 0 && matches!(events.peek(), Some(Event::End(TagEnd::Paragraph))) {
+            events.next();
+            // The SVG carries the title; the caption names the file.
+            let _ = write!(
+                self.out,
+                "<figure>\n{}<figcaption>File: <code>plots/{}</code></figcaption>\n</figure>\n",
+                plot.svg,
+                escape(&plot.file)
+            );
+            return;
         }
-        // The SVG carries the title; the caption names the file.
-        let _ = write!(
-            self.out,
-            "<figure>\n{}<figcaption>File: <code>{}</code></figcaption>\n</figure>\n",
-            plot.svg,
-            escape(dest_url)
-        );
-        Some(j + 2)
+        for ev in &held {
+            self.event(ev);
+        }
     }
 
     fn event(&mut self, ev: &Event) {
@@ -231,7 +241,7 @@ impl<'a> Converter<'a> {
             if k > 0 {
                 self.out.push('\n');
             }
-            self.out.push_str(&escape(line));
+            escape_into(&mut self.out, line);
         }
     }
 

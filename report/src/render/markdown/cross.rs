@@ -1,6 +1,6 @@
 //! `report.md`: the cross-backend matrix, one table per dtype.
 
-use crate::format::{opt_sci, sci, top1, NONE};
+use crate::format::{inline, opt_sci, sci, top1, NONE};
 use crate::model::{AgreementRow, Report};
 use crate::render::markdown::writer::Md;
 use driftbench_core::route::Route;
@@ -40,7 +40,10 @@ pub(crate) fn matrix_tables(md: &mut Md, r: &Report) {
             refs.push(&a.reference);
         }
     }
-    md.heading(3, &format!("Cross-backend Matrix (vs {})", refs.join(", ")));
+    md.heading(
+        3,
+        &format!("Cross-backend Matrix (vs {})", inline(&refs.join(", "))),
+    );
     md.line(
         "Each backend's logits against the reference backend's for the same run, over spans \
          and seeds. Each cell: max_abs_diff (max) / KL max / top1 (min) / NaN+Inf count / runs.",

@@ -4,7 +4,7 @@
 use crate::format::{fixed, inline, mib, opt_secs, secs, thousands, NONE};
 use crate::model::latency::{DtypeResources, HarnessShare, LatencyRow};
 use crate::model::{BackendReport, Report};
-use crate::render::markdown::writer::Md;
+use crate::render::markdown::writer::{Md, Strong, Text};
 use driftbench_core::route::Route;
 use driftbench_sweep::records::PeaksSource;
 
@@ -228,12 +228,18 @@ pub(crate) fn harness_section(md: &mut Md, r: &Report) {
         ("other", h.other_s),
     ]
     .into_iter()
-    .map(|(what, s)| vec![what.to_string(), secs(s), pct(s / h.sweep_wall_s)])
+    .map(|(what, s)| {
+        vec![
+            Text::Plain(what.to_string()),
+            Text::Plain(secs(s)),
+            Text::Plain(pct(s / h.sweep_wall_s)),
+        ]
+    })
     .collect::<Vec<_>>();
     body.push(vec![
-        "**sweep**".to_string(),
-        secs(h.sweep_wall_s),
-        pct(1.0),
+        Text::Strong(Strong("sweep".to_string())),
+        Text::Plain(secs(h.sweep_wall_s)),
+        Text::Plain(pct(1.0)),
     ]);
     md.table(&["part", "seconds", "share"], &body);
     if let Some(b) = h.host_peak_rss_bytes {

@@ -17,7 +17,7 @@ use driftbench_core::route::Route;
 use driftbench_sweep::records::{BackendEntry, SweepHeader};
 use driftbench_sweep::verdict::Verdict;
 use std::fmt::Write as _;
-use writer::Md;
+use writer::{Md, Strong, Text};
 
 /// Render the whole report as markdown.
 pub fn render_markdown(r: &Report) -> String {
@@ -87,8 +87,9 @@ fn plots_section(md: &mut Md, plots: &[Plot]) {
     }
     md.heading(2, "Plots");
     for p in plots {
-        // Image syntax: viewers show the plot inline; the file name is already safe.
-        let alt = inline(&p.title).replace('[', "\\[").replace(']', "\\]");
+        // Image syntax: viewers show the plot inline; the file name is already safe, and the
+        // title (which names backends) is escaped like any text, brackets included.
+        let alt = inline(&p.title);
         md.line(&format!("![{alt}](plots/{})", p.file));
         md.blank();
     }
@@ -434,19 +435,23 @@ fn cross_section(md: &mut Md, r: &Report) {
     md.heading(3, "Verdicts per Backend");
     let mut header: Vec<&str> = vec!["verdict"];
     header.extend(names.iter().map(String::as_str));
-    let mut body: Vec<Vec<String>> = Verdict::ALL
+    let mut body: Vec<Vec<Text>> = Verdict::ALL
         .iter()
         .map(|&v| {
-            let mut row = vec![v.to_string()];
-            row.extend(r.backends.iter().map(|b| b.count(v).to_string()));
+            let mut row = vec![Text::Plain(v.to_string())];
+            row.extend(
+                r.backends
+                    .iter()
+                    .map(|b| Text::Plain(b.count(v).to_string())),
+            );
             row
         })
         .collect();
-    let mut global = vec!["**global**".to_string()];
+    let mut global = vec![Text::Strong(Strong("global".to_string()))];
     global.extend(
         r.backends
             .iter()
-            .map(|b| format!("**{}**", b.global.as_str())),
+            .map(|b| Text::Strong(Strong(b.global.as_str().to_string()))),
     );
     body.push(global);
     md.table(&header, &body);
@@ -463,7 +468,7 @@ fn cross_section(md: &mut Md, r: &Report) {
     }
     md.line(&format!(
         "Mean wall time of successful runs; the ratio is to the first backend ({}), measured in this one sweep.",
-        names[0]
+        inline(&names[0])
     ));
     md.blank();
     let mut header: Vec<&str> = vec!["span", "dtype", "route"];

@@ -2,7 +2,7 @@
 
 use crate::format::{sci, top1, NONE};
 use crate::model::spread::{SeedSpreadRow, Spread};
-use crate::render::markdown::writer::Md;
+use crate::render::markdown::writer::{Md, Strong, Text};
 
 fn span3(s: Option<Spread>, f: fn(f64) -> String) -> String {
     s.map_or_else(
@@ -25,7 +25,7 @@ pub(crate) fn spread_section(md: &mut Md, rows: &[SeedSpreadRow]) {
          each seed's verdict (report.json holds every cell).",
     );
     md.blank();
-    let body: Vec<Vec<String>> = multi
+    let body: Vec<Vec<Text>> = multi
         .iter()
         .map(|r| {
             let verdicts: Vec<String> = r
@@ -33,7 +33,7 @@ pub(crate) fn spread_section(md: &mut Md, rows: &[SeedSpreadRow]) {
                 .iter()
                 .map(|v| format!("{}: {}", v.seed, v.verdict))
                 .collect();
-            vec![
+            let mut row: Vec<Text> = [
                 r.span.to_string(),
                 r.dtype.to_string(),
                 r.kv_aligned.to_string(),
@@ -42,8 +42,16 @@ pub(crate) fn spread_section(md: &mut Md, rows: &[SeedSpreadRow]) {
                 span3(r.kl_mean, sci),
                 span3(r.top1, top1),
                 verdicts.join(", "),
-                if r.disagrees() { "**yes**" } else { "no" }.to_string(),
             ]
+            .into_iter()
+            .map(Text::Plain)
+            .collect();
+            row.push(if r.disagrees() {
+                Text::Strong(Strong("yes".to_string()))
+            } else {
+                Text::Plain("no".to_string())
+            });
+            row
         })
         .collect();
     md.table(

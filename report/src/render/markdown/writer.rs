@@ -6,6 +6,45 @@ use crate::format::cell;
 #[derive(Default)]
 pub(crate) struct Md(pub(crate) String);
 
+/// A cell of a [`Md::table`] row. A `String` is text, escaped as it is written (see
+/// [`crate::format::cell`]); [`Strong`] is text shown bold.
+pub(crate) trait TableCell {
+    /// The cell as markdown, appended to `out`.
+    fn write(&self, out: &mut String);
+}
+
+impl TableCell for String {
+    fn write(&self, out: &mut String) {
+        out.push_str(&cell(self));
+    }
+}
+
+/// A table cell shown bold: its text escaped like any other cell's, between `**`.
+pub(crate) struct Strong(pub(crate) String);
+
+/// A cell that is either text or bold text (rows mixing both).
+pub(crate) enum Text {
+    Plain(String),
+    Strong(Strong),
+}
+
+impl TableCell for Strong {
+    fn write(&self, out: &mut String) {
+        out.push_str("**");
+        out.push_str(&cell(&self.0));
+        out.push_str("**");
+    }
+}
+
+impl TableCell for Text {
+    fn write(&self, out: &mut String) {
+        match self {
+            Text::Plain(s) => s.write(out),
+            Text::Strong(s) => s.write(out),
+        }
+    }
+}
+
 impl Md {
     pub(crate) fn line(&mut self, s: &str) {
         // Last guard: whatever text reached a line unescaped, no escape sequence or carriage
@@ -23,17 +62,26 @@ impl Md {
         self.line(&format!("{} {title}", "#".repeat(level)));
         self.blank();
     }
-    /// A table: header row, separator, rows; then a blank line.
-    pub(crate) fn table(&mut self, header: &[&str], rows: &[Vec<String>]) {
+    /// A table: header row, separator, rows; then a blank line. Every header and cell is
+    /// text, escaped here (a backend's or a counter's name heads some columns).
+    pub(crate) fn table<C: TableCell>(&mut self, header: &[&str], rows: &[Vec<C>]) {
+        let header: Vec<String> = header.iter().map(|h| cell(h)).collect();
         self.line(&format!("| {} |", header.join(" | ")));
         let sep: Vec<String> = header
             .iter()
             .map(|h| "-".repeat(h.chars().count().max(3)))
             .collect();
         self.line(&format!("|{}|", sep.join("|")));
+        let mut row = String::new();
         for r in rows {
-            let cells: Vec<String> = r.iter().map(|c| cell(c)).collect();
-            self.line(&format!("| {} |", cells.join(" | ")));
+            row.clear();
+            row.push('|');
+            for c in r {
+                row.push(' ');
+                c.write(&mut row);
+                row.push_str(" |");
+            }
+            self.line(&row);
         }
         self.blank();
     }
