@@ -146,6 +146,11 @@ pub enum Command {
         /// (exit 3). Added to the config's `sweep.optional_backends`.
         #[arg(long = "optional", value_name = "NAME", value_delimiter = ',')]
         optional: Vec<String>,
+        /// The machine label of this sweep's runs (default: the config's `machine_label`, else
+        /// the host name): journals of two machines are two sets of runs, and `diff` says
+        /// `machine: a → b`. 1 to 64 letters, digits, `-`, `_` or `.`.
+        #[arg(long = "machine-label", value_name = "LABEL")]
+        machine_label: Option<String>,
         /// Continue the sweep journaled in the output folder (same config and backends):
         /// finished cells are kept, the rest run, and the report is the one a clean sweep
         /// would write.

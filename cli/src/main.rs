@@ -9,6 +9,7 @@ mod environment;
 mod interrupt;
 mod model_check;
 mod npy;
+mod origin;
 mod plugins_cmd;
 mod progress;
 mod replay_cmd;
@@ -31,13 +32,18 @@ fn main() {
             out,
             backends,
             optional,
+            machine_label,
             resume,
             remeasure_peaks,
             plugins,
         } => sweep_cmd::run(
             config,
             out.clone(),
-            sweep_cmd::Names { backends, optional },
+            sweep_cmd::Names {
+                backends,
+                optional,
+                machine_label: machine_label.as_deref(),
+            },
             sweep_cmd::Flags {
                 resume: *resume,
                 remeasure_peaks: *remeasure_peaks,

@@ -13,6 +13,7 @@ use driftbench_sweep::peaks_cache::PeaksCache;
 use driftbench_sweep::records::Record;
 use driftbench_sweep::runner::{FloorSource, PlannedBackend, Sweep};
 use driftbench_sweep::verdict::GlobalVerdict;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -32,6 +33,8 @@ pub struct Names<'a> {
     pub backends: &'a [String],
     /// `--optional`.
     pub optional: &'a [String],
+    /// `--machine-label`.
+    pub machine_label: Option<&'a str>,
 }
 
 impl Names<'_> {
@@ -77,6 +80,7 @@ pub fn run(
 ) -> Result<i32> {
     let cfg = SweepConfig::load(config)?;
     crate::model_check::check_sweep(&cfg)?;
+    let machine = crate::origin::machine_label(names.machine_label, cfg.machine_label.as_deref())?;
     let (names, requirement) = names.resolve(&cfg)?;
     let cache = plugins.cache()?;
     let chosen = Chosen::select(&cfg, config, &names, plugins, &cache)?;
@@ -93,6 +97,7 @@ pub fn run(
         out_dir: &out_dir,
         environment: environment::collect(),
         requirement,
+        origin: crate::origin::collect(machine, config, &chosen.files)?,
     };
     let pairs_planned = job.pairs_planned();
     let started = job.start(flags.resume)?;
@@ -133,6 +138,8 @@ pub fn run(
 /// reference alone (or why it could not be).
 struct Chosen {
     planned: Vec<PlannedBackend>,
+    /// The plugin library behind each planned instance.
+    files: BTreeMap<String, PathBuf>,
     floor_only: Option<Result<Vec<PlannedBackend>, String>>,
 }
 
@@ -159,7 +166,7 @@ impl Chosen {
             isolation: isolation.clone(),
         };
         let found = backends::find(&plugins.plugins)?;
-        let planned = backends::select(found.clone(), &selection(names))?;
+        let (planned, files) = backends::select_with_files(found.clone(), &selection(names))?;
         let floor_name = &cfg.reference.floor_backend;
         let floor_only = (cfg.reference.noise_floor
             && !planned.iter().any(|p| &p.entry.name == floor_name))
@@ -173,6 +180,7 @@ impl Chosen {
         });
         Ok(Chosen {
             planned,
+            files,
             floor_only,
         })
     }

@@ -7,7 +7,7 @@ use crate::grid::Cell;
 use crate::journal::{self, Journal, JournalError};
 use crate::peaks_cache::PeaksCache;
 use crate::plan::SweepPlan;
-use crate::records::{Environment, Record, ReferenceInfo, SweepHeader, SCHEMA_VERSION};
+use crate::records::{Environment, Origin, Record, ReferenceInfo, SweepHeader, SCHEMA_VERSION};
 use crate::resume::{self, ResumeError};
 use crate::runner::{self, cross_reference, Progress, Sweep, SweepControl};
 use std::collections::HashSet;
@@ -82,6 +82,8 @@ pub struct Job<'a> {
     pub environment: Environment,
     /// Which backends must classify a pair for the sweep to pass.
     pub requirement: Requirement,
+    /// The machine label and the config's and plugins' hashes, for the header.
+    pub origin: Origin,
 }
 
 /// The backends a sweep needs results from ([`SweepPlan::required`], [`SweepPlan::optional`]).
@@ -260,6 +262,7 @@ impl<'a> Job<'a> {
                 .map(|p| p.entry.clone())
                 .collect(),
             plan: Some(self.plan()),
+            origin: Some(self.origin.clone()),
             reference: Some(ReferenceInfo {
                 cross_backend: cross_reference(cfg, &names).map(str::to_string),
                 noise_floor: cfg.reference.noise_floor,

@@ -10,6 +10,7 @@
 
 pub mod config;
 pub mod grid;
+pub mod identity;
 pub mod input_file;
 pub mod job;
 pub mod journal;

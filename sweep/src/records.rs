@@ -95,6 +95,33 @@ pub struct SweepHeader {
     /// What logits are measured against (`[reference]`); absent from older journals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<ReferenceInfo>,
+    /// Where the sweep ran and from which files: the machine of its run identities, the
+    /// config's and the plugins' hashes; absent from older journals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
+}
+
+/// Where a journal was written and from what ([`crate::identity`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    /// The machine label (`--machine-label`, the config's `machine_label`, else the host
+    /// name): part of every run's identity.
+    pub machine: String,
+    /// sha256 of the config file's bytes, hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_sha256: Option<String>,
+    /// Per backend instance: the plugin file and the sha256 of its bytes.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub plugins: BTreeMap<String, PluginFile>,
+}
+
+/// A plugin library as a sweep loaded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginFile {
+    /// Its file name.
+    pub file: String,
+    /// sha256 of its bytes, hex.
+    pub sha256: String,
 }
 
 /// The `[reference]` settings a sweep ran with, as the report states them.

@@ -139,6 +139,15 @@ fn broken(name: &str, why: String) -> Entry {
 /// INCOMPLETE); a backend that rejects an option is an error (bad input), naming the config
 /// file, the instance and the option.
 pub fn select(found: Found, sel: &Selection) -> Result<Vec<PlannedBackend>> {
+    Ok(select_with_files(found, sel)?.0)
+}
+
+/// [`select`], and the plugin file behind each instance (for its hash in the journal).
+pub fn select_with_files(
+    found: Found,
+    sel: &Selection,
+) -> Result<(Vec<PlannedBackend>, BTreeMap<String, PathBuf>)> {
+    let mut files = BTreeMap::new();
     for w in &found.warnings {
         eprintln!("warning: {w}");
     }
@@ -202,6 +211,7 @@ pub fn select(found: Found, sel: &Selection) -> Result<Vec<PlannedBackend>> {
             ),
             None => format!("plugin {file} ({origin}, not started)"),
         };
+        files.insert(name.clone(), plugin.candidate.path.clone());
         let plugin_field = (inst.plugin != name).then(|| inst.plugin.clone());
         let (backend, probe, configured, error): Entry = match started.result {
             Ok((mut backend, _)) => {
@@ -240,5 +250,5 @@ pub fn select(found: Found, sel: &Selection) -> Result<Vec<PlannedBackend>> {
             backend,
         });
     }
-    Ok(planned)
+    Ok((planned, files))
 }

@@ -106,6 +106,7 @@ fn records() -> Vec<Record> {
                 configured: None,
             },
         ],
+        origin: None,
         plan: None,
         reference: None,
     }));

@@ -187,6 +187,7 @@ pub(crate) fn records(text: impl Fn(&str) -> String) -> Vec<Record> {
                 ..entry("broken")
             },
         ],
+        origin: None,
         plan: None,
         reference: None,
     }));

@@ -130,6 +130,7 @@ fn header() -> Record {
                 configured: None,
             },
         ],
+        origin: None,
         plan: None,
         reference: None,
     }))

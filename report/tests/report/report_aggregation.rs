@@ -59,6 +59,7 @@ fn header(backends: &[&str], block_size: usize) -> Record {
                 configured: None,
             })
             .collect(),
+        origin: None,
         plan: None,
         reference: None,
     }))

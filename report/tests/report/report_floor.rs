@@ -75,6 +75,7 @@ fn header(noise_floor: bool) -> Record {
         pairs_planned: 0,
         environment: Environment::default(),
         backends: vec![],
+        origin: None,
         plan: None,
         reference: Some(ReferenceInfo {
             cross_backend: Some("flex".to_string()),

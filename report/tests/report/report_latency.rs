@@ -58,6 +58,7 @@ fn records() -> Vec<Record> {
             pairs_planned: 2,
             environment: Environment::default(),
             backends: vec![],
+            origin: None,
             plan: None,
             reference: None,
         })),

@@ -5,6 +5,8 @@
 //! ```toml
 //! name = "b3-sweep"            # optional; default: the file stem, made safe; names out/<name>
 //! description = "..."          # optional; no control characters
+//! machine_label = "gpu-node-07" # optional; default: the host name; --machine-label overrides;
+//!                              #   1 to 64 letters, digits, `-`, `_`, `.`
 //!
 //! [model]                      # required; tagged by `kind`
 //! kind = "gguf"
@@ -166,6 +168,8 @@ pub struct SweepConfig {
     pub name: String,
     /// Free-form description.
     pub description: Option<String>,
+    /// The machine label runs are identified by (`machine_label`); `None`: the host name.
+    pub machine_label: Option<String>,
     /// The config file, as given.
     pub path: PathBuf,
     /// The model; a relative gguf path is already resolved against the config's folder.
@@ -264,6 +268,7 @@ pub const MAX_TOLERANCE_ABS: f64 = 1e6;
 struct RawConfig {
     name: Option<String>,
     description: Option<String>,
+    machine_label: Option<String>,
     model: ModelSpec,
     sweep: RawSweep,
     #[serde(default)]
@@ -423,6 +428,7 @@ impl SweepConfig {
         let raw = read_raw(&c, text)?;
         let name = check_name(&c, raw.name, file)?;
         check_description(&c, raw.description.as_deref())?;
+        check_machine_label(&c, raw.machine_label.as_deref())?;
         let model = check_model(&c, raw.model, file)?;
         let sweep = check_sweep(&c, raw.sweep, &model)?;
         let profile = ProfileConfig {
@@ -435,6 +441,7 @@ impl SweepConfig {
         Ok(SweepConfig {
             name,
             description: raw.description,
+            machine_label: raw.machine_label,
             path: file.to_path_buf(),
             model,
             backends: sweep.backends,
@@ -500,6 +507,17 @@ fn check_description(c: &Checker<'_>, description: Option<&str>) -> Result<(), C
             "description",
             d,
             "text without control characters (no newline, tab or escape)",
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn check_machine_label(c: &Checker<'_>, label: Option<&str>) -> Result<(), ConfigError> {
+    match label {
+        Some(l) if !crate::identity::valid_machine_label(l) => Err(c.invalid(
+            "machine_label",
+            l,
+            "a machine label of 1 to 64 letters, digits, `-`, `_` or `.`, not starting with `.`",
         )),
         _ => Ok(()),
     }

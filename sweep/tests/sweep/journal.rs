@@ -38,6 +38,7 @@ fn sample() -> Vec<Record> {
             block_size: 16,
             tolerances: BTreeMap::new(),
             pairs_planned: 1,
+            origin: None,
             plan: None,
             reference: None,
             environment: Environment::default(),

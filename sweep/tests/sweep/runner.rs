@@ -305,6 +305,7 @@ fn sweep_planned(planned: Vec<PlannedBackend>) -> Vec<Record> {
         pairs_planned: 0,
         environment: Default::default(),
         backends: planned.iter().map(|p| p.entry.clone()).collect(),
+        origin: None,
         plan: None,
         reference: None,
     }));
