@@ -1,12 +1,14 @@
 //! Stable replay of the fuzz corpora, run by `cargo test --workspace`: the harness each crate's
 //! replay test includes with `#[path]`, beside the one-input function of its target
 //! (`fuzz/targets/<target>.rs`, shared with `fuzz/fuzz_targets/`): `gguf` in `gguf/tests/`,
-//! `config` in `sweep/tests/`, `protocol` in `plugins/host/tests/`. For the target:
+//! `config` and `bundle` in `sweep/tests/`, `protocol` in `plugins/host/tests/`, `journal` and
+//! `diff` in `report/tests/`. For the target:
 //!
 //! 1. every file of `fuzz/corpus/<target>/` and `fuzz/regressions/<target>/` is run once;
 //! 2. then mutations of those files (bit flips, byte inserts and deletes, splices, interesting
-//!    integers such as 0, 0xFFFFFFFF and u64::MAX written over length fields, text tokens) are
-//!    run for `DRIFTBENCH_FUZZ_SECONDS` seconds (default 10) per target. The mutations come from a
+//!    integers such as 0, 0xFFFFFFFF and u64::MAX written over length fields, text tokens; for
+//!    the JSON targets mostly JSON values, keys and whole lines swapped in) are run for
+//!    `DRIFTBENCH_FUZZ_SECONDS` seconds (default 10) per target. The mutations come from a
 //!    deterministic RNG: input `i` is a function of the seed (`DRIFTBENCH_FUZZ_SEED`, default
 //!    fixed), `i` and the corpus files, so a failure can be reproduced.
 //!
@@ -17,7 +19,7 @@
 //!
 //! `cargo test --workspace fuzz_ -- --nocapture` shows how many inputs were tried.
 
-// Each including test uses part of the harness (the seed check serves two of the three).
+// Each including test uses part of the harness (the seed check serves only some).
 #![allow(dead_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -74,10 +76,13 @@ fn note_allocation(size: usize) -> bool {
     true
 }
 
-/// Writes the running input to a fixed temp file and says so on stderr, without allocating.
-#[cfg(unix)]
+/// Writes the running input to a fixed temp file and says so on stderr. Only std: the
+/// including crates need no dependency for it (a short path is made a C string on the stack,
+/// `File` and stderr write unbuffered, so nothing allocates here; a small allocation would be
+/// allowed anyway, only the oversized one is refused).
 fn dump_current() {
-    const PATH: &[u8] = b"/tmp/driftbench-fuzz-oversized.bin\0";
+    use std::io::Write;
+    const PATH: &str = "/tmp/driftbench-fuzz-oversized.bin";
     const MSG: &[u8] =
         b"fuzz_replay: an input asked for an allocation over 4 GiB (a trusted length \
 field?); the process aborts, the input is in /tmp/driftbench-fuzz-oversized.bin\n";
@@ -88,23 +93,13 @@ field?); the process aborts, the input is in /tmp/driftbench-fuzz-oversized.bin\
         return;
     }
     // SAFETY: `ptr`/`len` describe the input slice `run_one` is running, alive until it resets
-    // CURRENT; the path is NUL-terminated; the fd is only used while open.
-    unsafe {
-        let fd = libc::open(
-            PATH.as_ptr().cast(),
-            libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC,
-            0o644,
-        );
-        if fd >= 0 {
-            let _ = libc::write(fd, ptr.cast(), len);
-            libc::close(fd);
-        }
-        let _ = libc::write(2, MSG.as_ptr().cast(), MSG.len());
+    // CURRENT.
+    let input = unsafe { std::slice::from_raw_parts(ptr, len) };
+    if let Ok(mut file) = std::fs::File::create(PATH) {
+        let _ = file.write_all(input);
     }
+    let _ = std::io::stderr().write_all(MSG);
 }
-
-#[cfg(not(unix))]
-fn dump_current() {}
 
 // SAFETY: every call is forwarded to `System` with the same arguments, or refused with null.
 unsafe impl GlobalAlloc for Guard {
@@ -345,6 +340,178 @@ fn mutate_once(rng: &mut Rng, data: &mut Vec<u8>, pool: &[Vec<u8>]) {
     }
 }
 
+/// Targets whose inputs are JSON text (a journal's lines, a bundle, two reports): most of their
+/// edits replace one JSON scalar, rename a key or move whole lines, so the mutant still parses
+/// and reaches the checks behind the parser.
+const JSON_TARGETS: [&str; 3] = ["journal", "bundle", "diff"];
+
+/// JSON values written over a scalar of a JSON input: extreme numbers, the non-finite
+/// strings driftbench's floats take, other types, and names these files use.
+const JSON_VALUES: [&str; 48] = [
+    "0",
+    "1",
+    "-1",
+    "0.5",
+    "-0.0",
+    "5e-324",
+    "1e300",
+    "-1e300",
+    "1.7976931348623157e308",
+    "1e999",
+    "4294967295",
+    "4294967296",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "18446744073709551615",
+    "18446744073709551616",
+    "\"NaN\"",
+    "\"nan\"",
+    "\"inf\"",
+    "\"-inf\"",
+    "\"Infinity\"",
+    "null",
+    "true",
+    "false",
+    "\"\"",
+    "[]",
+    "{}",
+    "[0]",
+    "\"f32\"",
+    "\"f16\"",
+    "\"bf16\"",
+    "\"f64\"",
+    "\"PASS_EQUIV\"",
+    "\"FAIL_EQUIV\"",
+    "\"EXPECTED_DRIFT\"",
+    "\"FAIL_DRIFT\"",
+    "\"INCOMPLETE\"",
+    "\"SKIPPED\"",
+    "\"PASS\"",
+    "\"FAIL\"",
+    "\"prefill\"",
+    "\"decode\"",
+    "\"noise_floor\"",
+    "\"both\"",
+    "\"a\\nb|c<d>&`e`\"",
+    "\"\\u0000\"",
+    "\"\\ud800\"",
+    "\"../x\"",
+];
+
+/// The scalars of JSON text (strings, numbers, `true`, `false`, `null`): byte range, and
+/// whether it is an object key (a string followed by `:`). A rough scan, not a parser.
+fn json_scalars(data: &[u8]) -> Vec<(usize, usize, bool)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < data.len() {
+        let start = i;
+        match data[i] {
+            b'"' => {
+                i += 1;
+                while i < data.len() && data[i] != b'"' {
+                    i += if data[i] == b'\\' { 2 } else { 1 };
+                }
+                i = (i + 1).min(data.len());
+                let key = data[i..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b':');
+                out.push((start, i, key));
+            }
+            b'-' | b'0'..=b'9' | b't' | b'f' | b'n' => {
+                while i < data.len()
+                    && matches!(data[i], b'-' | b'+' | b'.' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
+                {
+                    i += 1;
+                }
+                out.push((start, i, false));
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// The lines of `data`, each with its `\n`.
+fn lines_of(data: &[u8]) -> Vec<Vec<u8>> {
+    data.split_inclusive(|b| *b == b'\n')
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+/// One edit of JSON text that keeps it JSON more often than not; `pool` supplies values and
+/// lines from other inputs.
+fn mutate_json(rng: &mut Rng, data: &mut Vec<u8>, pool: &[Vec<u8>]) {
+    let scalars = json_scalars(data);
+    let pick = |rng: &mut Rng, keys: bool| {
+        let of_kind: Vec<_> = scalars.iter().filter(|s| s.2 == keys).collect();
+        (!of_kind.is_empty()).then(|| *of_kind[rng.below(of_kind.len())])
+    };
+    match rng.below(8) {
+        // A value replaced by a hostile one.
+        0..=2 => {
+            let Some((a, b, _)) = pick(rng, false) else {
+                return mutate_once(rng, data, pool);
+            };
+            let value = JSON_VALUES[rng.below(JSON_VALUES.len())].as_bytes();
+            data.splice(a..b, value.iter().copied());
+        }
+        // A value (or key) replaced by one of another input, or of this one: real names,
+        // tags and numbers in the wrong places, keys twice in one object.
+        3..=5 => {
+            let keys = rng.below(3) == 0;
+            let Some((a, b, _)) = pick(rng, keys) else {
+                return mutate_once(rng, data, pool);
+            };
+            let other = &pool[rng.below(pool.len())];
+            let theirs: Vec<_> = json_scalars(other)
+                .into_iter()
+                .filter(|s| s.2 == keys)
+                .collect();
+            if theirs.is_empty() {
+                return mutate_once(rng, data, pool);
+            }
+            let (c, d, _) = theirs[rng.below(theirs.len())];
+            let value = other[c..d].to_vec();
+            data.splice(a..b, value);
+        }
+        // Whole lines: one repeated, dropped, taken from another input, or two swapped.
+        _ => {
+            let mut lines = lines_of(data);
+            if lines.is_empty() {
+                return mutate_once(rng, data, pool);
+            }
+            let i = rng.below(lines.len());
+            match rng.below(4) {
+                0 => {
+                    let line = lines[i].clone();
+                    let at = rng.below(lines.len() + 1);
+                    lines.insert(at, line);
+                }
+                1 => {
+                    lines.remove(i);
+                }
+                2 => {
+                    let theirs = lines_of(&pool[rng.below(pool.len())]);
+                    if !theirs.is_empty() {
+                        let line = theirs[rng.below(theirs.len())].clone();
+                        lines.insert(rng.below(lines.len() + 1), line);
+                    }
+                }
+                _ => {
+                    let j = rng.below(lines.len());
+                    lines.swap(i, j);
+                }
+            }
+            // A line moved to the end may lack its `\n`: give every line but the last one.
+            let n = lines.len();
+            for line in lines.iter_mut().take(n.saturating_sub(1)) {
+                if line.last() != Some(&b'\n') {
+                    line.push(b'\n');
+                }
+            }
+            *data = lines.concat();
+        }
+    }
+}
+
 /// The frames of a protocol stream (a trailing partial frame is dropped).
 fn split_frames(mut data: &[u8]) -> Vec<Vec<u8>> {
     let mut frames = Vec::new();
@@ -387,6 +554,15 @@ fn mutant(target: &str, seed: u64, iteration: u64, pool: &[Vec<u8>]) -> Vec<u8> 
             mutate_once(&mut rng, &mut frames[pick], pool);
         }
         data = join_frames(&frames);
+    } else if JSON_TARGETS.contains(&target) {
+        // Mostly structure-keeping edits, some raw ones.
+        for _ in 0..edits {
+            if rng.below(4) == 0 {
+                mutate_once(&mut rng, &mut data, pool);
+            } else {
+                mutate_json(&mut rng, &mut data, pool);
+            }
+        }
     } else {
         for _ in 0..edits {
             mutate_once(&mut rng, &mut data, pool);

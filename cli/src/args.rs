@@ -280,7 +280,7 @@ pub struct RunArgs {
     /// Block size of the padded cache (kv_aligned=0); default 16 or the config's.
     #[arg(long = "block-size")]
     pub block_size: Option<usize>,
-    /// Write prefill.npy, decode.npy (float32, [span, vocab]) and manifest.json here.
+    /// Write prefill.npy, decode.npy (float32, float64 for f64; [span, vocab]) and manifest.json here.
     #[arg(long = "save-logits", value_name = "DIR")]
     pub save_logits: Option<PathBuf>,
     /// Then trace both routes' hidden states per layer against flex f64 and say where the

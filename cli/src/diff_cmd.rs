@@ -66,6 +66,16 @@ fn show<T: std::fmt::Display>(v: Option<T>) -> String {
 }
 
 fn print_diff(d: &ReportDiff) {
+    if d.context.is_empty() {
+        println!(
+            "what changed besides the results: nothing (same config, tolerances, plan, plugins, driftbench version and machine)"
+        );
+    } else {
+        println!("what changed besides the results:");
+        for c in &d.context {
+            println!("  {}", terminal(c));
+        }
+    }
     println!(
         "global verdict: {} → {}",
         show(d.old_global),
@@ -81,6 +91,12 @@ fn print_diff(d: &ReportDiff) {
                 Change::Missing if v.is_regression() => "missing (regressed)",
                 Change::Missing => "missing",
                 Change::Added => "added",
+                Change::Unplanned => "no longer planned",
+            };
+            let what = if v.tolerance_moved {
+                format!("{what}; the tolerance moved, the metrics did not")
+            } else {
+                what.to_string()
             };
             println!(
                 "  {}: {} → {} ({what})",

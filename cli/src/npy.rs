@@ -1,22 +1,26 @@
-//! Minimal writer of NumPy `.npy` v1.0 files: little-endian float32, C order.
+//! Minimal writer of NumPy `.npy` v1.0 files: little-endian float32 or float64, C order.
 
+use driftbench_core::logits::LogitsRef;
 use std::io::Write;
 use std::path::Path;
 
-/// Write `data` as a float32 array of `shape` to `path`, atomically.
-pub fn write_f32(path: &Path, shape: &[usize], data: &[f32]) -> std::io::Result<()> {
+/// Write `data` as an array of `shape` to `path`, atomically: float32 (`<f4`) for f32
+/// values, float64 (`<f8`) for f64 ones.
+pub fn write(path: &Path, shape: &[usize], data: LogitsRef<'_>) -> std::io::Result<()> {
     assert_eq!(
         shape.iter().product::<usize>(),
         data.len(),
         "npy shape does not match data"
     );
+    let descr = if data.is_f64() { "<f8" } else { "<f4" };
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
     let shape_txt = if dims.len() == 1 {
         format!("({},)", dims[0])
     } else {
         format!("({})", dims.join(", "))
     };
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape_txt}, }}");
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_txt}, }}");
     // Magic (6) + version (2) + header length (2) + header + '\n' is padded to 64 bytes.
     let total = 10 + header.len() + 1;
     header.push_str(&" ".repeat((64 - total % 64) % 64));
@@ -28,8 +32,9 @@ pub fn write_f32(path: &Path, shape: &[usize], data: &[f32]) -> std::io::Result<
         w.write_all(b"\x93NUMPY\x01\x00")?;
         w.write_all(&(header.len() as u16).to_le_bytes())?;
         w.write_all(header.as_bytes())?;
-        for v in data {
-            w.write_all(&v.to_le_bytes())?;
+        match data {
+            LogitsRef::F32(v) => v.iter().try_for_each(|x| w.write_all(&x.to_le_bytes()))?,
+            LogitsRef::F64(v) => v.iter().try_for_each(|x| w.write_all(&x.to_le_bytes()))?,
         }
         w.flush()?;
     }

@@ -12,8 +12,10 @@ use crate::backends;
 use crate::model_check;
 use crate::text::terminal;
 use anyhow::{anyhow, bail, Context, Result};
+use driftbench_core::logits::{Logits, LogitsRef};
 use driftbench_core::rng::prompt_tokens;
 use driftbench_report::diff::pair_label;
+use driftbench_sweep::audit;
 use driftbench_sweep::config::BackendInstance;
 use driftbench_sweep::noise_floor::FloorRef;
 use driftbench_sweep::records::{PairRecord, Record};
@@ -76,14 +78,24 @@ pub fn run(dir: &Path, plugins: &PluginArgs) -> Result<i32> {
     }) else {
         bail!("the pair produced no verdict");
     };
-    let old = &bundle.record;
+    // The recorded verdict is evidence to check, not to trust.
+    let (old, contradicted) =
+        audit::rejudged(&bundle.record, &bundle.plan.tolerance, &bundle.plan.rule);
+    if let Some(why) = contradicted {
+        println!(
+            "the bundle's recorded verdict is not what its metrics say: {}",
+            terminal(&why)
+        );
+    }
+    let old = &old;
     print_side_by_side(old, new)?;
     let bufs = &open.bufs;
     for (route, saved, ok, now) in [
         ("prefill", &saved.0, outcome.prefill_ok, &bufs.prefill),
         ("decode", &saved.1, outcome.decode_ok, &bufs.decode),
     ] {
-        if let Some(line) = logits_line(route, saved.as_deref(), ok.then_some(now)) {
+        let saved = saved.as_ref().map(Logits::as_ref);
+        if let Some(line) = logits_line(route, saved, ok.then(|| now.as_ref())) {
             println!("{line}");
         }
     }
@@ -103,8 +115,8 @@ enum SavedReference {
     Missing(String),
     Logits {
         label: String,
-        prefill: Vec<f32>,
-        decode: Vec<f32>,
+        prefill: Vec<f64>,
+        decode: Vec<f64>,
     },
 }
 
@@ -127,10 +139,11 @@ impl SavedReference {
                         dir.join(BUNDLE_FILE).display()
                     );
                 };
+                // A format-1 bundle kept its f64 reference as f32: widened, as it was used.
                 SavedReference::Logits {
                     label: label.clone(),
-                    prefill,
-                    decode,
+                    prefill: prefill.into_f64(),
+                    decode: decode.into_f64(),
                 }
             }
         })
@@ -321,8 +334,13 @@ fn differences(old: &PairRecord, new: &PairRecord) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// How the replay's logits of `route` compare with the bundle's, bit for bit.
-fn logits_line(route: &str, saved: Option<&[f32]>, now: Option<&Vec<f32>>) -> Option<String> {
+/// How the replay's logits of `route` compare with the bundle's, bit for bit (in their own
+/// width: f64 for an f64 pair of a format-2 bundle).
+fn logits_line(
+    route: &str,
+    saved: Option<LogitsRef<'_>>,
+    now: Option<LogitsRef<'_>>,
+) -> Option<String> {
     let (saved, now) = (saved?, now?);
     if saved.len() != now.len() {
         return Some(format!(
@@ -331,25 +349,17 @@ fn logits_line(route: &str, saved: Option<&[f32]>, now: Option<&Vec<f32>>) -> Op
             saved.len()
         ));
     }
-    let differing = saved
-        .iter()
-        .zip(now)
-        .filter(|(a, b)| a.to_bits() != b.to_bits())
-        .count();
-    if differing == 0 {
-        return Some(format!("{route} logits: bitwise identical to the bundle's"));
+    if saved.is_f64() != now.is_f64() {
+        let width = |l: LogitsRef<'_>| if l.is_f64() { "f64" } else { "f32" };
+        return Some(format!(
+            "{route} logits: {} now, the bundle kept {}",
+            width(now),
+            width(saved)
+        ));
     }
-    let max = saved
-        .iter()
-        .zip(now)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, |m, d| {
-            if d.is_nan() || m.is_nan() {
-                f32::NAN
-            } else {
-                m.max(d)
-            }
-        });
+    let Some((differing, max)) = saved.bitwise_mismatch(now) else {
+        return Some(format!("{route} logits: bitwise identical to the bundle's"));
+    };
     Some(format!(
         "{route} logits: {differing} of {} values differ from the bundle's (max |Δ| {max})",
         now.len()

@@ -11,6 +11,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use driftbench_core::backend::Backend;
 use driftbench_core::dtype::Dtype;
 use driftbench_core::kv::KvMode;
+use driftbench_core::logits::LogitsRef;
 use driftbench_core::metrics::Metrics;
 use driftbench_core::model_spec::ModelSpec;
 use driftbench_core::rng::prompt_tokens;
@@ -98,7 +99,7 @@ pub fn run(a: &RunArgs) -> Result<i32> {
             metrics: &m,
             pair,
         };
-        saved.write(dir, &open.bufs.prefill, &open.bufs.decode)?;
+        saved.write(dir, open.bufs.prefill.as_ref(), open.bufs.decode.as_ref())?;
     }
     if a.trace_layers {
         let job = trace_layers::Job {
@@ -266,14 +267,20 @@ struct Saved<'a> {
 }
 
 impl Saved<'_> {
-    /// `prefill.npy`, `decode.npy` and `manifest.json` into `dir`.
-    fn write(&self, dir: &Path, prefill: &[f32], decode: &[f32]) -> Result<()> {
+    /// `prefill.npy`, `decode.npy` and `manifest.json` into `dir`: float64 (`<f8`) for an
+    /// f64 pair, whose logits are kept as f64, float32 otherwise.
+    fn write(&self, dir: &Path, prefill: LogitsRef<'_>, decode: LogitsRef<'_>) -> Result<()> {
         let (a, info) = (self.a, self.info);
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         for (file, logits) in [("prefill.npy", prefill), ("decode.npy", decode)] {
-            npy::write_f32(&dir.join(file), &[a.span, info.vocab], logits)
+            npy::write(&dir.join(file), &[a.span, info.vocab], logits)
                 .with_context(|| format!("writing {}", dir.join(file).display()))?;
         }
+        let numpy_dtype = if prefill.is_f64() {
+            "float64"
+        } else {
+            "float32"
+        };
         let manifest = serde_json::json!({
             "backend": a.backend,
             "device": info.device,
@@ -292,7 +299,8 @@ impl Saved<'_> {
             "metrics": self.metrics,
             "verdict": self.pair.verdict,
             "reason": self.pair.reason,
-            "logits": {"prefill": "prefill.npy", "decode": "decode.npy", "dtype": "float32", "shape": [a.span, info.vocab]},
+            "transport": self.pair.transport,
+            "logits": {"prefill": "prefill.npy", "decode": "decode.npy", "dtype": numpy_dtype, "shape": [a.span, info.vocab]},
         });
         let text = serde_json::to_string_pretty(&manifest)?;
         let path = dir.join("manifest.json");

@@ -269,7 +269,14 @@ mod tests {
     use driftbench_sweep::records::{PairKey, PairRecord, Record};
     use driftbench_sweep::verdict::Verdict;
 
+    /// A pair of `verdict` with metrics that bear it out (a report derives verdicts from
+    /// them): top-1 agreement 1 for a pass, 0 for a failure.
     fn pair(verdict: Verdict) -> Record {
+        let top1 = if verdict == Verdict::PassEquiv {
+            1.0
+        } else {
+            0.0
+        };
         Record::Pair(PairRecord {
             key: PairKey {
                 backend: "b".into(),
@@ -280,10 +287,14 @@ mod tests {
             },
             verdict,
             reason: None,
-            metrics: None,
+            metrics: Some(driftbench_core::metrics::Metrics {
+                top1_agreement: top1,
+                ..Default::default()
+            }),
             envelope: None,
             floor: None,
             repeat_mismatch: Vec::new(),
+            transport: None,
         })
     }
 

@@ -12,6 +12,7 @@ use crate::roofline::ModelCost;
 use crate::route::Route;
 use crate::session_info::SessionInfo;
 use crate::trace::LayerTrace;
+use crate::unwritten;
 
 /// One compute stack. Implemented in process by backend crates and by the plugin host's
 /// wrapper around a loaded plugin.
@@ -102,4 +103,53 @@ pub trait Session: Send {
     fn compare(&self, prefill: &[f32], decode: &[f32], vocab: usize) -> Metrics {
         metrics::compare(prefill, decode, vocab)
     }
+
+    // ---- f64 logits (ABI v1.4). Every method below has a default, so a session written
+    // before them builds unchanged and hands its f64 logits over as f32. ----
+
+    /// Whether [`Session::prefill_f64`] and [`Session::decode_f64`] write logits computed in
+    /// f64 (true only for a session that overrides them, in an f64 session). The default,
+    /// `false`, says they widen the f32 routes: the host then judges the pair at
+    /// f32-transport precision and labels it so. Constant for the life of the session.
+    fn logits_f64(&self) -> bool {
+        false
+    }
+    /// The prefill route with its logits as f64 (`tokens.len() * vocab` values, row-major).
+    /// The host calls it in f64 sessions only. The default runs [`Session::prefill`] and
+    /// widens its f32 logits ([`widen_f32_route`]); an f64 session overrides it to hand over
+    /// the f64 values it computed, and says so in [`Session::logits_f64`].
+    fn prefill_f64(&mut self, tokens: &[u32], out: &mut [f64]) -> Result<(), BackendError> {
+        widen_f32_route(out, |o| self.prefill(tokens, o))
+    }
+    /// The decode route with its logits as f64; see [`Session::prefill_f64`].
+    fn decode_f64(
+        &mut self,
+        tokens: &[u32],
+        layout: KvLayout,
+        out: &mut [f64],
+    ) -> Result<(), BackendError> {
+        widen_f32_route(out, |o| self.decode(tokens, layout, o))
+    }
+    /// [`Session::compare`] of two f64 matrices.
+    fn compare_f64(&self, prefill: &[f64], decode: &[f64], vocab: usize) -> Metrics {
+        metrics::compare_f64(prefill, decode, vocab)
+    }
+}
+
+/// Run an f32 route (`f`, writing into a buffer of `out.len()` values) and widen its logits
+/// into `out`: what [`Session::prefill_f64`] and [`Session::decode_f64`] do by default. The
+/// f32 buffer starts filled with the f32 unwritten-logit sentinel, and every sentinel left
+/// becomes the f64 one, so a logit the route did not write is still caught.
+pub fn widen_f32_route(
+    out: &mut [f64],
+    f: impl FnOnce(&mut [f32]) -> Result<(), BackendError>,
+) -> Result<(), BackendError> {
+    let mut narrow = Vec::new();
+    narrow
+        .try_reserve_exact(out.len())
+        .map_err(|e| BackendError::Run(format!("cannot allocate {} f32 logits: {e}", out.len())))?;
+    narrow.resize(out.len(), unwritten::UNWRITTEN);
+    f(&mut narrow)?;
+    unwritten::widen(&narrow, out);
+    Ok(())
 }

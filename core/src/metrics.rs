@@ -3,11 +3,54 @@
 mod p99;
 mod row_stats;
 
+use crate::logits::LogitsRef;
 use rayon::prelude::*;
 use row_stats::{row_stats, RowStats};
 use serde::{Deserialize, Serialize};
 
-/// Comparison of two logits matrices, widened to f32, over all positions and vocab entries.
+/// A logit type [`compare`] reads: f32, or f64 for logits that crossed as f64. Every value
+/// is widened to f64 (exactly) before anything is computed.
+pub trait Logit: Copy + Send + Sync + 'static + sealed::Sealed {
+    /// Zero, to pad a row's tail.
+    const ZERO: Self;
+    /// The value as f64.
+    fn wide(self) -> f64;
+    /// NaN or ±Inf.
+    fn nonfinite(self) -> bool;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+impl Logit for f32 {
+    const ZERO: f32 = 0.0;
+    #[inline(always)]
+    fn wide(self) -> f64 {
+        f64::from(self)
+    }
+    #[inline(always)]
+    fn nonfinite(self) -> bool {
+        self.to_bits() & 0x7f80_0000 == 0x7f80_0000
+    }
+}
+
+impl Logit for f64 {
+    const ZERO: f64 = 0.0;
+    #[inline(always)]
+    fn wide(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn nonfinite(self) -> bool {
+        self.to_bits() & 0x7ff0_0000_0000_0000 == 0x7ff0_0000_0000_0000
+    }
+}
+
+/// Comparison of two logits matrices (f32 or f64, each value widened to f64), over all
+/// positions and vocab entries.
 /// The "prefill" side is the reference: in a pair it is the prefill route, in a cross-backend
 /// comparison the reference backend, in a noise-floor comparison the f64 run.
 ///
@@ -137,6 +180,38 @@ impl Metrics {
 /// If `vocab == 0`, if the two slices differ in length, or if the length is not a multiple
 /// of `vocab`. These are programming errors: the host checks sizes before comparing.
 pub fn compare(prefill: &[f32], decode: &[f32], vocab: usize) -> Metrics {
+    compare_any(prefill, decode, vocab)
+}
+
+/// [`compare`] of two f64 matrices (an f64 pair whose logits crossed as f64): the same rules,
+/// nothing rounded to f32 before the differences are taken. `p99_abs_diff` and the drift
+/// curve are kept as f32 (relative precision 6e-8, whatever their magnitude); every other
+/// metric is f64 throughout.
+///
+/// # Panics
+///
+/// As [`compare`].
+pub fn compare_f64(prefill: &[f64], decode: &[f64], vocab: usize) -> Metrics {
+    compare_any(prefill, decode, vocab)
+}
+
+/// [`compare`] of two matrices of either width (an f32 route against the f64 reference, two
+/// backends whose logits crossed in different widths): the f32 side is widened exactly.
+///
+/// # Panics
+///
+/// As [`compare`].
+pub fn compare_logits(prefill: LogitsRef<'_>, decode: LogitsRef<'_>, vocab: usize) -> Metrics {
+    match (prefill, decode) {
+        (LogitsRef::F32(a), LogitsRef::F32(b)) => compare_any(a, b, vocab),
+        (LogitsRef::F64(a), LogitsRef::F64(b)) => compare_any(a, b, vocab),
+        (LogitsRef::F64(a), LogitsRef::F32(b)) => compare_any(a, b, vocab),
+        (LogitsRef::F32(a), LogitsRef::F64(b)) => compare_any(a, b, vocab),
+    }
+}
+
+/// The body of [`compare`] for any pair of logit widths.
+fn compare_any<A: Logit, B: Logit>(prefill: &[A], decode: &[B], vocab: usize) -> Metrics {
     check_shapes(prefill, decode, vocab);
     let n = prefill.len();
     let positions = n / vocab;
@@ -169,7 +244,7 @@ pub fn compare(prefill: &[f32], decode: &[f32], vocab: usize) -> Metrics {
 
 /// The panics of [`compare`]: a zero `vocab`, slices of different lengths, or a length that
 /// is not a multiple of `vocab`.
-fn check_shapes(prefill: &[f32], decode: &[f32], vocab: usize) {
+fn check_shapes<A, B>(prefill: &[A], decode: &[B], vocab: usize) {
     assert!(vocab >= 1, "metrics::compare: vocab must be >= 1 (got 0)");
     assert_eq!(
         prefill.len(),
@@ -188,7 +263,11 @@ fn check_shapes(prefill: &[f32], decode: &[f32], vocab: usize) {
 
 /// The parallel pass: the [`RowStats`] of every row, in row order, and the p99's
 /// high-bucket counts over all diffs.
-fn row_pass(prefill: &[f32], decode: &[f32], vocab: usize) -> (Vec<RowStats>, Vec<u64>) {
+fn row_pass<A: Logit, B: Logit>(
+    prefill: &[A],
+    decode: &[B],
+    vocab: usize,
+) -> (Vec<RowStats>, Vec<u64>) {
     // Rows are independent; each gives the same bits whichever thread runs it, and the
     // rows are folded in order (`fold_rows`), so the result does not depend on the thread
     // count. The p99's first counting pass rides along (see `p99`); `reduce` keeps row order.
@@ -238,7 +317,12 @@ struct Totals {
 
 /// Fold `rows` (the stats of `prefill` against `decode`, in row order) into [`Totals`],
 /// sequentially so the sums never depend on the thread count.
-fn fold_rows(rows: &[RowStats], prefill: &[f32], decode: &[f32], vocab: usize) -> Totals {
+fn fold_rows<A: Logit, B: Logit>(
+    rows: &[RowStats],
+    prefill: &[A],
+    decode: &[B],
+    vocab: usize,
+) -> Totals {
     let mut t = Totals {
         nonfinite_prefill: 0,
         nonfinite_decode: 0,
@@ -276,11 +360,11 @@ fn fold_rows(rows: &[RowStats], prefill: &[f32], decode: &[f32], vocab: usize) -
 
 /// The [`Flip`] of row `row`, whose stats are `r` and logits `pa` (prefill) and `pb`
 /// (decode); NaN margins when the row holds a non-finite value.
-fn flip_at(row: usize, r: &RowStats, pa: &[f32], pb: &[f32]) -> Flip {
+fn flip_at<A: Logit, B: Logit>(row: usize, r: &RowStats, pa: &[A], pb: &[B]) -> Flip {
     let margins = if r.finite() {
         (
-            f64::from(pa[r.arg_a]) - f64::from(pa[r.arg_b]),
-            f64::from(pb[r.arg_b]) - f64::from(pb[r.arg_a]),
+            pa[r.arg_a].wide() - pa[r.arg_b].wide(),
+            pb[r.arg_b].wide() - pb[r.arg_a].wide(),
         )
     } else {
         (f64::NAN, f64::NAN)
@@ -308,7 +392,12 @@ fn mean_of_sum(sum: f64, n: usize, any_nan: bool) -> f64 {
 
 /// `p99_abs_diff`: the nearest-rank p99 of all diffs (0 when empty), never above
 /// `max_abs_diff`. `high` holds the counts of the first counting pass.
-fn p99_at_most(prefill: &[f32], decode: &[f32], high: &[u64], max_abs_diff: f64) -> f64 {
+fn p99_at_most<A: Logit, B: Logit>(
+    prefill: &[A],
+    decode: &[B],
+    high: &[u64],
+    max_abs_diff: f64,
+) -> f64 {
     let n = prefill.len();
     if n == 0 {
         return 0.0;

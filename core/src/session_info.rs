@@ -1,5 +1,6 @@
 //! What a session says about the model it loaded, checked before anything is sized by it.
 
+use crate::dtype::Dtype;
 use crate::roofline::ModelCost;
 use serde::{Deserialize, Serialize};
 
@@ -16,9 +17,9 @@ pub struct SessionInfo {
     pub model: String,
 }
 
-/// A session's [`SessionInfo`] as `open` answers it across the plugin ABI: the info's fields
-/// and, from ABI v1.3, the session's [`ModelCost`] (an older host ignores the extra member,
-/// an older plugin sends none).
+/// A session's [`SessionInfo`] as `open` answers it across the plugin ABI: the info's fields,
+/// from ABI v1.3 the session's [`ModelCost`], and from v1.4 the width its logits cross in
+/// (an older host ignores the extra members, an older plugin sends none).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OpenedInfo {
     /// The info.
@@ -27,6 +28,20 @@ pub struct OpenedInfo {
     /// What the model costs to run ([`Session::cost`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<ModelCost>,
+    /// `Some(Dtype::F64)` (`"logits": "f64"`) when the session's `prefill_f64` and
+    /// `decode_f64` hand over logits computed in f64 ([`Session::logits_f64`], ABI v1.4);
+    /// absent (or `"f32"`): its logits cross as f32.
+    ///
+    /// [`Session::logits_f64`]: crate::Session::logits_f64
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logits: Option<Dtype>,
+}
+
+impl OpenedInfo {
+    /// Whether the session said its f64 routes hand over f64 logits.
+    pub fn logits_f64(&self) -> bool {
+        self.logits == Some(Dtype::F64)
+    }
 }
 
 /// Largest vocabulary a session may report (a logits row of 16 MiB).

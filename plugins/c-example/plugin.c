@@ -376,7 +376,7 @@ static const DbPluginV1 TABLE = {
     decode,
     close_session,
     /* Optional functions this plugin does not provide: null. */
-    NULL, NULL, NULL, NULL, NULL,
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 };
 
 DB_EXPORT const DbPluginV1 *driftbench_plugin_v1(void) { return &TABLE; }

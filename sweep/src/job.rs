@@ -217,11 +217,12 @@ impl<'a> Job<'a> {
     }
 
     fn resume(self, path: PathBuf, lock: FolderLock) -> Result<Started<'a>, JobError> {
-        let (old, warnings) = journal::read(&path).map_err(JobError::Read)?;
+        let (old, mut warnings) = journal::read(&path).map_err(JobError::Read)?;
         let r = resume::resume(old, &self.plan()).map_err(|why| JobError::Resume {
             path: path.clone(),
             why,
         })?;
+        warnings.extend(r.notes.iter().map(|n| format!("{}: {n}", path.display())));
         let journal = Journal::rewrite(&path, &r.kept).map_err(|why| JobError::Write {
             doing: "rewriting",
             path: path.clone(),

@@ -8,6 +8,7 @@
 //! passes. The larger route error over the smaller says which route that is.
 
 use crate::verdict::DtypeTolerance;
+use crate::verdict::F32Transport;
 use crate::verdict::Verdict;
 use driftbench_core::dtype::Dtype;
 use driftbench_core::kv::KvMode;
@@ -18,14 +19,15 @@ use std::fmt;
 /// The f64 reference logits of a pair's (span, seed), or why there are none.
 #[derive(Debug, Clone, Copy)]
 pub enum FloorRef<'a> {
-    /// The reference routes' logits (computed in f64, delivered as f32).
+    /// The reference routes' logits, computed in f64 and kept as f64 (f32 values widened
+    /// where the reference backend hands its f64 logits over as f32).
     Logits {
         /// What computed them, e.g. `flex f64`.
         label: &'a str,
         /// f64 prefill.
-        prefill: &'a [f32],
+        prefill: &'a [f64],
         /// f64 decode, aligned KV cache.
-        decode: &'a [f32],
+        decode: &'a [f64],
     },
     /// Not measured, and why.
     Missing(&'a str),
@@ -157,6 +159,48 @@ pub fn classify_with_floor(
     rule: &FloorRule,
     floor: Result<&NoiseFloor, &str>,
 ) -> (Verdict, Option<String>) {
+    classify_transported(kv, dtype, m, tol, rule, floor, None)
+}
+
+/// [`classify_with_floor`] of a pair whose logits crossed as `transport` describes: with
+/// `Some`, an f64 pair whose logits crossed as f32, judged at f32-transport precision (its
+/// `max_abs` bounds widened by [`F32Transport`]) and labelled so in its reason, on a pass
+/// too.
+pub fn classify_transported(
+    kv: KvMode,
+    dtype: Dtype,
+    m: &Metrics,
+    tol: &DtypeTolerance,
+    rule: &FloorRule,
+    floor: Result<&NoiseFloor, &str>,
+    transport: Option<&F32Transport>,
+) -> (Verdict, Option<String>) {
+    let (verdict, reason) = classify_floor_at(kv, dtype, m, tol, rule, floor, transport);
+    match transport {
+        None => (verdict, reason),
+        Some(t) => {
+            let note = t.note();
+            let reason = match reason {
+                Some(r) => format!("{r}; {note}"),
+                None => note,
+            };
+            (verdict, Some(reason))
+        }
+    }
+}
+
+/// The verdict of [`classify_transported`] before its label.
+fn classify_floor_at(
+    kv: KvMode,
+    dtype: Dtype,
+    m: &Metrics,
+    tol: &DtypeTolerance,
+    rule: &FloorRule,
+    floor: Result<&NoiseFloor, &str>,
+    transport: Option<&F32Transport>,
+) -> (Verdict, Option<String>) {
+    let widened = transport.map(|t| t.widen(tol));
+    let tol = widened.as_ref().unwrap_or(tol);
     let fixed = crate::verdict::classify(kv, dtype, m, tol);
     if !rule.mode.uses_floor() {
         return fixed;
@@ -190,6 +234,12 @@ pub fn classify_with_floor(
     };
     let mut reasons: Vec<String> = rest.1.into_iter().collect();
     let bound = rule.k * floor.floor();
+    // An f32-transport pair's floor is itself f32 rounding: never below the transport bound
+    // (NaN stays NaN and fails).
+    let bound = match transport {
+        Some(t) if !bound.is_nan() => bound.max(t.bound),
+        _ => bound,
+    };
     // A NaN bound or drift never passes: `<=` is false for NaN.
     let within = m.max_abs_diff <= bound;
     if !within {

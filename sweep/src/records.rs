@@ -4,6 +4,7 @@
 use crate::noise_floor::{FloorRule, NoiseFloor};
 use crate::verdict::DtypeTolerance;
 use crate::verdict::Envelope;
+use crate::verdict::Transport;
 use crate::verdict::Verdict;
 use driftbench_core::dtype::Dtype;
 use driftbench_core::error::BackendError;
@@ -299,6 +300,12 @@ pub struct PairRecord {
     /// deterministic); empty when every repetition matched or there was one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub repeat_mismatch: Vec<RepeatMismatch>,
+    /// For an f64 pair whose logits crossed from the backend as f32 (a plugin of ABI v1.3
+    /// or older, or a session without f64 routes): `{"logits": "f32", "max_abs_logit": …}`,
+    /// and the pair was judged at f32-transport precision (see `envelope`). Absent when the
+    /// logits crossed in the pair's own dtype (and in older journals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<Transport>,
 }
 
 /// A repetition of a route whose logits are not bitwise those of the pair's first

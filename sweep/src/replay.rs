@@ -1,12 +1,17 @@
 //! Replay bundles: everything needed to run one failed or incomplete pair again, alone.
 //!
 //! A bundle is a folder holding `bundle.json` ([`Bundle`]) and, for each route that produced
-//! logits, a raw logits file: `prefill.f32`, `decode.f32`, and with a noise-floor rule the f64
-//! reference's `reference_prefill.f32` and `reference_decode.f32`. Layout of every `.f32`
-//! file ([`LOGITS_LAYOUT`]): little-endian IEEE-754 f32, no header, row-major
-//! `[positions][vocab]` (row `t` is the logits after token `t`), so `numpy.fromfile(path,
-//! "<f4").reshape(span, vocab)` reads it. Raw rather than `.npy` keeps core free of a writer
-//! for one more format; the shape is in `bundle.json`.
+//! logits, a raw logits file: `prefill.f32` and `decode.f32` (`prefill.f64` and `decode.f64`
+//! for an f64 pair, whose logits are kept as f64), and with a noise-floor rule the f64
+//! reference's `reference_prefill.f64` and `reference_decode.f64`. Layout of every file
+//! ([`LOGITS_LAYOUT`]): little-endian IEEE-754 values, f32 in a `.f32` file and f64 in a
+//! `.f64` file, no header, row-major `[positions][vocab]` (row `t` is the logits after token
+//! `t`), so `numpy.fromfile(path, "<f4").reshape(span, vocab)` (`"<f8"` for `.f64`) reads
+//! it. Raw rather than `.npy` keeps core free of a writer for one more format; the shape is
+//! in `bundle.json`.
+//!
+//! Format 1 (before f64 logits were kept as f64) had only `.f32` files, its references
+//! included; it is still read, its f32 references widened to f64.
 //!
 //! The folder is written under a temporary name and renamed into place, so a bundle is
 //! either whole or absent.
@@ -26,6 +31,7 @@ use crate::plan::PairPlan;
 use crate::records::{BackendEntry, PairKey, PairRecord, SCHEMA_VERSION};
 use crate::verdict::DtypeTolerance;
 use crate::verdict::Verdict;
+use driftbench_core::logits::{Logits, LogitsRef};
 use driftbench_core::model_spec::ModelSpec;
 use driftbench_core::options::Configured;
 use serde::{Deserialize, Serialize};
@@ -33,12 +39,17 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
-/// Version of the bundle layout; a reader refuses another.
-pub const BUNDLE_FORMAT: u32 = 1;
+/// Version of the bundle layout this driftbench writes. 2 keeps f64 logits as f64 (`.f64`
+/// files: an f64 pair's routes and the f64 reference); 1 had `.f32` files only.
+pub const BUNDLE_FORMAT: u32 = 2;
+/// The oldest bundle layout this driftbench reads; a reader refuses a format outside
+/// `OLDEST_BUNDLE_FORMAT..=BUNDLE_FORMAT`.
+pub const OLDEST_BUNDLE_FORMAT: u32 = 1;
 /// Name of the bundle's description inside its folder.
 pub const BUNDLE_FILE: &str = "bundle.json";
-/// How the `.f32` files are laid out, as `bundle.json` states it.
-pub const LOGITS_LAYOUT: &str = "raw little-endian f32, no header, row-major [span][vocab]";
+/// How the logits files are laid out, as `bundle.json` states it.
+pub const LOGITS_LAYOUT: &str = "raw little-endian, f32 in .f32 files and f64 in .f64 files, \
+                                 no header, row-major [span][vocab]";
 
 /// A bundle that cannot be written or read. One line, naming the file.
 #[derive(Debug, Error)]
@@ -153,9 +164,9 @@ pub struct LogitsFiles {
     pub prefill: Option<String>,
     /// Decode logits.
     pub decode: Option<String>,
-    /// f64 reference prefill (as f32).
+    /// f64 reference prefill (`.f64`; `.f32` in format 1).
     pub reference_prefill: Option<String>,
-    /// f64 reference decode (as f32).
+    /// f64 reference decode (`.f64`; `.f32` in format 1).
     pub reference_decode: Option<String>,
     /// Why no logits were saved although the routes produced them (over
     /// [`MAX_BUNDLE_LOGITS_BYTES`]); replay then compares metrics only.
@@ -208,15 +219,16 @@ pub struct Bundle {
     pub logits: LogitsFiles,
 }
 
-/// Logits to write beside `bundle.json`; `None` for a route that produced none.
+/// Logits to write beside `bundle.json`; `None` for a route that produced none. Each is
+/// written in its own width (`.f32` or `.f64`).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct BundleLogits<'a> {
     /// Prefill logits.
-    pub prefill: Option<&'a [f32]>,
+    pub prefill: Option<LogitsRef<'a>>,
     /// Decode logits.
-    pub decode: Option<&'a [f32]>,
+    pub decode: Option<LogitsRef<'a>>,
     /// f64 reference (prefill, decode), when the bundle keeps it.
-    pub reference: Option<(&'a [f32], &'a [f32])>,
+    pub reference: Option<(&'a [f64], &'a [f64])>,
 }
 
 /// Whether a pair of this verdict gets a bundle: the ones someone will want to rerun.
@@ -308,9 +320,11 @@ impl Bundle {
             .map_err(|e| invalid(format!("not JSON: {e}")))?
             .get("format")
             .and_then(serde_json::Value::as_u64);
-        if format != Some(u64::from(BUNDLE_FORMAT)) {
+        let known = u64::from(OLDEST_BUNDLE_FORMAT)..=u64::from(BUNDLE_FORMAT);
+        if !format.is_some_and(|f| known.contains(&f)) {
             return Err(invalid(format!(
-                "bundle format {}: expected {BUNDLE_FORMAT}",
+                "bundle format {}: expected {OLDEST_BUNDLE_FORMAT} to {BUNDLE_FORMAT} \
+                 (a bundle of a newer driftbench: replay it with that version)",
                 format.map_or("missing".to_string(), |f| f.to_string())
             )));
         }
@@ -327,40 +341,66 @@ impl Bundle {
     }
 
     /// The logits file `name` of the bundle in `dir`, checked to hold `span × vocab`
-    /// values (`None` when the bundle has no such file).
+    /// values of its width (f32 for a `.f32` file, f64 for a `.f64` one; `None` when the
+    /// bundle has no such file).
     pub fn read_logits(
         &self,
         dir: &Path,
         name: Option<&str>,
-    ) -> Result<Option<Vec<f32>>, BundleError> {
+    ) -> Result<Option<Logits>, BundleError> {
         let Some(name) = name else { return Ok(None) };
+        let named = |message: String| BundleError::Invalid {
+            path: dir.join(BUNDLE_FILE).display().to_string(),
+            message,
+        };
         // A name from the file must not lead out of the bundle.
         if name.contains(['/', '\\']) || name.starts_with('.') {
-            return Err(BundleError::Invalid {
-                path: dir.join(BUNDLE_FILE).display().to_string(),
-                message: format!("logits file name `{name}`: expected a plain file name"),
-            });
+            return Err(named(format!(
+                "logits file name `{name}`: expected a plain file name"
+            )));
         }
+        let width: usize = if name.ends_with(".f64") {
+            8
+        } else if name.ends_with(".f32") {
+            4
+        } else {
+            return Err(named(format!(
+                "logits file name `{name}`: expected a .f32 or .f64 file"
+            )));
+        };
         let path = dir.join(name);
-        let want = self.pair.span.saturating_mul(self.vocab).saturating_mul(4);
+        let want = self
+            .pair
+            .span
+            .saturating_mul(self.vocab)
+            .saturating_mul(width);
         let bytes = match input_file::read_bytes(&path, Size::Exactly(want as u64)) {
             Err(FileError::WrongSize { size, .. }) => {
                 return Err(BundleError::Invalid {
                     path: path.display().to_string(),
                     message: format!(
-                        "{size} bytes, expected {want} (span {} × vocab {} × 4)",
+                        "{size} bytes, expected {want} (span {} × vocab {} × {width})",
                         self.pair.span, self.vocab
                     ),
                 })
             }
             read => read?,
         };
-        Ok(Some(
-            bytes
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
-        ))
+        Ok(Some(if width == 8 {
+            Logits::F64(
+                bytes
+                    .chunks_exact(8)
+                    .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+                    .collect(),
+            )
+        } else {
+            Logits::F32(
+                bytes
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect(),
+            )
+        }))
     }
 }
 
@@ -390,10 +430,11 @@ pub fn write_bundle(dir: &Path, bundle: &Bundle, logits: &BundleLogits) -> Resul
         ..LogitsFiles::default()
     };
     let (rp, rd) = logits.reference.unzip();
+    let (rp, rd) = (rp.map(LogitsRef::F64), rd.map(LogitsRef::F64));
     let bytes: usize = [logits.prefill, logits.decode, rp, rd]
         .iter()
         .flatten()
-        .map(|d| d.len().saturating_mul(4))
+        .map(|d| d.len().saturating_mul(d.value_bytes()))
         .sum();
     let keep = bytes <= MAX_BUNDLE_LOGITS_BYTES;
     if !keep {
@@ -403,16 +444,17 @@ pub fn write_bundle(dir: &Path, bundle: &Bundle, logits: &BundleLogits) -> Resul
             MAX_BUNDLE_LOGITS_BYTES >> 20
         ));
     }
-    for (name, data, slot) in [
-        ("prefill.f32", logits.prefill, &mut b.logits.prefill),
-        ("decode.f32", logits.decode, &mut b.logits.decode),
-        ("reference_prefill.f32", rp, &mut b.logits.reference_prefill),
-        ("reference_decode.f32", rd, &mut b.logits.reference_decode),
+    for (stem, data, slot) in [
+        ("prefill", logits.prefill, &mut b.logits.prefill),
+        ("decode", logits.decode, &mut b.logits.decode),
+        ("reference_prefill", rp, &mut b.logits.reference_prefill),
+        ("reference_decode", rd, &mut b.logits.reference_decode),
     ] {
         if let Some(data) = data.filter(|_| keep) {
-            let path = tmp.path().join(name);
-            write_f32(&path, data).map_err(io_err(&path))?;
-            *slot = Some(name.to_string());
+            let name = format!("{stem}.{}", if data.is_f64() { "f64" } else { "f32" });
+            let path = tmp.path().join(&name);
+            write_logits(&path, data).map_err(io_err(&path))?;
+            *slot = Some(name);
         }
     }
     let json = serde_json::to_string_pretty(&b).map_err(|e| BundleError::Invalid {
@@ -440,10 +482,11 @@ pub fn write_bundle(dir: &Path, bundle: &Bundle, logits: &BundleLogits) -> Resul
     })
 }
 
-/// Write `data` to `path` as raw little-endian f32.
-fn write_f32(path: &Path, data: &[f32]) -> io::Result<()> {
-    write_synced(path, |w| {
-        data.iter().try_for_each(|v| w.write_all(&v.to_le_bytes()))
+/// Write `data` to `path` as raw little-endian values of its width.
+fn write_logits(path: &Path, data: LogitsRef<'_>) -> io::Result<()> {
+    write_synced(path, |w| match data {
+        LogitsRef::F32(v) => v.iter().try_for_each(|x| w.write_all(&x.to_le_bytes())),
+        LogitsRef::F64(v) => v.iter().try_for_each(|x| w.write_all(&x.to_le_bytes())),
     })
 }
 

@@ -5,6 +5,7 @@
 //! once. A cell is done when every backend has its pair verdict; the records of cells cut
 //! short are dropped and the cells run again, so a resumed sweep journals each pair once.
 
+use crate::audit::audit;
 use crate::grid::Cell;
 use crate::plan::SweepPlan;
 use crate::records::{PairKey, Record, SweepHeader, SCHEMA_VERSION};
@@ -40,6 +41,8 @@ pub struct Resumed {
     pub kept: Vec<Record>,
     /// Cells every backend finished.
     pub done: HashSet<Cell>,
+    /// What the audit found in the journal (each such pair's cell runs again).
+    pub notes: Vec<String>,
 }
 
 /// Check `records` against `plan` and find the finished cells.
@@ -57,15 +60,24 @@ pub fn resume(records: Vec<Record>, plan: &SweepPlan) -> Result<Resumed, ResumeE
         return Err(ResumeError::Changed(changes));
     }
     let backends: Vec<&str> = plan.backends.iter().map(|b| b.0.as_str()).collect();
+    // Only what the evidence supports counts as done: a pair outside the plan, one its
+    // metrics contradict, or one journaled twice with different results is run again.
+    let audited = audit(&records);
+    let mut notes = audited.findings.clone();
+    if !notes.is_empty() {
+        notes.push("the cells of those pairs run again".into());
+    }
     let mut finished: BTreeMap<(Dtype, usize, KvMode, u64), HashSet<&str>> = BTreeMap::new();
-    for r in &records {
-        if let Record::Pair(p) = r {
-            let k = &p.key;
-            finished
-                .entry((k.dtype, k.span, k.kv_aligned, k.seed))
-                .or_default()
-                .insert(p.key.backend.as_str());
-        }
+    for p in audited
+        .pairs
+        .iter()
+        .filter(|p| !audited.distrusted.contains(&p.key))
+    {
+        let k = &p.key;
+        finished
+            .entry((k.dtype, k.span, k.kv_aligned, k.seed))
+            .or_default()
+            .insert(p.key.backend.as_str());
     }
     let done: HashSet<Cell> = finished
         .iter()
@@ -77,7 +89,8 @@ pub fn resume(records: Vec<Record>, plan: &SweepPlan) -> Result<Resumed, ResumeE
             seed,
         })
         .collect();
-    let keep = |key: &PairKey| done.contains(&Cell::of(key));
+    let keep =
+        |key: &PairKey| done.contains(&Cell::of(key)) && backends.contains(&key.backend.as_str());
     let kept = records
         .into_iter()
         .filter(|r| match r {
@@ -91,5 +104,10 @@ pub fn resume(records: Vec<Record>, plan: &SweepPlan) -> Result<Resumed, ResumeE
             | Record::Summary(_) => true,
         })
         .collect();
-    Ok(Resumed { header, kept, done })
+    Ok(Resumed {
+        header,
+        kept,
+        done,
+        notes,
+    })
 }

@@ -117,6 +117,91 @@ impl DtypeTolerance {
     }
 }
 
+/// f32 ulps (at the pair's largest |logit|) an f64 pair whose logits crossed as f32 may be
+/// apart on top of its f64 tolerance: each route's values were rounded to f32 once (half an
+/// ulp each), so two routes that agree in f64 can land one ulp apart where they straddle a
+/// rounding boundary; two leaves room for a value rounded across a binade.
+pub const F32_TRANSPORT_ULPS: f64 = 2.0;
+
+/// How an f64 pair whose logits crossed from the backend as f32 is judged: at f32-transport
+/// precision. Its non-bitwise `max_abs` bounds are raised to [`F32_TRANSPORT_ULPS`] f32 ulps
+/// at the pair's largest |logit| where they are below that (never lowered; a bitwise bound,
+/// 0, stays bitwise: f32 values of equal f64 values are equal too), and so is a noise-floor
+/// bound; `min_top1` is unchanged.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct F32Transport {
+    /// The largest finite |logit| of the pair (both routes).
+    pub max_abs_logit: f64,
+    /// The smallest `max_abs` bound at that scale: [`F32_TRANSPORT_ULPS`] ulps.
+    pub bound: f64,
+}
+
+/// How a pair's logits crossed from the backend, when narrower than its dtype: an f64 pair
+/// whose plugin handed its logits over as f32. Journaled with the pair (`transport`), so every
+/// reader judges it again as the runner did ([`Transport::judgement`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Transport {
+    /// The width the logits crossed in: `f32`.
+    pub logits: Dtype,
+    /// The largest finite |logit| of the pair (both routes): the scale of the f32 rounding.
+    #[serde(with = "driftbench_core::float_serde")]
+    pub max_abs_logit: f64,
+}
+
+impl Transport {
+    /// An f64 pair whose logits crossed as f32, the largest |logit| `max_abs_logit`.
+    pub fn f32(max_abs_logit: f64) -> Transport {
+        Transport {
+            logits: Dtype::F32,
+            max_abs_logit,
+        }
+    }
+
+    /// The f32-transport judgement of a pair of `dtype` that crossed so: `Some` for an f64
+    /// pair whose logits crossed as f32, `None` otherwise (nothing to widen).
+    pub fn judgement(&self, dtype: Dtype) -> Option<F32Transport> {
+        (dtype == Dtype::F64 && self.logits == Dtype::F32)
+            .then(|| F32Transport::at(self.max_abs_logit))
+    }
+}
+
+impl F32Transport {
+    /// The judgement of a pair whose largest finite |logit| is `max_abs_logit`.
+    pub fn at(max_abs_logit: f64) -> F32Transport {
+        F32Transport {
+            max_abs_logit,
+            bound: F32_TRANSPORT_ULPS * driftbench_core::logits::f32_ulp(max_abs_logit),
+        }
+    }
+
+    /// `max_abs` raised to the transport bound, unless bitwise (0) or already above it.
+    pub fn widen_bound(&self, max_abs: f64) -> f64 {
+        if max_abs == 0.0 {
+            0.0
+        } else {
+            max_abs.max(self.bound)
+        }
+    }
+
+    /// `tol` with both envelopes' `max_abs` widened ([`F32Transport::widen_bound`]).
+    pub fn widen(&self, tol: &DtypeTolerance) -> DtypeTolerance {
+        let mut t = *tol;
+        t.equiv.max_abs = self.widen_bound(t.equiv.max_abs);
+        t.drift.max_abs = self.widen_bound(t.drift.max_abs);
+        t
+    }
+
+    /// The label a pair judged so carries in its reason.
+    pub fn note(&self) -> String {
+        format!(
+            "f64 logits crossed as f32 (plugin ABI v1.3 or older, or a session without f64 \
+             routes): judged at f32-transport precision, max_abs bound at least {:.3e} \
+             ({F32_TRANSPORT_ULPS} f32 ulps at |logit| {:.4})",
+            self.bound, self.max_abs_logit
+        )
+    }
+}
+
 impl GlobalVerdict {
     /// Name as printed in reports: `"PASS"`, `"FAIL"`, `"INCOMPLETE"`.
     pub fn as_str(self) -> &'static str {

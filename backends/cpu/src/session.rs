@@ -56,6 +56,25 @@ impl CpuSession {
         &self.last.step_s
     }
 
+    /// The profile of a prefill: the logits are computed straight into the caller's buffer,
+    /// so there is no read-back.
+    fn prefilled(&mut self) {
+        self.last = RunProfile {
+            readback_s: Some(0.0),
+            peak_rss_bytes: peak_rss_bytes(),
+            ..RunProfile::default()
+        };
+    }
+
+    /// The profile of a decode whose steps took `steps` seconds.
+    fn decoded(&mut self, steps: Vec<f64>) {
+        self.last = RunProfile {
+            step_s: steps,
+            readback_s: Some(0.0),
+            peak_rss_bytes: peak_rss_bytes(),
+        };
+    }
+
     /// Bytes of weights one decode step streams.
     pub fn weight_bytes(&self) -> usize {
         match &self.model {
@@ -65,8 +84,8 @@ impl CpuSession {
     }
 }
 
-/// Run an f64 route through an f64 buffer, rounded to f32 at the end (the logits cross the
-/// ABI as f32).
+/// Run an f64 route through an f64 buffer, rounded to f32 at the end (for a host that asks
+/// the f32 route of an f64 session; the f64 routes hand the f64 values over as they are).
 fn via_f64(out: &mut [f32], f: impl FnOnce(&mut [f64])) {
     let mut wide = vec![0f64; out.len()];
     f(&mut wide);
@@ -84,12 +103,7 @@ impl Session for CpuSession {
             Loaded::F32(m) => m.prefill(tokens, out),
             Loaded::F64(m) => via_f64(out, |o| m.prefill(tokens, o)),
         }
-        // The logits are computed straight into the caller's buffer: no read-back.
-        self.last = RunProfile {
-            readback_s: Some(0.0),
-            peak_rss_bytes: peak_rss_bytes(),
-            ..RunProfile::default()
-        };
+        self.prefilled();
         Ok(())
     }
 
@@ -112,11 +126,46 @@ impl Session for CpuSession {
             Loaded::F32(m) => m.decode(tokens, layout, out, on_step),
             Loaded::F64(m) => via_f64(out, |o| m.decode(tokens, layout, o, on_step)),
         }
-        self.last = RunProfile {
-            step_s: steps,
-            readback_s: Some(0.0),
-            peak_rss_bytes: peak_rss_bytes(),
+        self.decoded(steps);
+        Ok(())
+    }
+
+    fn logits_f64(&self) -> bool {
+        matches!(self.model, Loaded::F64(_))
+    }
+
+    /// In f64, the f64 logits as computed: nothing is rounded to f32.
+    fn prefill_f64(&mut self, tokens: &[u32], out: &mut [f64]) -> Result<(), BackendError> {
+        let Loaded::F64(m) = &self.model else {
+            return driftbench_core::backend::widen_f32_route(out, |o| self.prefill(tokens, o));
         };
+        self.info.check_request(tokens, out.len())?;
+        m.prefill(tokens, out);
+        self.prefilled();
+        Ok(())
+    }
+
+    fn decode_f64(
+        &mut self,
+        tokens: &[u32],
+        layout: KvLayout,
+        out: &mut [f64],
+    ) -> Result<(), BackendError> {
+        let Loaded::F64(m) = &self.model else {
+            return driftbench_core::backend::widen_f32_route(out, |o| {
+                self.decode(tokens, layout, o)
+            });
+        };
+        self.info.check_request(tokens, out.len())?;
+        layout.check()?;
+        let mut steps = Vec::with_capacity(tokens.len());
+        let mut last = Instant::now();
+        m.decode(tokens, layout, out, |_| {
+            let now = Instant::now();
+            steps.push((now - last).as_secs_f64());
+            last = now;
+        });
+        self.decoded(steps);
         Ok(())
     }
 

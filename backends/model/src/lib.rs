@@ -9,8 +9,8 @@
 //! so a plugin crate only has to pick its burn backend and device.
 //!
 //! Numerics follow the common eager reference (transformers): RMSNorm statistics and the
-//! softmax are computed in f32 and rounded back to the compute dtype; everything else runs in
-//! the compute dtype.
+//! softmax are computed in f32 (f64 in f64, which computes in f64 throughout) and rounded back
+//! to the compute dtype; everything else runs in the compute dtype.
 
 #![forbid(unsafe_code)]
 

@@ -145,9 +145,21 @@ impl<B: Backend> Llama<B> {
         }
     }
 
-    /// RMSNorm with f32 statistics; the weight multiplies in the compute dtype.
+    /// The dtype of RMSNorm statistics and the softmax: f32, and f64 in f64 (the reference
+    /// dtype computes in f64 throughout, as the cpu backend and the template do: f32
+    /// statistics would put its two routes an f32 rounding apart wherever their sums round
+    /// differently).
+    fn stats(&self) -> DType {
+        if self.prec.act() == DType::F64 {
+            DType::F64
+        } else {
+            DType::F32
+        }
+    }
+
+    /// RMSNorm with f32 statistics (f64 in f64); the weight multiplies in the compute dtype.
     fn rms_norm(&self, x: Tensor<B, 2>, w: &Tensor<B, 1>) -> Tensor<B, 2> {
-        let x32 = x.cast(DType::F32);
+        let x32 = x.cast(self.stats());
         let ms = x32.clone().powi_scalar(2).mean_dim(1);
         let y = x32 * (ms + self.arch.norm_eps).sqrt().recip();
         y.cast(self.prec.act()) * w.clone().unsqueeze::<2>()
@@ -159,12 +171,13 @@ impl<B: Backend> Llama<B> {
         self.linear(gate * up, &l.w_down)
     }
 
-    /// Softmax over the last dim in f32 (after an optional additive f32 mask), back to the
-    /// compute dtype.
+    /// Softmax over the last dim in f32 (f64 in f64; after an optional additive mask of 0
+    /// and −inf, exact in either), back to the compute dtype.
     fn attn_probs(&self, scores: Tensor<B, 3>, mask: Option<Tensor<B, 3>>) -> Tensor<B, 3> {
-        let mut s = scores.cast(DType::F32);
+        let stats = self.stats();
+        let mut s = scores.cast(stats);
         if let Some(m) = mask {
-            s = s + m;
+            s = s + m.cast(stats);
         }
         softmax(s, 2).cast(self.prec.act())
     }
@@ -221,7 +234,7 @@ impl<B: Backend> Llama<B> {
             .collect();
         let causal = Tensor::<B, 3>::from_data(
             TensorData::new(causal, [1, t, t]),
-            (&self.device, DType::F32),
+            (&self.device, self.stats()),
         );
         let mut x = self.embed_tokens(tokens);
         tap.at(&x);

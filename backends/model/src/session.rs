@@ -7,7 +7,7 @@ use burn_tensor::{backend::Backend, DType, Tensor};
 use driftbench_core::route::Route;
 use driftbench_core::trace::LayerTrace;
 use driftbench_core::{
-    BackendError, KvLayout, ModelCost, ModelSpec, Peaks, RunProfile, Session, SessionInfo,
+    BackendError, Dtype, KvLayout, ModelCost, ModelSpec, Peaks, RunProfile, Session, SessionInfo,
 };
 use std::time::Instant;
 
@@ -124,27 +124,44 @@ impl<B: Backend> BurnSession<B> {
         &self.model
     }
 
-    fn check(&self, tokens: &[u32], out: &[f32]) -> Result<(), BackendError> {
-        self.info.check_request(tokens, out.len())
-    }
-
     fn check_tokens(&self, tokens: &[u32]) -> Result<(), BackendError> {
         self.info.check_tokens(tokens)
     }
 }
 
-/// Read logits back once, widened to f32 on the device; returns the seconds it took.
-fn timed_read_back<B: Backend>(logits: Tensor<B, 2>, out: &mut [f32]) -> Result<f64, BackendError> {
+/// A host type logits are read back as: f32 (widened or rounded on the device), or f64 for
+/// an f64 session's f64 routes.
+pub trait ReadBack: burn_tensor::Element + Copy {
+    /// burn's dtype of it.
+    const DTYPE: DType;
+}
+
+impl ReadBack for f32 {
+    const DTYPE: DType = DType::F32;
+}
+
+impl ReadBack for f64 {
+    const DTYPE: DType = DType::F64;
+}
+
+/// Read logits back once, cast to `T` on the device; returns the seconds it took.
+fn timed_read_back<B: Backend, T: ReadBack>(
+    logits: Tensor<B, 2>,
+    out: &mut [T],
+) -> Result<f64, BackendError> {
     let t0 = Instant::now();
     read_back(logits, out)?;
     Ok(t0.elapsed().as_secs_f64())
 }
 
-/// Read logits back once, widened to f32 on the device.
-fn read_back<B: Backend>(logits: Tensor<B, 2>, out: &mut [f32]) -> Result<(), BackendError> {
-    let data = logits.cast(DType::F32).into_data();
+/// Read logits back once, cast to `T` on the device.
+fn read_back<B: Backend, T: ReadBack>(
+    logits: Tensor<B, 2>,
+    out: &mut [T],
+) -> Result<(), BackendError> {
+    let data = logits.cast(T::DTYPE).into_data();
     let values = data
-        .as_slice::<f32>()
+        .as_slice::<T>()
         .map_err(|e| BackendError::Run(format!("reading logits back: {e:?}")))?;
     if values.len() != out.len() {
         return Err(BackendError::Run(format!(
@@ -157,13 +174,14 @@ fn read_back<B: Backend>(logits: Tensor<B, 2>, out: &mut [f32]) -> Result<(), Ba
     Ok(())
 }
 
-impl<B: Backend> Session for BurnSession<B> {
-    fn info(&self) -> SessionInfo {
-        self.info.clone()
-    }
-
-    fn prefill(&mut self, tokens: &[u32], out: &mut [f32]) -> Result<(), BackendError> {
-        self.check(tokens, out)?;
+impl<B: Backend> BurnSession<B> {
+    /// The prefill route, its logits read back as `T`.
+    fn prefill_as<T: ReadBack>(
+        &mut self,
+        tokens: &[u32],
+        out: &mut [T],
+    ) -> Result<(), BackendError> {
+        self.info.check_request(tokens, out.len())?;
         self.last = RunProfile::default();
         let logits = self.model.prefill(tokens);
         // Waited for before the read-back's clock starts, so it times the copy alone.
@@ -172,13 +190,14 @@ impl<B: Backend> Session for BurnSession<B> {
         Ok(())
     }
 
-    fn decode(
+    /// The decode route, its logits read back as `T`.
+    fn decode_as<T: ReadBack>(
         &mut self,
         tokens: &[u32],
         layout: KvLayout,
-        out: &mut [f32],
+        out: &mut [T],
     ) -> Result<(), BackendError> {
-        self.check(tokens, out)?;
+        self.info.check_request(tokens, out.len())?;
         layout.check()?;
         self.last = RunProfile::default();
         let mut clock = SyncClock::<B> {
@@ -199,6 +218,51 @@ impl<B: Backend> Session for BurnSession<B> {
             peak_rss_bytes: None,
         };
         Ok(())
+    }
+}
+
+impl<B: Backend> Session for BurnSession<B> {
+    fn info(&self) -> SessionInfo {
+        self.info.clone()
+    }
+
+    fn prefill(&mut self, tokens: &[u32], out: &mut [f32]) -> Result<(), BackendError> {
+        self.prefill_as(tokens, out)
+    }
+
+    fn decode(
+        &mut self,
+        tokens: &[u32],
+        layout: KvLayout,
+        out: &mut [f32],
+    ) -> Result<(), BackendError> {
+        self.decode_as(tokens, layout, out)
+    }
+
+    /// In f64 the logits are read back as f64: nothing is rounded to f32.
+    fn logits_f64(&self) -> bool {
+        self.model.precision().dtype == Dtype::F64
+    }
+
+    fn prefill_f64(&mut self, tokens: &[u32], out: &mut [f64]) -> Result<(), BackendError> {
+        if !self.logits_f64() {
+            return driftbench_core::backend::widen_f32_route(out, |o| self.prefill(tokens, o));
+        }
+        self.prefill_as(tokens, out)
+    }
+
+    fn decode_f64(
+        &mut self,
+        tokens: &[u32],
+        layout: KvLayout,
+        out: &mut [f64],
+    ) -> Result<(), BackendError> {
+        if !self.logits_f64() {
+            return driftbench_core::backend::widen_f32_route(out, |o| {
+                self.decode(tokens, layout, o)
+            });
+        }
+        self.decode_as(tokens, layout, out)
     }
 
     fn last_profile(&self) -> RunProfile {

@@ -110,7 +110,7 @@ fn plugin_of_the_wrong_abi_version() {
         &[
             "incompatible plugin ABI",
             "v2.0",
-            "this driftbench speaks v1.3",
+            "this driftbench speaks v1.4",
         ],
     );
 }

@@ -69,19 +69,28 @@ fn build_template(dir: &Path) -> PathBuf {
     lib
 }
 
-/// The values of a `.npy` file `driftbench run --save-logits` wrote (f32, C order).
-fn npy(path: &Path) -> Vec<f32> {
+/// The values of a `.npy` file `driftbench run --save-logits` wrote (C order): float32
+/// widened, or float64 (an f64 pair's logits, as they crossed from the plugin).
+fn npy(path: &Path) -> Vec<f64> {
     let b = std::fs::read(path).unwrap();
     assert_eq!(&b[..6], b"\x93NUMPY", "{}", path.display());
     let header = u16::from_le_bytes([b[8], b[9]]) as usize;
-    b[10 + header..]
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
+    let descr = std::str::from_utf8(&b[10..10 + header]).unwrap();
+    let data = &b[10 + header..];
+    if descr.contains("'<f8'") {
+        data.chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+            .collect()
+    } else {
+        assert!(descr.contains("'<f4'"), "{descr}");
+        data.chunks_exact(4)
+            .map(|c| f64::from(f32::from_le_bytes(c.try_into().unwrap())))
+            .collect()
+    }
 }
 
 /// `driftbench run` of one pair, logits saved; the prefill and decode logits.
-fn run_pair(args: &[&str], lib: &Path, dir: &Path) -> (Vec<f32>, Vec<f32>) {
+fn run_pair(args: &[&str], lib: &Path, dir: &Path) -> (Vec<f64>, Vec<f64>) {
     let mut all = vec!["run", "--plugin", lib.to_str().unwrap(), "--save-logits"];
     all.push(dir.to_str().unwrap());
     all.extend_from_slice(args);
@@ -91,12 +100,12 @@ fn run_pair(args: &[&str], lib: &Path, dir: &Path) -> (Vec<f32>, Vec<f32>) {
 }
 
 /// Largest |a − b| over both routes, and the largest |a|.
-fn distance(a: &(Vec<f32>, Vec<f32>), b: &(Vec<f32>, Vec<f32>)) -> (f64, f64) {
+fn distance(a: &(Vec<f64>, Vec<f64>), b: &(Vec<f64>, Vec<f64>)) -> (f64, f64) {
     let pairs = a.0.iter().zip(&b.0).chain(a.1.iter().zip(&b.1));
     let (mut diff, mut max) = (0f64, 0f64);
     for (x, y) in pairs {
-        diff = diff.max((f64::from(*x) - f64::from(*y)).abs());
-        max = max.max(f64::from(*x).abs());
+        diff = diff.max((x - y).abs());
+        max = max.max(x.abs());
     }
     assert_eq!(a.0.len(), b.0.len());
     (diff, max)
@@ -121,9 +130,9 @@ fn the_template_builds_out_of_tree_sweeps_and_is_a_reference() {
         "f16",
         "f64 only",
     );
-    // Against flex f64, both routes of every cell. Both are f64 to about 1e-13; what is left
-    // is RoPE (flex holds cos and sin rounded to f32, 6e-8 relative) and each side's logits
-    // rounded to f32 at the ABI (half an ulp: 1e-6 at 30). Bound: 2e-5.
+    // Against flex f64, both routes of every cell. Both are f64 to about 1e-13 and cross the
+    // ABI as f64 (v1.4); what is left is RoPE (flex holds cos and sin rounded to f32, 6e-8
+    // relative: ~6e-8 of these logits). Bound: 2e-5.
     for r in &cross {
         let max = r["metrics"]["max_abs_diff"].as_f64().unwrap();
         assert!(max <= 2e-5, "template vs flex f64: {max}: {r}");

@@ -7,6 +7,7 @@
 //! bucket that holds rank k, a pass on every core that reads the inputs again instead of a
 //! 4-byte-per-logit copy of the diffs.
 
+use super::Logit;
 use rayon::prelude::*;
 
 /// Logits per task: large enough that merging histograms costs little.
@@ -14,12 +15,12 @@ const CHUNK: usize = 1 << 20;
 
 /// The diff of one element as `compare` ranks it.
 #[inline(always)]
-fn diff_bits(a: f32, b: f32) -> u32 {
-    let d = (f64::from(a) - f64::from(b)).abs();
+fn diff_bits<A: Logit, B: Logit>(a: A, b: B) -> u32 {
+    let d = (a.wide() - b.wide()).abs();
     (d as f32).abs().to_bits()
 }
 
-fn histogram<F>(a: &[f32], b: &[f32], buckets: usize, bucket_of: F) -> Vec<u64>
+fn histogram<A: Logit, B: Logit, F>(a: &[A], b: &[B], buckets: usize, bucket_of: F) -> Vec<u64>
 where
     F: Fn(u32) -> Option<usize> + Sync,
 {
@@ -61,7 +62,7 @@ pub(crate) const HIGH_BUCKETS: usize = 1 << 15;
 
 /// Count the diffs of `a` against `b` by their top 16 bits into `high` (the first pass,
 /// done by `compare` while each row is in cache).
-pub(crate) fn count_high(a: &[f32], b: &[f32], high: &mut [u64]) {
+pub(crate) fn count_high<A: Logit, B: Logit>(a: &[A], b: &[B], high: &mut [u64]) {
     for (&x, &y) in a.iter().zip(b) {
         high[(diff_bits(x, y) >> 16) as usize] += 1;
     }
@@ -69,7 +70,7 @@ pub(crate) fn count_high(a: &[f32], b: &[f32], high: &mut [u64]) {
 
 /// The diff of 0-based rank `k` in ascending `total_cmp` order, over equal-length `a`, `b`,
 /// given the first pass's counts `high` (see [`count_high`]).
-pub(crate) fn diff_of_rank(a: &[f32], b: &[f32], high: &[u64], k: usize) -> f32 {
+pub(crate) fn diff_of_rank<A: Logit, B: Logit>(a: &[A], b: &[B], high: &[u64], k: usize) -> f32 {
     assert!(k < a.len(), "rank {k} of {} diffs", a.len());
     let (top, k) = locate(high, k as u64);
     let low = histogram(a, b, 1 << 16, |bits| {

@@ -4,6 +4,7 @@
 //! Sums run in [`LANES`] partial sums added in a fixed order at the end, so a row gives the
 //! same bits on every instruction set and thread count.
 
+use super::Logit;
 use crate::lane_exp::exp;
 
 /// Lanes per step: a full AVX-512 register of f64; narrower sets split it.
@@ -45,28 +46,28 @@ fn max_lanes(l: [f64; LANES]) -> f64 {
 }
 
 /// First index of the largest non-NaN value, scanning as a strict `>` from −inf would.
-fn argmax(row: &[f32], max: f64) -> usize {
+/// (`max` is one of the row's values widened, so the widened comparison is exact.)
+fn argmax<T: Logit>(row: &[T], max: f64) -> usize {
     if max == f64::NEG_INFINITY {
         return 0;
     }
-    let max = max as f32;
-    row.iter().position(|&v| v == max).unwrap_or(0)
+    row.iter().position(|&v| v.wide() == max).unwrap_or(0)
 }
 
 /// Statistics of one pair of equal-length rows (`a` is the reference side), compiled for
 /// the widest vector unit this CPU has. The lane code has no FMA and a fixed order, so
 /// every unit gives the same bits.
-pub(crate) fn row_stats(a: &[f32], b: &[f32]) -> RowStats {
+pub(crate) fn row_stats<A: Logit, B: Logit>(a: &[A], b: &[B]) -> RowStats {
     pulp::Arch::new().dispatch(RowJob { a, b })
 }
 
 /// [`row_stats_body`] as a job that pulp runs under the detected target features.
-struct RowJob<'a> {
-    a: &'a [f32],
-    b: &'a [f32],
+struct RowJob<'a, A, B> {
+    a: &'a [A],
+    b: &'a [B],
 }
 
-impl pulp::WithSimd for RowJob<'_> {
+impl<A: Logit, B: Logit> pulp::WithSimd for RowJob<'_, A, B> {
     type Output = RowStats;
 
     #[inline(always)]
@@ -76,7 +77,7 @@ impl pulp::WithSimd for RowJob<'_> {
 }
 
 #[inline(always)]
-fn row_stats_body(a: &[f32], b: &[f32]) -> RowStats {
+fn row_stats_body<A: Logit, B: Logit>(a: &[A], b: &[B]) -> RowStats {
     debug_assert_eq!(a.len(), b.len());
     let mut nf_a = [0u32; LANES];
     let mut nf_b = [0u32; LANES];
@@ -89,13 +90,13 @@ fn row_stats_body(a: &[f32], b: &[f32]) -> RowStats {
     // The tail goes through the same lane code, padded with zeros on both sides: they add
     // nothing to the sums and diffs, and `live` keeps them out of the counts and maxima.
     let split = a.len() / LANES * LANES;
-    let mut step = |ca: &[f32], cb: &[f32], live: usize| {
+    let mut step = |ca: &[A], cb: &[B], live: usize| {
         for l in 0..LANES {
-            let (x32, y32) = (ca[l], cb[l]);
+            let (xn, yn) = (ca[l], cb[l]);
             let on = l < live;
-            nf_a[l] += u32::from(on & (x32.to_bits() & 0x7f80_0000 == 0x7f80_0000));
-            nf_b[l] += u32::from(on & (y32.to_bits() & 0x7f80_0000 == 0x7f80_0000));
-            let (x, y) = (f64::from(x32), f64::from(y32));
+            nf_a[l] += u32::from(on & xn.nonfinite());
+            nf_b[l] += u32::from(on & yn.nonfinite());
+            let (x, y) = (xn.wide(), yn.wide());
             let d = (x - y).abs();
             if on && x > max_a[l] {
                 max_a[l] = x;
@@ -118,7 +119,7 @@ fn row_stats_body(a: &[f32], b: &[f32]) -> RowStats {
         step(ca, cb, LANES);
     }
     if split < a.len() {
-        let (mut ta, mut tb) = ([0f32; LANES], [0f32; LANES]);
+        let (mut ta, mut tb) = ([A::ZERO; LANES], [B::ZERO; LANES]);
         let live = a.len() - split;
         ta[..live].copy_from_slice(&a[split..]);
         tb[..live].copy_from_slice(&b[split..]);
@@ -151,16 +152,16 @@ fn row_stats_body(a: &[f32], b: &[f32]) -> RowStats {
 
 /// Σ exp(row − max) over lanes.
 #[inline(always)]
-fn sum_exp(row: &[f32], max: f64) -> f64 {
+fn sum_exp<T: Logit>(row: &[T], max: f64) -> f64 {
     let mut acc = [0f64; LANES];
     let split = row.len() / LANES * LANES;
     for c in row[..split].chunks_exact(LANES) {
         for l in 0..LANES {
-            acc[l] += exp(f64::from(c[l]) - max);
+            acc[l] += exp(c[l].wide() - max);
         }
     }
     for (l, &v) in row[split..].iter().enumerate() {
-        acc[l] += exp(f64::from(v) - max);
+        acc[l] += exp(v.wide() - max);
     }
     add_lanes(acc)
 }
@@ -170,7 +171,7 @@ fn sum_exp(row: &[f32], max: f64) -> f64 {
 /// log-sum-exps taken as (max_a − max_b) + ln(S_a / S_b) so the maxima cancel exactly.
 /// Rounding below zero is clamped to 0.
 #[inline(always)]
-fn kl(a: &[f32], b: &[f32], max_a: f64, max_b: f64) -> f64 {
+fn kl<A: Logit, B: Logit>(a: &[A], b: &[B], max_a: f64, max_b: f64) -> f64 {
     let s_b = sum_exp(b, max_b);
     let mut s_a = [0f64; LANES];
     let mut dot = [0f64; LANES];
@@ -180,17 +181,17 @@ fn kl(a: &[f32], b: &[f32], max_a: f64, max_b: f64) -> f64 {
         .zip(b[..split].chunks_exact(LANES))
     {
         for l in 0..LANES {
-            let x = f64::from(ca[l]);
+            let x = ca[l].wide();
             let e = exp(x - max_a);
             s_a[l] += e;
-            dot[l] += e * (x - f64::from(cb[l]));
+            dot[l] += e * (x - cb[l].wide());
         }
     }
     for (l, (&x, &y)) in a[split..].iter().zip(&b[split..]).enumerate() {
-        let x = f64::from(x);
+        let x = x.wide();
         let e = exp(x - max_a);
         s_a[l] += e;
-        dot[l] += e * (x - f64::from(y));
+        dot[l] += e * (x - y.wide());
     }
     let (s_a, dot) = (add_lanes(s_a), add_lanes(dot));
     let kl = dot / s_a - ((max_a - max_b) + (s_a / s_b).ln());

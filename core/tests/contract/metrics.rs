@@ -432,3 +432,47 @@ fn journals_without_the_new_metrics_still_read() {
     assert_eq!(m.nmse, None);
     assert!(m.drift_curve.is_empty());
 }
+
+/// f64 logits are compared in f64: differences far below f32 precision are measured, not
+/// rounded away or up to an f32 ulp. (Before `compare_f64`, f64 logits crossed as f32: two
+/// values 2e-13 apart either compared equal or one f32 ulp, ~1e-6 at 10, apart.)
+#[test]
+fn f64_logits_are_compared_at_f64_precision() {
+    use driftbench_core::logits::LogitsRef;
+    use driftbench_core::metrics::{compare_f64, compare_logits};
+    // Values that straddle f32 rounding midpoints: x + half an f32 ulp ∓ 1e-13.
+    let base: Vec<f64> = (0..40).map(|i| 8.0 + i as f64 * 0.0625).collect();
+    let half_ulp = 2f64.powi(-21);
+    let p: Vec<f64> = base.iter().map(|x| x + half_ulp - 1e-13).collect();
+    let d: Vec<f64> = base.iter().map(|x| x + half_ulp + 1e-13).collect();
+    let m = compare_f64(&p, &d, 8);
+    // 2e-13 up to the f64 rounding of the inputs (an f64 ulp is 1.8e-15 at 8..16).
+    let near = |x: f64| (x - 2e-13).abs() < 1e-14;
+    assert!(near(m.max_abs_diff), "{}", m.max_abs_diff);
+    assert!(near(m.mean_abs_diff), "{}", m.mean_abs_diff);
+    assert!(near(m.p99_abs_diff) && m.p99_abs_diff <= m.max_abs_diff);
+    assert_eq!(m.top1_agreement, 1.0);
+    assert_eq!((m.positions, m.vocab), (5, 8));
+    // Rounded to f32 they land one ulp (2^-20 at 8..16) apart.
+    let (p32, d32): (Vec<f32>, Vec<f32>) = (
+        p.iter().map(|&x| x as f32).collect(),
+        d.iter().map(|&x| x as f32).collect(),
+    );
+    assert_eq!(compare(&p32, &d32, 8).max_abs_diff, 2f64.powi(-20));
+    // Mixed widths: the f32 side widened exactly, the same numbers as widening by hand.
+    let mixed = compare_logits(LogitsRef::F64(&p), LogitsRef::F32(&d32), 8);
+    let d_wide: Vec<f64> = d32.iter().map(|&x| f64::from(x)).collect();
+    assert_eq!(mixed, compare_f64(&p, &d_wide, 8));
+    // f32 against f32 through compare_logits is compare itself, bit for bit.
+    assert_eq!(
+        compare_logits(LogitsRef::F32(&p32), LogitsRef::F32(&d32), 8),
+        compare(&p32, &d32, 8)
+    );
+    // Non-finite f64 values are counted and poison the distances, as for f32.
+    let mut bad = d.clone();
+    bad[3] = f64::NAN;
+    bad[9] = f64::INFINITY;
+    let m = compare_f64(&p, &bad, 8);
+    assert_eq!(m.nonfinite_decode, 2);
+    assert!(m.max_abs_diff.is_nan() && !m.all_finite());
+}

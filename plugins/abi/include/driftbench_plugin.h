@@ -1,5 +1,5 @@
 /*
- * driftbench plugin ABI v1.3, for plugins written in C or C++.
+ * driftbench plugin ABI v1.4, for plugins written in C or C++.
  *
  * The contract is plugins/abi/ABI.md; this header declares its types and constants. It is
  * kept by hand beside the Rust definitions (plugins/abi/src/types.rs and buf.rs), and the
@@ -33,8 +33,8 @@ extern "C" {
 /* ABI major version: a different major is incompatible. */
 #define DB_ABI_MAJOR 1u
 /* ABI minor version this header describes: 1 added configure and last_counters, 2 added
- * trace, 3 added last_profile and peaks. */
-#define DB_ABI_MINOR 3u
+ * trace, 3 added last_profile and peaks, 4 added prefill_f64 and decode_f64 (f64 logits). */
+#define DB_ABI_MINOR 4u
 /* Name of the entry symbol. */
 #define DB_ENTRY_SYMBOL "driftbench_plugin_v1"
 
@@ -60,6 +60,9 @@ extern "C" {
 /* The unwritten-logit sentinel: the value the host fills logits buffers with before every call
    (a signalling NaN); one left after a successful call is a logit the plugin did not write. */
 #define DB_POISON_BITS UINT32_C(0x7FA55A5A)
+/* The same for the double logits buffers of prefill_f64 and decode_f64 (v1.4): a signalling
+   NaN of its own, not DB_POISON_BITS widened. */
+#define DB_POISON_BITS_F64 UINT64_C(0x7FF5A55A5A5AA55A)
 
 /* A host-owned buffer. Write at most `cap` bytes at `ptr`; always set `len` to the full length
  * of the answer (it may exceed `cap`: the host then retries with `len` bytes, ABI.md 3). */
@@ -90,6 +93,11 @@ typedef int32_t (*DbConfigureFn)(const uint8_t *setup_json, size_t setup_len, Db
 typedef int32_t (*DbSessionJsonFn)(void *session, DbBuf *out);
 typedef int32_t (*DbTraceFn)(void *session, const uint32_t *tokens, size_t n, uint32_t route,
                              uint32_t kv_aligned, uint32_t block, DbBuf *out, DbBuf *err);
+typedef int32_t (*DbPrefillF64Fn)(void *session, const uint32_t *tokens, size_t n, double *out,
+                                  size_t out_len, DbBuf *err);
+typedef int32_t (*DbDecodeF64Fn)(void *session, const uint32_t *tokens, size_t n,
+                                 uint32_t kv_aligned, uint32_t block, double *out,
+                                 size_t out_len, DbBuf *err);
 
 /* The function table of ABI v1. Fields after `close` are optional: a null pointer means "not
  * provided", and a table that ends before them (an older minor) is accepted too. */
@@ -110,13 +118,17 @@ typedef struct DbPluginV1 {
     /* v1.3 */
     DbSessionJsonFn last_profile;
     DbSessionJsonFn peaks;
+    /* v1.4: called only in an f64 session whose open info says "logits": "f64" */
+    DbPrefillF64Fn prefill_f64;
+    DbDecodeF64Fn decode_f64;
 } DbPluginV1;
 
 /* Table sizes of each minor: a table of minor m is at least DB_V1_m_TABLE_SIZE bytes. */
 #define DB_V1_0_TABLE_SIZE offsetof(DbPluginV1, configure)
 #define DB_V1_1_TABLE_SIZE offsetof(DbPluginV1, trace)
 #define DB_V1_2_TABLE_SIZE offsetof(DbPluginV1, last_profile)
-#define DB_V1_3_TABLE_SIZE sizeof(DbPluginV1)
+#define DB_V1_3_TABLE_SIZE offsetof(DbPluginV1, prefill_f64)
+#define DB_V1_4_TABLE_SIZE sizeof(DbPluginV1)
 
 #ifdef __cplusplus
 }

@@ -8,7 +8,7 @@
 //! calls them as its field docs say: every `*mut DbBuf` is null or points to a valid [`DbBuf`]
 //! whose `ptr` is valid for `cap` bytes; every input pointer that is not null is valid for
 //! reads of its length (`setup_len` bytes, `model_len` bytes, `n` tokens); `out` is valid for
-//! `out_len` f32 writes and aliases nothing else passed; `session` (in `open`: `*session`'s
+//! `out_len` f32 (f64 in the `_f64` routes) writes and aliases nothing else passed; `session` (in `open`: `*session`'s
 //! target) is null or a handle this plugin's `open` returned that is not closed yet, used by
 //! one thread at a time and closed once.
 
@@ -85,6 +85,11 @@ pub fn __export(factory: BackendFactory, version: &'static str) -> *const Plugin
             last_profile: Some(last_profile),
             // As for `trace`: the trait's default answers UNAVAILABLE.
             peaks: Some(peaks),
+            // Always offered; the session info's `logits` member says whether they hand
+            // over f64 values computed in f64 (`Session::logits_f64`) or the f32 routes
+            // widened (the trait's default), which the host then reads as f32 transport.
+            prefill_f64: Some(prefill_f64),
+            decode_f64: Some(decode_f64),
         };
         Registry {
             backend: Mutex::new(backend),
@@ -231,6 +236,7 @@ unsafe extern "C" fn open(
             let opened = OpenedInfo {
                 info: s.info(),
                 cost: s.cost(),
+                logits: s.logits_f64().then_some(Dtype::F64),
             };
             let info = serde_json::to_string(&opened).unwrap_or_default();
             // SAFETY: `msg` is null or a valid host buffer (table contract, see module docs).
@@ -350,6 +356,59 @@ unsafe extern "C" fn decode(
     let out = unsafe { std::slice::from_raw_parts_mut(out, out_len) };
     // SAFETY: `session` and `err` come from the host under the table contract.
     unsafe { with_session(session, err, |s| s.decode(tokens, layout, out)) }
+}
+
+unsafe extern "C" fn prefill_f64(
+    session: *mut c_void,
+    tokens: *const u32,
+    n: usize,
+    out: *mut f64,
+    out_len: usize,
+    err: *mut DbBuf,
+) -> i32 {
+    if tokens.is_null() || out.is_null() {
+        // SAFETY: `err` is null or a valid host buffer (table contract, see module docs).
+        unsafe { DbBuf::write(err, "null buffer") };
+        return status::INVALID;
+    }
+    // SAFETY: non-null, and the host passes `n` readable tokens (table contract).
+    let tokens = unsafe { std::slice::from_raw_parts(tokens, n) };
+    // SAFETY: non-null, the host's buffer of `out_len` f64, aliased by nothing (table contract).
+    let out = unsafe { std::slice::from_raw_parts_mut(out, out_len) };
+    // SAFETY: `session` and `err` come from the host under the table contract.
+    unsafe { with_session(session, err, |s| s.prefill_f64(tokens, out)) }
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe extern "C" fn decode_f64(
+    session: *mut c_void,
+    tokens: *const u32,
+    n: usize,
+    kv_aligned: u32,
+    block: u32,
+    out: *mut f64,
+    out_len: usize,
+    err: *mut DbBuf,
+) -> i32 {
+    if tokens.is_null() || out.is_null() {
+        // SAFETY: `err` is null or a valid host buffer (table contract, see module docs).
+        unsafe { DbBuf::write(err, "null buffer") };
+        return status::INVALID;
+    }
+    let layout = match kv_layout(kv_aligned, block) {
+        Ok(l) => l,
+        Err(why) => {
+            // SAFETY: `err` is null or a valid host buffer (table contract, see module docs).
+            unsafe { DbBuf::write(err, &why) };
+            return status::INVALID;
+        }
+    };
+    // SAFETY: non-null, and the host passes `n` readable tokens (table contract).
+    let tokens = unsafe { std::slice::from_raw_parts(tokens, n) };
+    // SAFETY: non-null, the host's buffer of `out_len` f64, aliased by nothing (table contract).
+    let out = unsafe { std::slice::from_raw_parts_mut(out, out_len) };
+    // SAFETY: `session` and `err` come from the host under the table contract.
+    unsafe { with_session(session, err, |s| s.decode_f64(tokens, layout, out)) }
 }
 
 fn kv_layout(kv_aligned: u32, block: u32) -> Result<KvLayout, String> {

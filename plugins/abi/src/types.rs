@@ -9,8 +9,9 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"DRFTBNCH");
 pub const ABI_MAJOR: u32 = 1;
 /// ABI minor version; additions at the end of the table. 1 added `configure` and
 /// `last_counters`; 2 added `trace`; 3 added `last_profile` and `peaks` (and the optional
-/// `cost` member of `open`'s session info).
-pub const ABI_MINOR: u32 = 3;
+/// `cost` member of `open`'s session info); 4 added `prefill_f64` and `decode_f64` (and the
+/// optional `logits` member of the session info): f64 logits cross as f64.
+pub const ABI_MINOR: u32 = 4;
 /// Size of a v1.0 table (everything before `configure`): the smallest table a host of this
 /// major accepts. Fields past it are read only when the plugin's minor says they exist.
 pub const V1_0_TABLE_SIZE: usize = std::mem::offset_of!(PluginV1, configure);
@@ -18,6 +19,8 @@ pub const V1_0_TABLE_SIZE: usize = std::mem::offset_of!(PluginV1, configure);
 pub const V1_1_TABLE_SIZE: usize = std::mem::offset_of!(PluginV1, trace);
 /// Size of a v1.2 table (everything before `last_profile`).
 pub const V1_2_TABLE_SIZE: usize = std::mem::offset_of!(PluginV1, last_profile);
+/// Size of a v1.3 table (everything before `prefill_f64`).
+pub const V1_3_TABLE_SIZE: usize = std::mem::offset_of!(PluginV1, prefill_f64);
 
 /// `route` codes of [`PluginV1::trace`].
 pub mod route {
@@ -151,6 +154,35 @@ pub struct PluginV1 {
     /// message goes to `out` and the status says why ([`status::UNAVAILABLE`]: this session
     /// cannot measure). A panic poisons the session, as in a route.
     pub peaks: Option<unsafe extern "C" fn(session: *mut c_void, out: *mut DbBuf) -> i32>,
+    // ---- v1.4: present when `abi_minor >= 4`; a null pointer means "not provided". ----
+    /// [`PluginV1::prefill`] with f64 logits: writes `n × vocab` f64 values into `out`
+    /// (`out_len` values). The host calls it only in an f64 session whose info said
+    /// `"logits": "f64"`, and fills `out` with the f64 unwritten-logit sentinel
+    /// (`driftbench_core::unwritten::UNWRITTEN64_BITS`) first.
+    pub prefill_f64: Option<
+        unsafe extern "C" fn(
+            session: *mut c_void,
+            tokens: *const u32,
+            n: usize,
+            out: *mut f64,
+            out_len: usize,
+            err: *mut DbBuf,
+        ) -> i32,
+    >,
+    /// [`PluginV1::decode`] with f64 logits, as [`PluginV1::prefill_f64`].
+    #[allow(clippy::type_complexity)]
+    pub decode_f64: Option<
+        unsafe extern "C" fn(
+            session: *mut c_void,
+            tokens: *const u32,
+            n: usize,
+            kv_aligned: u32,
+            block: u32,
+            out: *mut f64,
+            out_len: usize,
+            err: *mut DbBuf,
+        ) -> i32,
+    >,
 }
 
 // SAFETY: the table is immutable after creation and its pointers reference static, read-only

@@ -3,7 +3,7 @@
 use crate::LoadError;
 use driftbench_plugin_abi::{
     PluginHeader, PluginV1, ABI_MAJOR, ABI_MINOR, ENTRY_SYMBOL, MAGIC, V1_0_TABLE_SIZE,
-    V1_1_TABLE_SIZE, V1_2_TABLE_SIZE,
+    V1_1_TABLE_SIZE, V1_2_TABLE_SIZE, V1_3_TABLE_SIZE,
 };
 use libloading::Library;
 use std::ffi::{c_char, CStr};
@@ -119,6 +119,7 @@ impl LoadedPlugin {
             0 => V1_0_TABLE_SIZE,
             1 => V1_1_TABLE_SIZE,
             2 => V1_2_TABLE_SIZE,
+            3 => V1_3_TABLE_SIZE,
             _ => std::mem::size_of::<PluginV1>(),
         };
         let mut copy = MaybeUninit::<PluginV1>::zeroed();

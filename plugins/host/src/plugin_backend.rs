@@ -161,7 +161,7 @@ impl Backend for PluginBackend {
         let opened = serde_json::from_str::<OpenedInfo>(&text)
             .map_err(|e| format!("plugin sent bad session info: {e}"))
             .and_then(|o| o.info.check().map(|()| o));
-        let OpenedInfo { info, cost } = match opened {
+        let opened = match opened {
             Ok(o) => o,
             Err(why) => {
                 // SAFETY: `handle` is the session this call opened; closed once.
@@ -169,11 +169,18 @@ impl Backend for PluginBackend {
                 return Err(BackendError::Run(why));
             }
         };
+        // f64 logits cross as f64 only when the session says so and the table (v1.4) has
+        // both routes for it; otherwise its f64 routes widen the f32 ones (f32 transport).
+        let logits_f64 = dtype == Dtype::F64
+            && opened.logits_f64()
+            && t.prefill_f64.is_some()
+            && t.decode_f64.is_some();
         Ok(Box::new(PluginSession {
             table: t,
             handle,
-            info,
-            cost,
+            info: opened.info,
+            cost: opened.cost,
+            logits_f64,
             abi: self.plugin.abi.clone(),
             rss_floor: None,
         }))
@@ -187,6 +194,8 @@ struct PluginSession {
     info: SessionInfo,
     /// What the model costs to run, when the plugin said (ABI v1.3).
     cost: Option<ModelCost>,
+    /// The f64 routes hand over f64 logits (ABI v1.4, the session info's `logits`).
+    logits_f64: bool,
     /// ABI version of the plugin, for "cannot trace" messages.
     abi: String,
     /// The process's peak memory just before the peak probes ran; the probes' buffers are
@@ -205,11 +214,11 @@ unsafe impl Send for PluginSession {}
 
 impl PluginSession {
     /// Check the output size, then make one table call with an error buffer.
-    fn call(
+    fn call<T>(
         &self,
         tokens: &[u32],
-        out: &mut [f32],
-        f: impl FnOnce(*mut f32, *mut DbBuf) -> i32,
+        out: &mut [T],
+        f: impl FnOnce(*mut T, *mut DbBuf) -> i32,
     ) -> Result<(), BackendError> {
         if out.len() != tokens.len() * self.info.vocab {
             return Err(BackendError::Invalid(format!(
@@ -285,6 +294,48 @@ impl Session for PluginSession {
         // live handle; `tokens` is ours; `call` passes `out` (`n` values) and its own error buffer.
         self.call(tokens, out, |o, e| unsafe {
             (t.decode)(h, tokens.as_ptr(), tokens.len(), kv, block, o, n, e)
+        })
+    }
+
+    fn logits_f64(&self) -> bool {
+        self.logits_f64
+    }
+
+    fn prefill_f64(&mut self, tokens: &[u32], out: &mut [f64]) -> Result<(), BackendError> {
+        let f = match self.table.prefill_f64 {
+            Some(f) if self.logits_f64 => f,
+            _ => {
+                return driftbench_core::backend::widen_f32_route(out, |o| self.prefill(tokens, o))
+            }
+        };
+        let (h, n) = (self.handle, out.len());
+        // SAFETY: `f` comes from the table whose handshake passed (present only when the
+        // plugin's minor declares it); `h` is this session's live handle; `tokens` is ours;
+        // `call` passes `out` (`n` f64 values) and its own error buffer.
+        self.call(tokens, out, |o, e| unsafe {
+            f(h, tokens.as_ptr(), tokens.len(), o, n, e)
+        })
+    }
+
+    fn decode_f64(
+        &mut self,
+        tokens: &[u32],
+        layout: KvLayout,
+        out: &mut [f64],
+    ) -> Result<(), BackendError> {
+        let f = match self.table.decode_f64 {
+            Some(f) if self.logits_f64 => f,
+            _ => {
+                return driftbench_core::backend::widen_f32_route(out, |o| {
+                    self.decode(tokens, layout, o)
+                })
+            }
+        };
+        let (kv, block) = kv_args(layout);
+        let (h, n) = (self.handle, out.len());
+        // SAFETY: as in `prefill_f64`, for `decode_f64`.
+        self.call(tokens, out, |o, e| unsafe {
+            f(h, tokens.as_ptr(), tokens.len(), kv, block, o, n, e)
         })
     }
 

@@ -80,22 +80,34 @@ pub struct TemplateSession {
 }
 
 impl TemplateSession {
-    /// Check the request, run `route`, widen its f64 logits into `out`.
-    fn run(
+    /// Check the request, run `route`, write its f64 logits into `out` (rounded to f32 for
+    /// the f32 routes, as they are for the f64 ones).
+    fn run<T>(
         &mut self,
         tokens: &[u32],
-        out: &mut [f32],
+        out: &mut [T],
         route: impl FnOnce(&weights::Weights, &[u32]) -> Vec<f64>,
+        convert: impl Fn(f64) -> T,
     ) -> Result<(), BackendError> {
         self.info.check_request(tokens, out.len())?;
         let t0 = Instant::now();
         let logits = route(&self.weights, tokens);
         for (o, l) in out.iter_mut().zip(&logits) {
-            *o = *l as f32;
+            *o = convert(*l);
         }
         self.last_wall_s = Some(t0.elapsed().as_secs_f64());
         Ok(())
     }
+}
+
+/// An f64 logit rounded to f32 (what a host asking the f32 routes gets).
+fn to_f32(x: f64) -> f32 {
+    x as f32
+}
+
+/// An f64 logit as it is (the f64 routes, ABI v1.4).
+fn as_is(x: f64) -> f64 {
+    x
 }
 
 impl Session for TemplateSession {
@@ -104,7 +116,7 @@ impl Session for TemplateSession {
     }
 
     fn prefill(&mut self, tokens: &[u32], out: &mut [f32]) -> Result<(), BackendError> {
-        self.run(tokens, out, model::prefill)
+        self.run(tokens, out, model::prefill, to_f32)
     }
 
     fn decode(
@@ -114,7 +126,27 @@ impl Session for TemplateSession {
         out: &mut [f32],
     ) -> Result<(), BackendError> {
         layout.check()?;
-        self.run(tokens, out, |w, t| model::decode(w, t, layout))
+        self.run(tokens, out, |w, t| model::decode(w, t, layout), to_f32)
+    }
+
+    /// The logits cross as f64 (`prefill_f64`, `decode_f64` below): an f64 pair is judged at
+    /// f64 precision. A backend computing in f64 should say so and implement both.
+    fn logits_f64(&self) -> bool {
+        true
+    }
+
+    fn prefill_f64(&mut self, tokens: &[u32], out: &mut [f64]) -> Result<(), BackendError> {
+        self.run(tokens, out, model::prefill, as_is)
+    }
+
+    fn decode_f64(
+        &mut self,
+        tokens: &[u32],
+        layout: KvLayout,
+        out: &mut [f64],
+    ) -> Result<(), BackendError> {
+        layout.check()?;
+        self.run(tokens, out, |w, t| model::decode(w, t, layout), as_is)
     }
 
     fn last_wall_s(&self) -> Option<f64> {

@@ -19,7 +19,17 @@
 //!   as a plugin built against the first ABI release would;
 //! - `v1.1`: the entry point hands out a v1.1 function table (no `trace`);
 //! - `v1.2`: the entry point hands out a v1.2 function table (no `last_profile`, no
-//!   `peaks`): its runs have no profile and its peaks cannot be measured.
+//!   `peaks`): its runs have no profile and its peaks cannot be measured;
+//! - `v1.3`: the entry point hands out a v1.3 function table (no `prefill_f64`, no
+//!   `decode_f64`): its f64 logits cross as f32;
+//! - `f32-logits`: a v1.4 table, but the f64 session does not say it hands over f64 logits
+//!   (as a session written before `Session::prefill_f64` existed): they cross as f32.
+//!
+//! In f64 (offered in every mode) the fake model's logits are f64 values that straddle f32
+//! rounding boundaries: each is an f32 value plus half its ulp, minus 1e-13 on the prefill
+//! route and plus 1e-13 on the decode route. In f64 the routes are 2e-13 apart; rounded to
+//! f32 they land one f32 ulp apart (up to 9.5e-7 at logits below 10), as a real f64
+//! backend's do when its logits cross as f32.
 //!
 //! Its sessions never trace: the trait's default answers "not available", which is what
 //! the CLI's `--trace-layers` must report cleanly. They report a profile (each decode step's
@@ -77,7 +87,8 @@ use driftbench_core::{
     ModelCost, ModelSpec, Peaks, Probe, RunProfile, Session, SessionInfo,
 };
 use driftbench_plugin_abi::{
-    status, DbBuf, PluginHeader, PluginV1, MAGIC, V1_0_TABLE_SIZE, V1_1_TABLE_SIZE, V1_2_TABLE_SIZE,
+    status, DbBuf, PluginHeader, PluginV1, MAGIC, V1_0_TABLE_SIZE, V1_1_TABLE_SIZE,
+    V1_2_TABLE_SIZE, V1_3_TABLE_SIZE,
 };
 use std::ffi::{c_char, c_void};
 use std::io::Write;
@@ -296,14 +307,14 @@ impl Backend for TestBackend {
         backend_name()
     }
     fn probe(&self) -> Probe {
-        let mut dtypes = vec![Dtype::F32, Dtype::F16, Dtype::Bf16];
+        let mut dtypes = vec![Dtype::F32, Dtype::F16, Dtype::Bf16, Dtype::F64];
         let mut unsupported = vec![];
         let mut device = "fake device".to_string();
         let mut unavailable = None;
         match mode().as_str() {
             "unavailable" => unavailable = Some("no fake device on this machine".to_string()),
             "no-bf16" => {
-                dtypes.pop();
+                dtypes.retain(|d| *d != Dtype::Bf16);
                 unsupported.push((Dtype::Bf16, "test adapter has no bf16".to_string()));
             }
             "probe-panic" => panic!("test plugin asked to panic in its probe"),
@@ -371,6 +382,12 @@ impl Session for FakeSession {
         if mode() == "stderr-binary" {
             binary_stderr()?;
         }
+        if self.dtype == Dtype::F64 {
+            let mut wide = vec![0f64; out.len()];
+            self.prefill_f64(tokens, &mut wide)?;
+            narrow(&wide, out);
+            return Ok(());
+        }
         self.count(None, tokens.len());
         fill(tokens, out);
         self.profile = RunProfile {
@@ -409,12 +426,71 @@ impl Session for FakeSession {
         }
         Ok(p)
     }
+    fn logits_f64(&self) -> bool {
+        self.dtype == Dtype::F64 && mode() != "f32-logits"
+    }
+    fn prefill_f64(&mut self, tokens: &[u32], out: &mut [f64]) -> Result<(), BackendError> {
+        if self.dtype != Dtype::F64 {
+            return driftbench_core::backend::widen_f32_route(out, |o| self.prefill(tokens, o));
+        }
+        self.count(None, tokens.len());
+        fill64(tokens, -1.0, 0.0, out);
+        self.profile = RunProfile {
+            step_s: Vec::new(),
+            readback_s: Some(1e-6),
+            peak_rss_bytes: None,
+        };
+        Ok(())
+    }
+    fn decode_f64(
+        &mut self,
+        tokens: &[u32],
+        layout: KvLayout,
+        out: &mut [f64],
+    ) -> Result<(), BackendError> {
+        if self.dtype != Dtype::F64 {
+            return driftbench_core::backend::widen_f32_route(out, |o| {
+                self.decode(tokens, layout, o)
+            });
+        }
+        match mode().as_str() {
+            "panic" => panic!("test plugin asked to panic in decode"),
+            "unwritten-decode" => return Ok(()),
+            "partial-decode" => {
+                if !tokens.is_empty() {
+                    row64(&tokens[..1], 1.0, 0.0, &mut out[..VOCAB]);
+                }
+                return Ok(());
+            }
+            _ => {}
+        }
+        self.count(Some(layout), tokens.len());
+        fill64(tokens, 1.0, f64::from(self.decode_shift), out);
+        self.profile = RunProfile {
+            step_s: vec![1e-6; tokens.len()],
+            readback_s: Some(1e-6),
+            peak_rss_bytes: None,
+        };
+        if mode() == "nan" {
+            let n = out.len();
+            out[n - 1] = f64::NAN;
+        }
+        Ok(())
+    }
     fn decode(
         &mut self,
         tokens: &[u32],
         layout: KvLayout,
         out: &mut [f32],
     ) -> Result<(), BackendError> {
+        if self.dtype == Dtype::F64
+            && !matches!(mode().as_str(), "unwritten-decode" | "partial-decode")
+        {
+            let mut wide = vec![0f64; out.len()];
+            self.decode_f64(tokens, layout, &mut wide)?;
+            narrow(&wide, out);
+            return Ok(());
+        }
         match mode().as_str() {
             "panic" => panic!("test plugin asked to panic in decode"),
             "abort" => std::process::abort(),
@@ -488,6 +564,39 @@ impl Session for FakeSession {
 fn fill(tokens: &[u32], out: &mut [f32]) {
     for t in 0..tokens.len() {
         row(&tokens[..=t], &mut out[t * VOCAB..(t + 1) * VOCAB]);
+    }
+}
+
+/// How far the f64 routes sit from the f32 rounding midpoint: prefill below, decode above.
+pub const F64_OFFSET: f64 = 1e-13;
+
+/// The f64 logits of row `t` of a route: the f32 row plus half an f32 ulp of each value, and
+/// `side × F64_OFFSET` (−1 prefill, +1 decode), plus `shift`.
+fn row64(prefix: &[u32], side: f64, shift: f64, out: &mut [f64]) {
+    let mut narrow = [0f32; VOCAB];
+    row(prefix, &mut narrow);
+    for (o, &x) in out.iter_mut().zip(&narrow) {
+        let half_ulp = (f64::from(f32::from_bits(x.to_bits() + 1)) - f64::from(x)) / 2.0;
+        *o = f64::from(x) + half_ulp + side * F64_OFFSET + shift;
+    }
+}
+
+/// The f64 logits of every position of `tokens` on a route (`side` as in [`row64`]).
+fn fill64(tokens: &[u32], side: f64, shift: f64, out: &mut [f64]) {
+    for t in 0..tokens.len() {
+        row64(
+            &tokens[..=t],
+            side,
+            shift,
+            &mut out[t * VOCAB..(t + 1) * VOCAB],
+        );
+    }
+}
+
+/// f64 logits rounded to f32, as an f64 plugin speaking ABI v1.3 hands them over.
+fn narrow(wide: &[f64], out: &mut [f32]) {
+    for (o, w) in out.iter_mut().zip(wide) {
+        *o = *w as f32;
     }
 }
 
@@ -569,6 +678,8 @@ fn bad_json_table(t: &PluginV1) -> &'static PluginV1 {
         trace: t.trace,
         last_profile: t.last_profile,
         peaks: t.peaks,
+        prefill_f64: t.prefill_f64,
+        decode_f64: t.decode_f64,
     })
 }
 
@@ -659,7 +770,59 @@ fn v1_2_table(t: &PluginV1) -> &'static TableV1_2 {
     })
 }
 
-/// The entry point (ABI v1 symbol), with the `wrong-abi`, `v1.0`, `v1.1`, `v1.2`,
+/// The table of ABI v1.3 (no `prefill_f64`, no `decode_f64`), as a plugin built against it
+/// lays it out.
+#[repr(C)]
+struct TableV1_3 {
+    v1_2: TableV1_2,
+    last_profile: *const c_void,
+    peaks: *const c_void,
+}
+
+// SAFETY: read-only after creation; the pointers are to static functions and strings.
+unsafe impl Sync for TableV1_3 {}
+// SAFETY: as for Sync: moving it moves only pointers to static functions and strings.
+unsafe impl Send for TableV1_3 {}
+
+const _: () = assert!(std::mem::size_of::<TableV1_3>() == V1_3_TABLE_SIZE);
+
+/// The v1.3 table of the `v1.3` mode, made from the real one.
+fn v1_3_table(t: &PluginV1) -> &'static TableV1_3 {
+    static TABLE: std::sync::OnceLock<TableV1_3> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let v1_2 = v1_2_table(t);
+        let v1_1 = &v1_2.v1_1;
+        TableV1_3 {
+            v1_2: TableV1_2 {
+                v1_1: TableV1_1 {
+                    v1_0: TableV1_0 {
+                        header: PluginHeader {
+                            abi_minor: 3,
+                            struct_size: V1_3_TABLE_SIZE as u32,
+                            ..t.header
+                        },
+                        name: v1_1.v1_0.name,
+                        version: v1_1.v1_0.version,
+                        probe: v1_1.v1_0.probe,
+                        open: v1_1.v1_0.open,
+                        prefill: v1_1.v1_0.prefill,
+                        decode: v1_1.v1_0.decode,
+                        close: v1_1.v1_0.close,
+                    },
+                    configure: v1_1.configure,
+                    last_counters: v1_1.last_counters,
+                },
+                trace: v1_2.trace,
+            },
+            last_profile: t
+                .last_profile
+                .map_or(std::ptr::null(), |f| f as *const c_void),
+            peaks: t.peaks.map_or(std::ptr::null(), |f| f as *const c_void),
+        }
+    })
+}
+
+/// The entry point (ABI v1 symbol), with the `wrong-abi`, `v1.0`, `v1.1`, `v1.2`, `v1.3`,
 /// `probe-badjson` and `entry-*` twists.
 #[no_mangle]
 pub extern "C" fn driftbench_plugin_v1() -> *const PluginV1 {
@@ -691,6 +854,8 @@ pub extern "C" fn driftbench_plugin_v1() -> *const PluginV1 {
         "v1.1" => v1_1_table(unsafe { &*table }) as *const TableV1_1 as *const PluginV1,
         // SAFETY: as above.
         "v1.2" => v1_2_table(unsafe { &*table }) as *const TableV1_2 as *const PluginV1,
+        // SAFETY: as above.
+        "v1.3" => v1_3_table(unsafe { &*table }) as *const TableV1_3 as *const PluginV1,
         // SAFETY: as above.
         "probe-badjson" => bad_json_table(unsafe { &*table }),
         _ => table,

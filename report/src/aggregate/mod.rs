@@ -15,6 +15,7 @@ pub use date::format_utc;
 use driftbench_core::dtype::Dtype;
 use driftbench_core::kv::KvMode;
 use driftbench_core::route::Route;
+use driftbench_sweep::audit::{audit, describe_missing, Audit};
 use driftbench_sweep::records::{
     CrossRecord, PairKey, PairRecord, Record, RunRecord, RunStatus, SessionRecord, SummaryRecord,
     SweepHeader, WarmupRecord, SCHEMA_VERSION,
@@ -30,9 +31,11 @@ const UNKNOWN: &str = "unknown";
 impl Report {
     /// Build the report of a sweep from its journal records, in journal order.
     ///
-    /// When several pair records share a key, the last one wins (a re-run replaces a
-    /// verdict). A journal without a sweep header still renders, with "unknown" placeholders.
+    /// Every pair's verdict is derived from its evidence ([`audit`]): a pair identity
+    /// journaled twice counts once, and what the evidence contradicts is a gap. A journal
+    /// without a sweep header still renders, with "unknown" placeholders.
     pub fn from_records(records: &[Record]) -> Report {
+        let audited = audit(records);
         let mut header: Option<&SweepHeader> = None;
         let mut order: Vec<String> = Vec::new();
         let mut sessions: Vec<&SessionRecord> = Vec::new();
@@ -50,7 +53,8 @@ impl Report {
         for rec in records {
             match rec {
                 Record::Sweep(h) => {
-                    header = Some(h);
+                    // The first header is the journal's (a second one is a finding).
+                    header = header.or(Some(h));
                     for b in &h.backends {
                         seen(&b.name, &mut order);
                     }
@@ -67,10 +71,7 @@ impl Report {
                     seen(&r.key.backend, &mut order);
                     runs.push(r);
                 }
-                Record::Pair(p) => {
-                    seen(&p.key.backend, &mut order);
-                    pairs.insert(&p.key, p);
-                }
+                Record::Pair(p) => seen(&p.key.backend, &mut order),
                 Record::Cross(c) => {
                     crosses.insert((&c.key, c.reference.as_str(), c.route), c);
                 }
@@ -81,6 +82,9 @@ impl Report {
             }
         }
 
+        for p in &audited.pairs {
+            pairs.insert(&p.key, p);
+        }
         let backends: Vec<BackendReport> = order
             .iter()
             .map(|name| {
@@ -124,7 +128,7 @@ impl Report {
             pairs_classified: pairs.len(),
         };
         let unanswered = required::unanswered(header, &pairs.values().copied().collect::<Vec<_>>());
-        let mut gaps = gaps(header, pairs.len());
+        let mut gaps = gaps(header, pairs.len(), &audited);
         gaps.extend(unanswered.gaps);
         let global = match global_verdict(all.iter().copied()) {
             GlobalVerdict::Pass if !gaps.is_empty() => GlobalVerdict::Incomplete,
@@ -145,20 +149,29 @@ impl Report {
     }
 }
 
-/// Why the records do not make a whole sweep (see [`Report::gaps`]).
-fn gaps(header: Option<&SweepHeader>, classified: usize) -> Vec<String> {
+/// Why the records do not make a whole sweep (see [`Report::gaps`]): planned pairs without a
+/// verdict (by the plan's keys; by counts in journals that do not record their plan), and
+/// every finding of the audit.
+fn gaps(header: Option<&SweepHeader>, classified: usize, audited: &Audit) -> Vec<String> {
     let mut out = Vec::new();
-    match header {
-        None => out.push(
+    match (header, audited.planned) {
+        (None, _) => out.push(
             "the journal has no sweep header: what was planned is unknown".to_string(),
         ),
-        Some(h) if h.pairs_planned > classified => out.push(format!(
+        (Some(_), Some(planned)) if !audited.missing.is_empty() => out.push(format!(
+            "{} of {planned} planned pairs have no verdict: the sweep stopped early or the journal is partial (missing: {})",
+            audited.missing.len(),
+            describe_missing(header, &audited.missing)
+        )),
+        (Some(_), Some(_)) => {}
+        (Some(h), None) if h.pairs_planned > classified => out.push(format!(
             "{} of {} planned pairs have no verdict: the sweep stopped early or the journal is partial",
             h.pairs_planned - classified,
             h.pairs_planned
         )),
-        Some(_) => {}
+        (Some(_), None) => {}
     }
+    out.extend(audited.findings.iter().cloned());
     if classified == 0 {
         out.push("no pair was classified".to_string());
     }

@@ -16,11 +16,13 @@
 //! on either side) is listed ([`ReportDiff::unusable_speed`]), and is a regression under
 //! `fail_on_slowdown`: never dropped.
 
+pub mod context;
 pub mod validate;
 
 pub use validate::ReportError;
 
 use crate::model::Report;
+use context::HeaderView;
 use driftbench_core::dtype::Dtype;
 use driftbench_core::kv::KvMode;
 use driftbench_core::route::Route;
@@ -35,8 +37,13 @@ use std::collections::BTreeMap;
 /// a real change in precision moves it by a factor.
 pub const DEFAULT_METRIC_REL: f64 = 0.25;
 /// Default absolute threshold of a metric move: 1e-6, about one f32 ulp of a logit of
-/// magnitude 8, so moves within f32 rounding of typical logits are never reported.
+/// magnitude 8, so moves within f32 rounding of typical logits are never reported. f64 pairs
+/// use it scaled to f64 precision ([`F64_METRIC_ABS_SCALE`]).
 pub const DEFAULT_METRIC_ABS: f64 = 1e-6;
+/// The absolute threshold of an f64 pair is `metric_abs` times this: f64's epsilon over
+/// f32's (2^-29), so the default 1e-6 becomes 1.9e-15, about one f64 ulp of a logit of
+/// magnitude 8 (f64 logits cross as f64: a 1e-6 floor would hide every change).
+pub const F64_METRIC_ABS_SCALE: f64 = f64::EPSILON / f32::EPSILON as f64;
 /// Default slowdown threshold: new/old mean wall time above 1.25 (and speedups below
 /// 1/1.25). Run-to-run spread on the 2-core development machines is about 10%.
 pub const DEFAULT_SLOWDOWN: f64 = 0.25;
@@ -77,6 +84,9 @@ pub struct ReportView {
     /// Backends.
     #[serde(default)]
     pub backends: Vec<BackendView>,
+    /// The sweep's header: what ran, on what, from which files.
+    #[serde(default)]
+    pub header: Option<HeaderView>,
 }
 
 /// What the diff reads of one backend.
@@ -235,6 +245,9 @@ pub enum Change {
     Missing,
     /// In the new report only.
     Added,
+    /// In the old report only, and no longer in the new report's plan: the grid changed,
+    /// not the results.
+    Unplanned,
 }
 
 /// One pair whose verdict changed.
@@ -248,6 +261,9 @@ pub struct VerdictChange {
     pub new: Option<Verdict>,
     /// Better, worse...
     pub change: Change,
+    /// The verdict changed while the metrics did not and the tolerance (or floor rule) of
+    /// the pair's dtype moved: the rules changed, not the backend.
+    pub tolerance_moved: bool,
 }
 
 impl VerdictChange {
@@ -336,6 +352,9 @@ pub struct ReportDiff {
     pub unusable_speed: Vec<UnusableSpeed>,
     /// The thresholds used.
     pub thresholds: Thresholds,
+    /// What changed between the runs besides their results (config, tolerances, plan,
+    /// plugins, version, machine), said first.
+    pub context: Vec<String>,
 }
 
 /// Higher is worse; `None` for SKIPPED (nothing was tested).
@@ -388,6 +407,12 @@ fn metric_moves(
     b: &MetricsView,
     th: &Thresholds,
 ) -> Vec<MetricMove> {
+    // The absolute threshold is in the pair's own precision.
+    let scaled = Thresholds {
+        metric_abs: th.metric_abs * F64_METRIC_ABS_SCALE,
+        ..*th
+    };
+    let th = if key.dtype == Dtype::F64 { &scaled } else { th };
     let disagree = |m: &MetricsView| m.top1_agreement.map(|t| 1.0 - t);
     let floats = [
         ("max_abs_diff", a.max_abs_diff, b.max_abs_diff),
@@ -444,6 +469,8 @@ fn metric_moves(
 /// Compare `old` with `new` under `th`.
 pub fn diff_reports(old: &ReportView, new: &ReportView, th: Thresholds) -> ReportDiff {
     let (po, pn) = (old.pairs(), new.pairs());
+    let (ho, hn) = (old.header.as_ref(), new.header.as_ref());
+    let new_plan = hn.and_then(|h| h.plan.as_ref());
     let mut verdicts = Vec::new();
     let mut metrics = Vec::new();
     for (key, a) in &po {
@@ -452,15 +479,35 @@ pub fn diff_reports(old: &ReportView, new: &ReportView, th: Thresholds) -> Repor
                 key: key.clone(),
                 old: Some(a.verdict),
                 new: None,
-                change: Change::Missing,
+                change: match new_plan {
+                    Some(p) if !p.contains(key) => Change::Unplanned,
+                    _ => Change::Missing,
+                },
+                tolerance_moved: false,
             }),
             Some(b) => {
                 if a.verdict != b.verdict {
+                    let same_metrics = match (&a.metrics, &b.metrics) {
+                        (Some(x), Some(y)) => metric_moves(
+                            key,
+                            x,
+                            y,
+                            &Thresholds {
+                                metric_rel: 0.0,
+                                metric_abs: 0.0,
+                                ..th
+                            },
+                        )
+                        .is_empty(),
+                        _ => false,
+                    };
                     verdicts.push(VerdictChange {
                         key: key.clone(),
                         old: Some(a.verdict),
                         new: Some(b.verdict),
                         change: change(a.verdict, b.verdict),
+                        tolerance_moved: same_metrics
+                            && context::tolerance_moved(ho, hn, key.dtype),
                     });
                 }
                 if let (Some(x), Some(y)) = (&a.metrics, &b.metrics) {
@@ -476,6 +523,7 @@ pub fn diff_reports(old: &ReportView, new: &ReportView, th: Thresholds) -> Repor
                 old: None,
                 new: Some(b.verdict),
                 change: Change::Added,
+                tolerance_moved: false,
             });
         }
     }
@@ -520,6 +568,7 @@ pub fn diff_reports(old: &ReportView, new: &ReportView, th: Thresholds) -> Repor
         speed,
         unusable_speed,
         thresholds: th,
+        context: context::changes(ho, hn),
     }
 }
 

@@ -303,9 +303,15 @@ impl ReportView {
             .map(|(i, b)| backend(b, &format!("backends[{i}]")))
             .collect::<Result<Vec<_>, _>>()?;
         check_unique(&backends)?;
+        // The header says what ran; a report without one (or with one of another shape)
+        // still compares, with its run details "not recorded".
+        let header = top
+            .get("header")
+            .and_then(|h| serde_json::from_value(h.clone()).ok());
         Ok(ReportView {
             global: Some(global),
             backends,
+            header,
         })
     }
 }

@@ -70,6 +70,7 @@ fn records(v16: Verdict, m16: f64, wall: f64) -> Vec<Record> {
             envelope: None,
             floor: None,
             repeat_mismatch: Vec::new(),
+            transport: None,
         }));
     }
     out
@@ -259,7 +260,9 @@ fn an_older_report_without_new_fields_parses_and_compares() {
 
 /// The JSON of the four-pair report, through `edit`.
 fn edited(v16: Verdict, wall: f64, edit: impl FnOnce(&mut Value)) -> String {
-    let r = Report::from_records(&records(v16, 1e-6, wall));
+    // Metrics that bear the verdict out: a report derives its verdicts from them.
+    let m16 = if v16 == Verdict::FailEquiv { 0.5 } else { 1e-6 };
+    let r = Report::from_records(&records(v16, m16, wall));
     let mut json = serde_json::to_value(&r).unwrap();
     edit(&mut json);
     json.to_string()
@@ -509,4 +512,49 @@ fn unusable_speed_ratios_are_listed_without_fail_on_slowdown() {
     let (tiny, huge) = (with_wall(1e-300.into()), with_wall(1e300.into()));
     let d = diff_reports(&tiny, &huge, Thresholds::default());
     assert_eq!(d.unusable_speed.len(), 1, "{d:?}");
+}
+
+/// An f64 pair's metrics move at f64 precision: the default absolute threshold (1e-6, one
+/// f32 ulp at 8) hid every f64 change; for f64 pairs it is scaled to f64 precision (1.9e-15),
+/// while the same move in an f32 pair stays below the threshold.
+#[test]
+fn f64_metric_moves_are_judged_at_f64_precision() {
+    use driftbench_report::diff::{DEFAULT_METRIC_ABS, F64_METRIC_ABS_SCALE};
+    assert!((DEFAULT_METRIC_ABS * F64_METRIC_ABS_SCALE - 1.86e-15).abs() < 1e-17);
+    let with = |dtype: Dtype, max: f64| {
+        let recs: Vec<Record> = records(Verdict::PassEquiv, max, 0.01)
+            .into_iter()
+            .map(|r| match r {
+                Record::Run(mut r) => {
+                    r.key.dtype = dtype;
+                    Record::Run(r)
+                }
+                Record::Pair(mut p) => {
+                    p.key.dtype = dtype;
+                    Record::Pair(p)
+                }
+                other => other,
+            })
+            .collect();
+        ReportView::of(&Report::from_records(&recs))
+    };
+    // 2e-13 → 8e-13 on the span-16 aligned pair: a 4× move, far below 1e-6.
+    let d = diff_reports(
+        &with(Dtype::F64, 2e-13),
+        &with(Dtype::F64, 8e-13),
+        Thresholds::default(),
+    );
+    let moved: Vec<_> = d.metrics.iter().map(|m| (m.metric, m.worse)).collect();
+    assert!(moved.contains(&("max_abs_diff", true)), "{moved:?}");
+    assert!(d.metrics.iter().all(|m| m.key.dtype == Dtype::F64));
+    let d = diff_reports(
+        &with(Dtype::F32, 2e-13),
+        &with(Dtype::F32, 8e-13),
+        Thresholds::default(),
+    );
+    assert!(
+        !d.metrics.iter().any(|m| m.metric == "max_abs_diff"),
+        "{:?}",
+        d.metrics
+    );
 }

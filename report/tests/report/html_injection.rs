@@ -139,6 +139,7 @@ fn records() -> Vec<Record> {
             envelope: None,
             floor: None,
             repeat_mismatch: Vec::new(),
+            transport: None,
         }),
     ]
 }

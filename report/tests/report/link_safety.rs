@@ -120,6 +120,7 @@ fn pair(k: PairKey, verdict: Verdict, reason: String) -> Vec<Record> {
             envelope: None,
             floor: None,
             repeat_mismatch: Vec::new(),
+            transport: None,
         }),
     ]
 }

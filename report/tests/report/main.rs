@@ -5,6 +5,7 @@
 
 mod csv_injection;
 mod diff;
+mod fuzz_replay;
 mod golden;
 mod html_injection;
 mod linear_render;

@@ -54,6 +54,7 @@ fn pair(k: PairKey, v: Verdict, reason: Option<&str>, m: Option<Metrics>) -> Rec
         envelope: None,
         floor: None,
         repeat_mismatch: Vec::new(),
+        transport: None,
     })
 }
 
@@ -211,12 +212,6 @@ fn records(flex_all_zero: bool) -> Vec<Record> {
     ));
     v.push(run(w128.clone(), Route::Prefill, RunStatus::Ok, Some(0.6)));
     v.push(run(w128.clone(), Route::Decode, RunStatus::Ok, Some(1.8)));
-    v.push(pair(
-        w128.clone(),
-        Verdict::FailDrift,
-        Some("stale"),
-        Some(metrics(9.0, 9.0, 9.0, 0.0, 0, 0)),
-    ));
     v.push(pair(w128, Verdict::ExpectedDrift, None, Some(zero())));
     v
 }
@@ -271,7 +266,7 @@ fn counts_per_backend_and_global_verdict() {
     let expect_wgpu = [
         (Verdict::PassEquiv, 0),
         (Verdict::FailEquiv, 0),
-        (Verdict::ExpectedDrift, 1), // the replaced FAIL_DRIFT does not count
+        (Verdict::ExpectedDrift, 1),
         (Verdict::FailDrift, 0),
         (Verdict::Incomplete, 1),
         (Verdict::Skipped, 1),

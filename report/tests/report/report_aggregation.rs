@@ -291,6 +291,7 @@ fn profile_records() -> Vec<Record> {
                         envelope: None,
                         floor: None,
                         repeat_mismatch,
+                        transport: None,
                     }));
                 }
             }
@@ -403,6 +404,7 @@ fn resource_records(source: PeaksSource) -> Vec<Record> {
             envelope: None,
             floor: None,
             repeat_mismatch: vec![],
+            transport: None,
         }));
     }
     v

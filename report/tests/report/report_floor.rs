@@ -60,6 +60,7 @@ fn pair(k: PairKey, v: Verdict, metrics: Metrics, fl: Option<NoiseFloor>) -> Rec
         envelope: None,
         floor: fl.map(Box::new),
         repeat_mismatch: Vec::new(),
+        transport: None,
     })
 }
 

@@ -29,8 +29,8 @@ pub(crate) fn save_bundle(
     };
     let bundle = Bundle::new(cfg, &planned.entry, plan, pair, open.vocab, reference);
     let logits = BundleLogits {
-        prefill: outcome.prefill_ok.then_some(&open.bufs.prefill[..]),
-        decode: outcome.decode_ok.then_some(&open.bufs.decode[..]),
+        prefill: outcome.prefill_ok.then(|| open.bufs.prefill.as_ref()),
+        decode: outcome.decode_ok.then(|| open.bufs.decode.as_ref()),
         reference: match (&bundle.floor, reference) {
             (
                 SavedFloor::Logits { .. },

@@ -3,6 +3,7 @@
 
 use crate::grid::Cell;
 use crate::records::{CrossRecord, Record};
+use driftbench_core::logits::LogitsRef;
 use driftbench_core::metrics;
 use driftbench_core::route::Route;
 
@@ -13,9 +14,9 @@ pub(crate) struct CellLogits<'a> {
     /// Width of its logits rows.
     pub(crate) vocab: usize,
     /// Its prefill logits, where the route succeeded.
-    pub(crate) prefill: Option<&'a [f32]>,
+    pub(crate) prefill: Option<LogitsRef<'a>>,
     /// Its decode logits, where the route succeeded.
-    pub(crate) decode: Option<&'a [f32]>,
+    pub(crate) decode: Option<LogitsRef<'a>>,
 }
 
 /// Compare every backend's logits of `cell` with the reference backend's, route by route.
@@ -41,7 +42,7 @@ pub(crate) fn cross_records(
                 key: cell.pair(b.backend),
                 reference: r.backend.to_string(),
                 route,
-                metrics: metrics::compare(x, y, b.vocab),
+                metrics: metrics::compare_logits(x, y, b.vocab),
             }));
         }
     }

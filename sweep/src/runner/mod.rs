@@ -330,8 +330,8 @@ impl DtypePass<'_> {
                 Lane::Open { open, ok } => Some(CellLogits {
                     backend: &planned.entry.name,
                     vocab: open.vocab,
-                    prefill: ok.0.then_some(&open.bufs.prefill[..]),
-                    decode: ok.1.then_some(&open.bufs.decode[..]),
+                    prefill: ok.0.then(|| open.bufs.prefill.as_ref()),
+                    decode: ok.1.then(|| open.bufs.decode.as_ref()),
                 }),
                 Lane::Unrunnable(..) => None,
             })

@@ -1,20 +1,21 @@
 //! One pair on one open session: warm-up of its shapes, the two measured runs (and their
 //! repetitions), the verdict.
 
-use crate::noise_floor::{classify_with_floor, FloorRef, NoiseFloor};
+use crate::noise_floor::{classify_transported, FloorRef, NoiseFloor};
 use crate::plan::PairPlan;
 use crate::records::{
     PairKey, PairRecord, Record, RepeatMismatch, RunRecord, RunStatus, WarmupRecord,
 };
-use crate::verdict::Verdict;
+use crate::verdict::{Transport, Verdict};
 use driftbench_core::backend::Session;
+use driftbench_core::dtype::Dtype;
 use driftbench_core::error::BackendError;
 use driftbench_core::kv::KvLayout;
 use driftbench_core::kv::KvMode;
-use driftbench_core::metrics;
+use driftbench_core::logits::{Logits, LogitsRef};
+use driftbench_core::metrics::{self, Metrics};
 use driftbench_core::rng::prompt_tokens;
 use driftbench_core::route::Route;
-use driftbench_core::unwritten;
 use std::time::Instant;
 
 /// Seed of the unmeasured warm-up prompts (never a sweep seed in practice).
@@ -32,27 +33,32 @@ pub struct Timing {
     pub checks_s: f64,
 }
 
-/// Most logits one route may produce (span × vocab): 8 GiB of f32 per buffer.
+/// Most logits one route may produce (span × vocab): 8 GiB of f32 (16 GiB of f64) per
+/// buffer.
 pub const MAX_LOGITS: usize = 1 << 31;
 
-/// Run one route into `out` and time it. `out` is filled with the unwritten sentinel first,
-/// and a run that reports success with any logit left unwritten is a failed run.
+/// Run one route into `out` and time it: the f32 route into an f32 buffer, the f64 route
+/// ([`Session::prefill_f64`], [`Session::decode_f64`]) into an f64 one. `out` is filled with
+/// the unwritten sentinel of its width first, and a run that reports success with any logit
+/// left unwritten is a failed run.
 pub fn timed_run(
     session: &mut dyn Session,
     route: Route,
     tokens: &[u32],
     layout: KvLayout,
-    out: &mut [f32],
+    out: &mut Logits,
 ) -> Result<Timing, BackendError> {
     let start = Instant::now();
-    unwritten::fill(out);
+    out.fill_unwritten();
     let t0 = Instant::now();
-    match route {
-        Route::Prefill => session.prefill(tokens, out)?,
-        Route::Decode => session.decode(tokens, layout, out)?,
+    match (route, &mut *out) {
+        (Route::Prefill, Logits::F32(o)) => session.prefill(tokens, o)?,
+        (Route::Decode, Logits::F32(o)) => session.decode(tokens, layout, o)?,
+        (Route::Prefill, Logits::F64(o)) => session.prefill_f64(tokens, o)?,
+        (Route::Decode, Logits::F64(o)) => session.decode_f64(tokens, layout, o)?,
     }
     let host_wall_s = t0.elapsed().as_secs_f64();
-    if let Some(u) = unwritten::find(out) {
+    if let Some(u) = out.find_unwritten() {
         let vocab = out.len() / tokens.len().max(1);
         return Err(BackendError::Run(u.describe(out.len(), vocab)));
     }
@@ -73,6 +79,12 @@ pub fn run_record(
     session: &dyn Session,
     rep: u32,
 ) -> RunRecord {
+    // f64 logits that crossed as f64 are 8 bytes each; everything else crossed as f32.
+    let width = if key.dtype == Dtype::F64 && session.logits_f64() {
+        8
+    } else {
+        4
+    };
     match r {
         Ok(t) => RunRecord {
             key: key.clone(),
@@ -80,7 +92,7 @@ pub fn run_record(
             status: RunStatus::Ok,
             wall_s: Some(t.wall_s),
             host_wall_s: (t.host_wall_s != t.wall_s).then_some(t.host_wall_s),
-            logits_bytes: Some((n * 4) as u64),
+            logits_bytes: Some((n * width) as u64),
             reason: None,
             counters: session.last_counters(),
             rep,
@@ -117,15 +129,16 @@ pub struct Warmed {
     decode: Vec<(usize, KvMode)>,
 }
 
-/// Logits buffers of one backend, reused from pair to pair.
+/// Logits buffers of one backend, reused from pair to pair: f64 for an f64 pair, f32
+/// otherwise.
 #[derive(Debug, Default)]
 pub struct Buffers {
     /// Prefill logits of the last pair.
-    pub prefill: Vec<f32>,
+    pub prefill: Logits,
     /// Decode logits of the last pair.
-    pub decode: Vec<f32>,
+    pub decode: Logits,
     /// Logits of the repetitions after the first, compared with the first bitwise.
-    pub repeat: Vec<f32>,
+    pub repeat: Logits,
 }
 
 /// What one pair produced: its records, in journal order, and whether both routes left
@@ -175,21 +188,7 @@ impl PairTimes {
 /// largest |a − b| among them, NaN when a NaN stands against another value; `None` when
 /// the two are bitwise equal.
 pub fn bitwise_mismatch(a: &[f32], b: &[f32]) -> Option<(u64, f64)> {
-    let mut n = 0u64;
-    let mut max = 0f64;
-    for (x, y) in a.iter().zip(b) {
-        if x.to_bits() != y.to_bits() {
-            n += 1;
-            let d = (f64::from(*x) - f64::from(*y)).abs();
-            if d.is_nan() || max.is_nan() {
-                max = f64::NAN;
-            } else if d > max {
-                max = d;
-            }
-        }
-    }
-    let extra = a.len().abs_diff(b.len()) as u64;
-    (n + extra > 0).then_some((n + extra, if extra > 0 { f64::NAN } else { max }))
+    LogitsRef::F32(a).bitwise_mismatch(LogitsRef::F32(b))
 }
 
 /// A session open for a run of pairs, with what its pairs reuse: the vocabulary, the shapes
@@ -237,7 +236,15 @@ pub fn run_pair(
     open: &mut OpenSession,
     reference: Option<FloorRef<'_>>,
 ) -> PairOutcome {
-    let n = match logits_len(key.span, open.vocab, &mut open.bufs, plan.repetitions > 1) {
+    // An f64 pair's logits stay f64 end to end (whatever width they crossed in).
+    let wide = key.dtype == Dtype::F64;
+    let n = match logits_len(
+        key.span,
+        open.vocab,
+        &mut open.bufs,
+        plan.repetitions > 1,
+        wide,
+    ) {
         Ok(n) => n,
         Err(why) => {
             return PairOutcome {
@@ -285,8 +292,8 @@ fn warm_up(key: &PairKey, layout: KvLayout, open: &mut OpenSession, out: &mut Pa
     let tokens = prompt_tokens(WARMUP_SEED, key.span, open.vocab);
     for route in routes {
         let buf = match route {
-            Route::Prefill => &mut open.bufs.prefill[..],
-            Route::Decode => &mut open.bufs.decode[..],
+            Route::Prefill => &mut open.bufs.prefill,
+            Route::Decode => &mut open.bufs.decode,
         };
         let r = timed_run(open.session.as_mut(), route, &tokens, layout, buf);
         out.times.add_run(&r, true);
@@ -358,7 +365,9 @@ impl PairRun<'_> {
                     Route::Prefill => &bufs.prefill,
                     Route::Decode => &bufs.decode,
                 };
-                if let Some((differing, max_abs_diff)) = bitwise_mismatch(first, &bufs.repeat) {
+                if let Some((differing, max_abs_diff)) =
+                    first.as_ref().bitwise_mismatch(bufs.repeat.as_ref())
+                {
                     mismatch.push(RepeatMismatch {
                         route,
                         rep,
@@ -384,28 +393,58 @@ impl PairRun<'_> {
     ) -> PairRecord {
         let (key, bufs, vocab) = (self.key, &open.bufs, open.vocab);
         let t0 = Instant::now();
-        let m = open.session.compare(&bufs.prefill, &bufs.decode, vocab);
+        let m = compare_routes(open.session.as_ref(), bufs, vocab);
         times.compare_s += t0.elapsed().as_secs_f64();
         let t0 = Instant::now();
         let floor = noise_floor(reference, self.n, vocab, bufs);
         times.floor_compare_s += t0.elapsed().as_secs_f64();
-        let (verdict, reason) = classify_with_floor(
+        // An f64 pair whose logits crossed as f32 is judged, and labelled, at f32-transport
+        // precision: its routes may sit an f32 ulp apart where f64 agrees.
+        let transport = (key.dtype == Dtype::F64 && !open.session.logits_f64()).then(|| {
+            let max = bufs
+                .prefill
+                .as_ref()
+                .max_abs_finite()
+                .max(bufs.decode.as_ref().max_abs_finite());
+            Transport::f32(max)
+        });
+        let judgement = transport.and_then(|t| t.judgement(key.dtype));
+        let (verdict, reason) = classify_transported(
             key.kv_aligned,
             key.dtype,
             &m,
             &plan.tolerance,
             &plan.rule,
             floor.as_ref().map_err(String::as_str),
+            judgement.as_ref(),
         );
+        let envelope = plan.envelope(key.kv_aligned);
         PairRecord {
             key: key.clone(),
             verdict,
             reason,
             metrics: Some(m),
-            envelope: Some(plan.envelope(key.kv_aligned)),
+            envelope: Some(match &judgement {
+                Some(t) => crate::verdict::Envelope {
+                    max_abs: t.widen_bound(envelope.max_abs),
+                    ..envelope
+                },
+                None => envelope,
+            }),
             floor: floor.ok().map(Box::new),
             repeat_mismatch,
+            transport,
         }
+    }
+}
+
+/// Prefill against decode of the pair in `bufs`, through the session's own comparison of
+/// their width.
+fn compare_routes(session: &dyn Session, bufs: &Buffers, vocab: usize) -> Metrics {
+    match (&bufs.prefill, &bufs.decode) {
+        (Logits::F32(p), Logits::F32(d)) => session.compare(p, d, vocab),
+        (Logits::F64(p), Logits::F64(d)) => session.compare_f64(p, d, vocab),
+        (p, d) => metrics::compare_logits(p.as_ref(), d.as_ref(), vocab),
     }
 }
 
@@ -424,8 +463,8 @@ fn noise_floor(
             decode,
         }) if prefill.len() == n && decode.len() == n => Ok(NoiseFloor {
             reference: label.to_string(),
-            prefill: metrics::compare(prefill, &bufs.prefill, vocab),
-            decode: metrics::compare(decode, &bufs.decode, vocab),
+            prefill: metrics::compare_logits(prefill.into(), bufs.prefill.as_ref(), vocab),
+            decode: metrics::compare_logits(decode.into(), bufs.decode.as_ref(), vocab),
         }),
         Some(FloorRef::Logits { label, .. }) => Err(format!(
             "{label} produced logits of another shape (vocab differs from {vocab})"
@@ -462,17 +501,19 @@ fn unfinished_pair(
         envelope: None,
         floor: None,
         repeat_mismatch,
+        transport: None,
     }
 }
 
 /// Size both buffers (and the repetitions' buffer when `repeat`) for `span` × `vocab`
-/// logits, or say why they cannot be: the product overflows, exceeds [`MAX_LOGITS`], or the
-/// memory is not there (an error, not an abort).
+/// logits, f64 when `wide`, or say why they cannot be: the product overflows, exceeds
+/// [`MAX_LOGITS`], or the memory is not there (an error, not an abort).
 fn logits_len(
     span: usize,
     vocab: usize,
     bufs: &mut Buffers,
     repeat: bool,
+    wide: bool,
 ) -> Result<usize, String> {
     let n = span
         .checked_mul(vocab)
@@ -481,21 +522,14 @@ fn logits_len(
             format!("span {span} × vocab {vocab} logits exceed the limit of {MAX_LOGITS} per route")
         })?;
     if !repeat {
-        bufs.repeat = Vec::new();
+        bufs.repeat = Logits::default();
     }
     let mut wanted = vec![&mut bufs.prefill, &mut bufs.decode];
     if repeat {
         wanted.push(&mut bufs.repeat);
     }
     for buf in wanted {
-        buf.clear();
-        buf.try_reserve_exact(n).map_err(|e| {
-            format!(
-                "cannot allocate {n} logits ({} bytes): {e}",
-                n.saturating_mul(4)
-            )
-        })?;
-        buf.resize(n, 0.0);
+        buf.resize(n, wide)?;
     }
     Ok(n)
 }
@@ -533,6 +567,7 @@ pub fn unrun_pair(key: &PairKey, verdict: Verdict, why: &str) -> Vec<Record> {
         envelope: None,
         floor: None,
         repeat_mismatch: Vec::new(),
+        transport: None,
     }));
     out
 }

@@ -11,6 +11,10 @@
 //! The references are computed at the start of each dtype's pass, before that dtype's
 //! sessions open, so the f64 model (the largest) is never in memory beside them; every later
 //! dtype reads them back instead of running f64 again.
+//!
+//! They are kept as f64 (files of raw little-endian f64, `.f64`), as the f64 session hands
+//! them over: bit for bit what it computed when it speaks ABI v1.4, its f32 logits widened
+//! otherwise. Nothing is rounded to f32 on the way, so the floor of an f64 pair measures f64.
 
 use super::pair::{timed_run, MAX_LOGITS};
 use super::planned::PlannedBackend;
@@ -21,6 +25,7 @@ use driftbench_core::backend::Session;
 use driftbench_core::dtype::Dtype;
 use driftbench_core::error::BackendError;
 use driftbench_core::kv::KvLayout;
+use driftbench_core::logits::Logits;
 use driftbench_core::metrics;
 use driftbench_core::model_spec::ModelSpec;
 use driftbench_core::rng::prompt_tokens;
@@ -64,7 +69,7 @@ struct Prompt {
 pub(crate) enum Loaded {
     /// The prefill's logits, and the decode's where it ran (`floor_routes = "both"`); the
     /// prefill's serve both routes otherwise.
-    Logits(Vec<f32>, Option<Vec<f32>>),
+    Logits(Vec<f64>, Option<Vec<f64>>),
     /// Why there are none.
     Missing(String),
 }
@@ -242,20 +247,23 @@ impl<'a> ReferenceStore<'a> {
             self.cells.insert((span, seed), Err(why));
             return Ok(());
         };
-        let mut p = vec![0f32; n];
+        let mut p = Logits::F64(vec![0f64; n]);
         let pr = timed_run(session, Route::Prefill, &tokens, KvLayout::Aligned, &mut p);
-        let mut d = Vec::new();
+        let mut d = Logits::F64(Vec::new());
         let dr = self.decode_ref.then(|| {
-            d = vec![0f32; n];
+            d = Logits::F64(vec![0f64; n]);
             timed_run(session, Route::Decode, &tokens, KvLayout::Aligned, &mut d)
         });
+        let (Logits::F64(p), Logits::F64(d)) = (p, d) else {
+            unreachable!("f64 buffers stay f64")
+        };
         let failed: Vec<String> = [("prefill", Some(&pr)), ("decode", dr.as_ref())]
             .into_iter()
             .filter_map(|(r, x)| x?.as_ref().err().map(|e| format!("{r}: {e}")))
             .collect();
         let (result, m, error) = if failed.is_empty() {
             let files = self.keep(prompt, &p, dr.is_some().then_some(&d[..]))?;
-            let m = dr.is_some().then(|| metrics::compare(&p, &d, vocab));
+            let m = dr.is_some().then(|| metrics::compare_f64(&p, &d, vocab));
             (Ok(files), m, None)
         } else {
             let why = format!("{} failed: {}", self.label, failed.join("; "));
@@ -281,8 +289,8 @@ impl<'a> ReferenceStore<'a> {
     fn keep(
         &self,
         prompt: Prompt,
-        prefill: &[f32],
-        decode: Option<&[f32]>,
+        prefill: &[f64],
+        decode: Option<&[f64]>,
     ) -> std::io::Result<Files> {
         let Prompt { span, seed } = prompt;
         let dir = self
@@ -290,12 +298,12 @@ impl<'a> ReferenceStore<'a> {
             .as_ref()
             .expect("created before the first reference")
             .path();
-        let prefill_file = dir.join(format!("{span}-{seed}-prefill.f32"));
-        write_f32(&prefill_file, prefill)?;
+        let prefill_file = dir.join(format!("{span}-{seed}-prefill.f64"));
+        write_f64(&prefill_file, prefill)?;
         let decode_file = match decode {
             Some(d) => {
-                let f = dir.join(format!("{span}-{seed}-decode.f32"));
-                write_f32(&f, d)?;
+                let f = dir.join(format!("{span}-{seed}-decode.f64"));
+                write_f64(&f, d)?;
                 Some(f)
             }
             None => None,
@@ -309,8 +317,8 @@ impl<'a> ReferenceStore<'a> {
             None => Loaded::Missing("no reference was computed".into()),
             Some(Err(why)) => Loaded::Missing(why.clone()),
             Some(Ok((p, d))) => {
-                let p = read_f32(p);
-                let d = d.as_ref().map(|d| read_f32(d)).transpose();
+                let p = read_f64(p);
+                let d = d.as_ref().map(|d| read_f64(d)).transpose();
                 match (p, d) {
                     (Ok(p), Ok(d)) => Loaded::Logits(p, d),
                     (Err(e), _) | (_, Err(e)) => {
@@ -322,7 +330,8 @@ impl<'a> ReferenceStore<'a> {
     }
 }
 
-fn write_f32(path: &std::path::Path, v: &[f32]) -> std::io::Result<()> {
+/// Write `v` to `path` as raw little-endian f64.
+fn write_f64(path: &std::path::Path, v: &[f64]) -> std::io::Result<()> {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
     for x in v {
         f.write_all(&x.to_le_bytes())?;
@@ -330,17 +339,19 @@ fn write_f32(path: &std::path::Path, v: &[f32]) -> std::io::Result<()> {
     f.flush()
 }
 
-fn read_f32(path: &std::path::Path) -> std::io::Result<Vec<f32>> {
-    // Straight into the f32 vector through a small buffer: no byte copy of the whole file.
+/// What [`write_f64`] wrote, bit for bit.
+fn read_f64(path: &std::path::Path) -> std::io::Result<Vec<f64>> {
+    // Straight into the f64 vector through a small buffer: no byte copy of the whole file.
     let mut f = std::fs::File::open(path)?;
     let len = f.metadata()?.len() as usize;
-    if !len.is_multiple_of(4) {
+    if !len.is_multiple_of(8) {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
-            format!("{} bytes is not a whole number of f32 values", len),
+            format!("{} bytes is not a whole number of f64 values", len),
         ));
     }
-    let mut out = Vec::with_capacity(len / 4);
+    let mut out = Vec::with_capacity(len / 8);
+    // A whole number of values per read (1 MiB).
     let mut buf = vec![0u8; (1 << 20).min(len)];
     let mut left = len;
     while left > 0 {
@@ -348,10 +359,47 @@ fn read_f32(path: &std::path::Path) -> std::io::Result<Vec<f32>> {
         f.read_exact(&mut buf[..n])?;
         out.extend(
             buf[..n]
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])),
         );
         left -= n;
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{read_f64, write_f64};
+
+    /// The reference files give back every f64 bit for bit: values no f32 holds, signed
+    /// zeros, subnormals, infinities and NaN payloads, across the reader's 1 MiB chunks.
+    #[test]
+    fn reference_files_round_trip_f64_bit_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut v: Vec<f64> = (0..300_000)
+            .map(|i| (i as f64).sqrt() * 1.000_000_000_123 - 17.25)
+            .collect();
+        v.extend([
+            0.1,
+            -0.0,
+            f64::MIN_POSITIVE / 3.0,
+            f64::INFINITY,
+            f64::from_bits(0x7FF5_A55A_5A5A_A55A),
+            f64::from_bits(0xFFF8_0000_0000_1234),
+            1.0 + f64::EPSILON,
+        ]);
+        let path = dir.path().join("32-0-prefill.f64");
+        write_f64(&path, &v).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), v.len() as u64 * 8);
+        let back = read_f64(&path).unwrap();
+        assert_eq!(back.len(), v.len());
+        assert!(v.iter().zip(&back).all(|(a, b)| a.to_bits() == b.to_bits()));
+        // 1.0 + EPSILON is one f64 ulp above 1: an f32 store would have lost it.
+        assert_ne!(*back.last().unwrap(), 1.0);
+        std::fs::write(&path, [0u8; 12]).unwrap();
+        assert!(read_f64(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("f64 values"));
+    }
 }

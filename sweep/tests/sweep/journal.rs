@@ -114,6 +114,7 @@ fn sample() -> Vec<Record> {
                 differing: 7,
                 max_abs_diff: 0.5,
             }],
+            transport: None,
         }),
         Record::Summary(SummaryRecord {
             sweep_wall_s: 10.0,

@@ -35,6 +35,7 @@ fn write(dir: &Path) {
         envelope: None,
         floor: None,
         repeat_mismatch: Vec::new(),
+        transport: None,
     };
     let entry = BackendEntry {
         name: "shifted".into(),

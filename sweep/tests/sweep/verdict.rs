@@ -297,3 +297,81 @@ fn classify_end_to_end_from_compare() {
         Verdict::FailDrift
     );
 }
+
+/// An f64 pair whose logits crossed as f32 lands its routes an f32 ulp apart where f64
+/// agrees (9.5e-7 at logits below 10, as flex f64 did on SmolLM2). Judged by the f64
+/// tolerance alone it is a false FAIL_EQUIV (what every such pair was before ABI v1.4);
+/// judged at f32-transport precision it passes, labelled, and a real error still fails.
+#[test]
+fn f32_transport_widens_f64_bounds_to_f32_ulps_and_labels_the_pair() {
+    use driftbench_sweep::noise_floor::{
+        classify_transported, classify_with_floor, FloorRule, NoiseFloor, ToleranceMode,
+    };
+    use driftbench_sweep::verdict::{Transport, F32_TRANSPORT_ULPS};
+    let tol = DtypeTolerance::default_for(Dtype::F64);
+    let rule = FloorRule::default();
+    let one_ulp = 2f64.powi(-20);
+    let m = metrics(one_ulp, 1.0);
+    let (v, _) = classify_with_floor(KvMode::Aligned, Dtype::F64, &m, &tol, &rule, Err("off"));
+    assert_eq!(v, Verdict::FailEquiv, "the f64 bound alone fails it");
+    let t = Transport::f32(9.83).judgement(Dtype::F64).unwrap();
+    assert_eq!(t.bound, F32_TRANSPORT_ULPS * one_ulp);
+    let judged = |m: &Metrics, kv: KvMode, rule: &FloorRule, floor: Result<&NoiseFloor, &str>| {
+        classify_transported(kv, Dtype::F64, m, &tol, rule, floor, Some(&t))
+    };
+    let (v, reason) = judged(&m, KvMode::Aligned, &rule, Err("off"));
+    assert_eq!(v, Verdict::PassEquiv);
+    let reason = reason.unwrap();
+    assert!(
+        reason.contains("f32-transport precision") && reason.contains("9.83"),
+        "{reason}"
+    );
+    // Drift too: the f64 drift envelope (1e-6) is below two ulps at 8..16.
+    let (v, _) = judged(
+        &metrics(1.5 * one_ulp, 1.0),
+        KvMode::Padded,
+        &rule,
+        Err("off"),
+    );
+    assert_eq!(v, Verdict::ExpectedDrift);
+    // Beyond two ulps it fails, still labelled; so does a top-1 flip.
+    let (v, reason) = judged(
+        &metrics(3.0 * one_ulp, 1.0),
+        KvMode::Aligned,
+        &rule,
+        Err("off"),
+    );
+    assert_eq!(v, Verdict::FailEquiv);
+    assert!(reason.unwrap().contains("f32-transport"));
+    let (v, _) = judged(&metrics(one_ulp, 0.5), KvMode::Aligned, &rule, Err("off"));
+    assert_eq!(v, Verdict::FailEquiv);
+    // Bounds are never lowered, and a bitwise bound stays bitwise.
+    assert_eq!(t.widen_bound(0.5), 0.5);
+    assert_eq!(t.widen_bound(0.0), 0.0);
+    // Not an f64 pair, or crossed as f64: nothing to widen.
+    assert!(Transport::f32(9.83).judgement(Dtype::F32).is_none());
+    let f64_wide = Transport {
+        logits: Dtype::F64,
+        max_abs_logit: 9.83,
+    };
+    assert!(f64_wide.judgement(Dtype::F64).is_none());
+    // Under the noise-floor rule a floor of 0 (the reference as f32-rounded as the routes)
+    // does not fail a one-ulp pair either; a NaN floor still does.
+    let floor = NoiseFloor {
+        reference: "x f64".into(),
+        prefill: metrics(0.0, 1.0),
+        decode: metrics(0.0, 1.0),
+    };
+    let by_floor = FloorRule {
+        mode: ToleranceMode::NoiseFloor,
+        k: 4.0,
+    };
+    let (v, _) = judged(&m, KvMode::Aligned, &by_floor, Ok(&floor));
+    assert_eq!(v, Verdict::PassEquiv);
+    let nan_floor = NoiseFloor {
+        prefill: metrics(f64::NAN, 1.0),
+        ..floor
+    };
+    let (v, _) = judged(&m, KvMode::Aligned, &by_floor, Ok(&nan_floor));
+    assert_eq!(v, Verdict::FailEquiv);
+}

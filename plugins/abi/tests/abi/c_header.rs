@@ -2,11 +2,11 @@
 //! system's C compiler prints every size, field offset and constant the header declares, and
 //! each must equal its Rust counterpart. The header is kept by hand; this keeps it honest.
 
-use driftbench_core::unwritten::UNWRITTEN_BITS;
+use driftbench_core::unwritten::{UNWRITTEN64_BITS, UNWRITTEN_BITS};
 use driftbench_core::Dtype;
 use driftbench_plugin_abi::{
     route, status, DbBuf, PluginHeader, PluginV1, ABI_MAJOR, ABI_MINOR, ENTRY_SYMBOL, MAGIC,
-    V1_0_TABLE_SIZE, V1_1_TABLE_SIZE, V1_2_TABLE_SIZE,
+    V1_0_TABLE_SIZE, V1_1_TABLE_SIZE, V1_2_TABLE_SIZE, V1_3_TABLE_SIZE,
 };
 use std::collections::BTreeMap;
 use std::mem::{offset_of, size_of};
@@ -30,14 +30,15 @@ int main(void) {
     OFF(DbPluginV1, probe); OFF(DbPluginV1, open); OFF(DbPluginV1, prefill);
     OFF(DbPluginV1, decode); OFF(DbPluginV1, close); OFF(DbPluginV1, configure);
     OFF(DbPluginV1, last_counters); OFF(DbPluginV1, trace); OFF(DbPluginV1, last_profile);
-    OFF(DbPluginV1, peaks);
+    OFF(DbPluginV1, peaks); OFF(DbPluginV1, prefill_f64); OFF(DbPluginV1, decode_f64);
     NUM(DB_MAGIC); NUM(DB_ABI_MAJOR); NUM(DB_ABI_MINOR);
     NUM(DB_STATUS_OK); NUM(DB_STATUS_RUN); NUM(DB_STATUS_UNAVAILABLE); NUM(DB_STATUS_INVALID);
     NUM(DB_STATUS_LOAD); NUM(DB_STATUS_PANIC); NUM(DB_STATUS_POISONED);
     NUM(DB_DTYPE_F32); NUM(DB_DTYPE_F16); NUM(DB_DTYPE_BF16); NUM(DB_DTYPE_F64);
     NUM(DB_ROUTE_PREFILL); NUM(DB_ROUTE_DECODE); NUM(DB_POISON_BITS);
+    NUM(DB_POISON_BITS_F64);
     NUM(DB_V1_0_TABLE_SIZE); NUM(DB_V1_1_TABLE_SIZE); NUM(DB_V1_2_TABLE_SIZE);
-    NUM(DB_V1_3_TABLE_SIZE);
+    NUM(DB_V1_3_TABLE_SIZE); NUM(DB_V1_4_TABLE_SIZE);
     printf("DB_ENTRY_SYMBOL_LEN %zu\n", strlen(DB_ENTRY_SYMBOL));
     printf("DB_ENTRY_SYMBOL %s\n", DB_ENTRY_SYMBOL);
     return 0;
@@ -176,6 +177,14 @@ fn the_c_header_matches_the_rust_abi() {
             "offset.DbPluginV1.peaks",
             offset_of!(PluginV1, peaks).to_string(),
         ),
+        (
+            "offset.DbPluginV1.prefill_f64",
+            offset_of!(PluginV1, prefill_f64).to_string(),
+        ),
+        (
+            "offset.DbPluginV1.decode_f64",
+            offset_of!(PluginV1, decode_f64).to_string(),
+        ),
         ("DB_MAGIC", MAGIC.to_string()),
         ("DB_ABI_MAJOR", ABI_MAJOR.to_string()),
         ("DB_ABI_MINOR", ABI_MINOR.to_string()),
@@ -193,10 +202,12 @@ fn the_c_header_matches_the_rust_abi() {
         ("DB_ROUTE_PREFILL", route::PREFILL.to_string()),
         ("DB_ROUTE_DECODE", route::DECODE.to_string()),
         ("DB_POISON_BITS", UNWRITTEN_BITS.to_string()),
+        ("DB_POISON_BITS_F64", UNWRITTEN64_BITS.to_string()),
         ("DB_V1_0_TABLE_SIZE", V1_0_TABLE_SIZE.to_string()),
         ("DB_V1_1_TABLE_SIZE", V1_1_TABLE_SIZE.to_string()),
         ("DB_V1_2_TABLE_SIZE", V1_2_TABLE_SIZE.to_string()),
-        ("DB_V1_3_TABLE_SIZE", size_of::<PluginV1>().to_string()),
+        ("DB_V1_3_TABLE_SIZE", V1_3_TABLE_SIZE.to_string()),
+        ("DB_V1_4_TABLE_SIZE", size_of::<PluginV1>().to_string()),
         ("DB_ENTRY_SYMBOL_LEN", entry.len().to_string()),
         ("DB_ENTRY_SYMBOL", entry.to_string()),
     ];
@@ -215,7 +226,7 @@ fn the_c_header_matches_the_rust_abi() {
     );
     // Every table field is covered: the last one ends the table.
     assert_eq!(
-        offset_of!(PluginV1, peaks) + size_of::<usize>(),
+        offset_of!(PluginV1, decode_f64) + size_of::<usize>(),
         size_of::<PluginV1>(),
         "a field was added to PluginV1: add it to the header and to this test"
     );

@@ -472,14 +472,22 @@ fn session_info() {
             weight_dtype: "bf16".into(),
             kv_value_bytes: 2,
         }),
+        logits: Some(Dtype::F64),
     };
+    assert_eq!(to(&full)["logits"], "f64");
     let minimal = json!({"vocab": 5, "max_span": 1, "device": "d", "model": "m"});
     let back: OpenedInfo = serde_json::from_value(minimal.clone()).unwrap();
     assert_eq!(back.cost, None);
+    assert!(!back.logits_f64(), "no `logits` member: f32 logits");
     full_and_minimal("session_info", to(&full), minimal);
     assert_invalid(
         "session_info",
         &json!({"vocab": 0, "max_span": 1, "device": "d", "model": "m"}),
+    );
+    // Logits cross as f32 or f64, nothing else.
+    assert_invalid(
+        "session_info",
+        &json!({"vocab": 5, "max_span": 1, "device": "d", "model": "m", "logits": "f16"}),
     );
 }
 

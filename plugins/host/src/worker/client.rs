@@ -2,6 +2,7 @@
 
 use super::process::{reply_name, Hello, Worker};
 use super::protocol::{to_backend_error, Reply, Request, MAX_TRACE_BYTES};
+use driftbench_core::backend::widen_f32_route;
 use driftbench_core::route::Route;
 use driftbench_core::trace::LayerTrace;
 use driftbench_core::{
@@ -129,6 +130,7 @@ impl Backend for WorkerBackend {
             worker: None,
             info: None,
             cost: None,
+            logits_f64: false,
             last_wall_s: None,
             last_counters: Counters::new(),
             last_profile: RunProfile::default(),
@@ -163,6 +165,8 @@ struct WorkerSession {
     info: Option<SessionInfo>,
     /// What the model costs to run, as the first worker's session said.
     cost: Option<ModelCost>,
+    /// The session's f64 routes hand over f64 logits, as the first worker's session said.
+    logits_f64: bool,
     /// Wall time of the last successful route, as the worker measured it.
     last_wall_s: Option<f64>,
     /// The plugin's counters of the last successful route.
@@ -183,10 +187,12 @@ impl WorkerSession {
                 model: self.model.clone(),
                 dtype: self.dtype,
             };
-            let (info, cost) = match w.request(&open, Some(deadline), 0, "opening the model")? {
-                (Reply::Opened { info, cost }, _) => (info, cost),
-                (other, _) => return Err(unexpected("open", &other)),
-            };
+            let (info, cost, logits) =
+                match w.request(&open, Some(deadline), 0, "opening the model")? {
+                    (Reply::Opened { info, cost, logits }, _) => (info, cost, logits),
+                    (other, _) => return Err(unexpected("open", &other)),
+                };
+            let logits_f64 = self.dtype == Dtype::F64 && logits == Some(Dtype::F64);
             if let Some(old) = &self.info {
                 if old.vocab != info.vocab {
                     return Err(BackendError::Run(format!(
@@ -197,6 +203,13 @@ impl WorkerSession {
             }
             if self.info.is_none() {
                 self.cost = cost;
+                self.logits_f64 = logits_f64;
+            } else if self.logits_f64 != logits_f64 {
+                return Err(BackendError::Run(format!(
+                    "a fresh worker's session hands over {} logits, its predecessor's {}",
+                    if logits_f64 { "f64" } else { "f32" },
+                    if self.logits_f64 { "f64" } else { "f32" }
+                )));
             }
             self.info = Some(info);
             self.worker = Some(w);
@@ -223,13 +236,18 @@ impl WorkerSession {
         e
     }
 
-    fn route(&mut self, req: Request, doing: &str, out: &mut [f32]) -> Result<(), BackendError> {
+    fn route<T: Wire>(
+        &mut self,
+        req: Request,
+        doing: &str,
+        out: &mut [T],
+    ) -> Result<(), BackendError> {
         let timeout = self.recipe.deadlines.run;
         self.last_wall_s = None;
         self.last_counters.clear();
         self.last_profile = RunProfile::default();
         let w = self.ensure_worker()?;
-        let bytes = out.len().saturating_mul(4);
+        let bytes = out.len().saturating_mul(T::BYTES);
         match w.request(&req, timeout, bytes, doing) {
             Ok((
                 Reply::Logits {
@@ -243,8 +261,8 @@ impl WorkerSession {
                 self.last_wall_s = wall_s;
                 self.last_counters = counters;
                 self.last_profile = profile;
-                for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
-                    *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                for (o, b) in out.iter_mut().zip(bytes.chunks_exact(T::BYTES)) {
+                    *o = T::from_le(b);
                 }
                 Ok(())
             }
@@ -292,6 +310,7 @@ impl Session for WorkerSession {
     fn prefill(&mut self, tokens: &[u32], out: &mut [f32]) -> Result<(), BackendError> {
         let req = Request::Prefill {
             tokens: tokens.to_vec(),
+            f64: false,
         };
         self.route(req, "running prefill", out)
     }
@@ -304,6 +323,38 @@ impl Session for WorkerSession {
         let req = Request::Decode {
             tokens: tokens.to_vec(),
             layout,
+            f64: false,
+        };
+        self.route(req, "running decode", out)
+    }
+    fn logits_f64(&self) -> bool {
+        self.logits_f64
+    }
+    /// f64 logits through the pipe when the session hands them over; otherwise its f32
+    /// logits (half the bytes) widened here.
+    fn prefill_f64(&mut self, tokens: &[u32], out: &mut [f64]) -> Result<(), BackendError> {
+        if !self.logits_f64 {
+            return widen_f32_route(out, |o| self.prefill(tokens, o));
+        }
+        let req = Request::Prefill {
+            tokens: tokens.to_vec(),
+            f64: true,
+        };
+        self.route(req, "running prefill", out)
+    }
+    fn decode_f64(
+        &mut self,
+        tokens: &[u32],
+        layout: KvLayout,
+        out: &mut [f64],
+    ) -> Result<(), BackendError> {
+        if !self.logits_f64 {
+            return widen_f32_route(out, |o| self.decode(tokens, layout, o));
+        }
+        let req = Request::Decode {
+            tokens: tokens.to_vec(),
+            layout,
+            f64: true,
         };
         self.route(req, "running decode", out)
     }
@@ -326,6 +377,28 @@ impl Session for WorkerSession {
             Ok((other, _)) => Err(self.failed(&doing, Ok(other))),
             Err(f) => Err(self.failed(&doing, Err(f))),
         }
+    }
+}
+
+/// A logit type of the binary logits frame.
+trait Wire: Copy {
+    /// Bytes of one value.
+    const BYTES: usize;
+    /// The value of `b` (exactly `BYTES` little-endian bytes).
+    fn from_le(b: &[u8]) -> Self;
+}
+
+impl Wire for f32 {
+    const BYTES: usize = 4;
+    fn from_le(b: &[u8]) -> f32 {
+        f32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    }
+}
+
+impl Wire for f64 {
+    const BYTES: usize = 8;
+    fn from_le(b: &[u8]) -> f64 {
+        f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
     }
 }
 

@@ -378,12 +378,23 @@ impl Worker {
         }
         let t0 = Instant::now();
         let reply = self.recv(timeout, doing)?;
-        if let Reply::Logits { count, .. } = reply {
-            if count.checked_mul(4) != Some(logits_bytes) {
+        if let Reply::Logits { count, f64, .. } = reply {
+            // The width asked for, never the one announced: a worker answering f32 to an
+            // f64 request (or the reverse) is out of step, whatever its count.
+            let width = req.logit_bytes();
+            if f64 != (width == 8) {
+                self.kill_group();
+                return Err(BackendError::Run(format!(
+                    "protocol error while {doing}: worker answered {} logits, {} were asked for",
+                    if f64 { "f64" } else { "f32" },
+                    if width == 8 { "f64" } else { "f32" }
+                )));
+            }
+            if count.checked_mul(width) != Some(logits_bytes) {
                 self.kill_group();
                 return Err(BackendError::Run(format!(
                     "protocol error while {doing}: worker announced {count} logits, expected {}",
-                    logits_bytes / 4
+                    logits_bytes / width
                 )));
             }
             let left = timeout.map(|t| t.saturating_sub(t0.elapsed()));

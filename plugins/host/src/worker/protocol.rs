@@ -1,7 +1,8 @@
 //! The worker protocol, version [`PROTOCOL_VERSION`]: frames of a little-endian `u32` length
 //! and that many bytes. Requests and replies are JSON frames; a `Logits` reply is followed by
-//! one binary frame of little-endian `f32` values, a `Trace` reply by one binary frame holding
-//! a layer trace in its binary form (`driftbench_core::trace::LayerTrace::to_bytes`).
+//! one binary frame of little-endian `f32` values (`f64` ones when the route was asked with
+//! `f64`), a `Trace` reply by one binary frame holding a layer trace in its binary form
+//! (`driftbench_core::trace::LayerTrace::to_bytes`).
 
 use driftbench_core::route::Route;
 use driftbench_core::{
@@ -13,8 +14,9 @@ use std::io::{self, Read, Write};
 
 /// Version of this protocol; the worker announces it first and the host checks it.
 /// 3 added `trace`; 4 added `peaks`, the session's cost in `opened` and the run's profile
-/// (decode steps, read-back, the worker's peak memory) in `logits`.
-pub const PROTOCOL_VERSION: u32 = 4;
+/// (decode steps, read-back, the worker's peak memory) in `logits`; 5 added f64 logits
+/// (`logits` in `opened`, `f64` in `prefill`, `decode` and the `logits` reply).
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// Largest JSON message frame either side accepts. Logits travel in their own binary frame,
 /// bounded by the size the session declared.
@@ -47,6 +49,9 @@ pub enum Request {
     Prefill {
         /// Prompt.
         tokens: Vec<u32>,
+        /// Answer f64 logits (`Session::prefill_f64`), not f32.
+        #[serde(default, skip_serializing_if = "is_false")]
+        f64: bool,
     },
     /// Decode route.
     Decode {
@@ -54,6 +59,9 @@ pub enum Request {
         tokens: Vec<u32>,
         /// KV layout.
         layout: KvLayout,
+        /// Answer f64 logits (`Session::decode_f64`), not f32.
+        #[serde(default, skip_serializing_if = "is_false")]
+        f64: bool,
     },
     /// Trace the hidden states of a route (see `driftbench_core::trace`).
     Trace {
@@ -120,11 +128,18 @@ pub enum Reply {
         /// What the model costs to run, when the session says.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         cost: Option<ModelCost>,
+        /// `f64` when the session's f64 routes hand over f64 logits
+        /// (`Session::logits_f64`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        logits: Option<Dtype>,
     },
-    /// Answer to a route; a binary frame of `count` f32 follows.
+    /// Answer to a route; a binary frame of `count` f32 (f64 when `f64`) values follows.
     Logits {
-        /// Number of f32 values in the next frame.
+        /// Number of values in the next frame.
         count: usize,
+        /// The values are f64 (the route was asked with `f64`).
+        #[serde(default, skip_serializing_if = "is_false")]
+        f64: bool,
         /// Seconds the plugin call took inside the worker (logits read back from the device
         /// included, frame transport excluded). Absent from older workers.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -236,6 +251,26 @@ pub fn f32_bytes(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
+/// f64 values as a little-endian byte frame.
+pub fn f64_bytes(values: &[f64]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl Request {
+    /// Bytes of one logit in the answer to this request: 8 for a route asked with `f64`,
+    /// else 4.
+    pub fn logit_bytes(&self) -> usize {
+        match self {
+            Request::Prefill { f64: true, .. } | Request::Decode { f64: true, .. } => 8,
+            _ => 4,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,6 +284,7 @@ mod tests {
         };
         let reply = Reply::Logits {
             count: 3,
+            f64: false,
             wall_s: Some(0.5),
             counters: Counters::new(),
             profile: profile.clone(),
@@ -274,5 +310,35 @@ mod tests {
         }
         let req = serde_json::to_vec(&Request::Peaks).unwrap();
         assert!(matches!(decode_request(&req).unwrap(), Request::Peaks));
+    }
+
+    #[test]
+    fn f64_routes_say_so_and_f32_ones_read_as_before() {
+        let req = Request::Prefill {
+            tokens: vec![1, 2],
+            f64: true,
+        };
+        assert_eq!(req.logit_bytes(), 8);
+        let json = serde_json::to_string(&req).unwrap();
+        assert!(json.contains(r#""f64":true"#), "{json}");
+        let old = br#"{"op":"decode","tokens":[1],"layout":"Aligned"}"#;
+        let back = decode_request(old).unwrap();
+        assert!(
+            matches!(back, Request::Decode { f64: false, .. }),
+            "{back:?}"
+        );
+        assert_eq!(back.logit_bytes(), 4);
+        let f32_json = serde_json::to_string(&Request::Prefill {
+            tokens: vec![],
+            f64: false,
+        })
+        .unwrap();
+        assert!(!f32_json.contains("f64"), "{f32_json}");
+        let opened = br#"{"reply":"opened","info":{"vocab":3,"max_span":4,"device":"d","model":"m"},"logits":"f64"}"#;
+        match decode_reply(opened).unwrap() {
+            Reply::Opened { logits, .. } => assert_eq!(logits, Some(Dtype::F64)),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(f64_bytes(&[1.0, -0.5]).len(), 16);
     }
 }

@@ -1,12 +1,12 @@
 //! The worker side: load one plugin, answer requests until told to stop or stdin closes.
 
 use super::protocol::{
-    decode_request, f32_bytes, read_frame, write_frame, write_json, Reply, Request, MAX_MESSAGE,
-    MAX_TRACE_BYTES, PROTOCOL_VERSION,
+    decode_request, f32_bytes, f64_bytes, read_frame, write_frame, write_json, Reply, Request,
+    MAX_MESSAGE, MAX_TRACE_BYTES, PROTOCOL_VERSION,
 };
 use crate::{LoadedPlugin, PluginBackend};
 use driftbench_core::trace::LayerTrace;
-use driftbench_core::{Backend, BackendError, Session, UNWRITTEN};
+use driftbench_core::{Backend, BackendError, Dtype, Session, UNWRITTEN, UNWRITTEN64};
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
 use std::path::Path;
@@ -59,6 +59,7 @@ pub fn serve(plugin: &Path) -> io::Result<()> {
     )?;
     let mut session: Option<Box<dyn Session>> = None;
     let mut logits: Vec<f32> = Vec::new();
+    let mut logits64: Vec<f64> = Vec::new();
     while let Some(frame) = read_frame(&mut input, MAX_MESSAGE)? {
         let req: Request = decode_request(&frame)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("bad request: {e}")))?;
@@ -78,6 +79,7 @@ pub fn serve(plugin: &Path) -> io::Result<()> {
                         let reply = Reply::Opened {
                             info: s.info(),
                             cost: s.cost(),
+                            logits: s.logits_f64().then_some(Dtype::F64),
                         };
                         write_json(&mut out, &reply)?;
                         session = Some(s);
@@ -85,19 +87,41 @@ pub fn serve(plugin: &Path) -> io::Result<()> {
                     Err(e) => write_json(&mut out, &Reply::from(&e))?,
                 }
             }
-            Request::Prefill { tokens } => run_route(
+            Request::Prefill { tokens, f64: false } => run_route(
                 &mut out,
                 session.as_mut(),
                 &mut logits,
                 tokens.len(),
                 |s, l| s.prefill(&tokens, l),
             )?,
-            Request::Decode { tokens, layout } => run_route(
+            Request::Prefill { tokens, f64: true } => run_route(
+                &mut out,
+                session.as_mut(),
+                &mut logits64,
+                tokens.len(),
+                |s, l| s.prefill_f64(&tokens, l),
+            )?,
+            Request::Decode {
+                tokens,
+                layout,
+                f64: false,
+            } => run_route(
                 &mut out,
                 session.as_mut(),
                 &mut logits,
                 tokens.len(),
                 |s, l| s.decode(&tokens, layout, l),
+            )?,
+            Request::Decode {
+                tokens,
+                layout,
+                f64: true,
+            } => run_route(
+                &mut out,
+                session.as_mut(),
+                &mut logits64,
+                tokens.len(),
+                |s, l| s.decode_f64(&tokens, layout, l),
             )?,
             Request::Trace {
                 route,
@@ -122,13 +146,39 @@ pub fn serve(plugin: &Path) -> io::Result<()> {
     out.flush()
 }
 
+/// A logit type the worker sends: its unwritten sentinel and its frame.
+trait Sent: Copy {
+    /// The unwritten-logit sentinel of this width.
+    const UNWRITTEN: Self;
+    /// The values as a little-endian frame.
+    fn frame(values: &[Self]) -> Vec<u8>;
+    /// f64 values (the reply says so).
+    const F64: bool;
+}
+
+impl Sent for f32 {
+    const UNWRITTEN: f32 = UNWRITTEN;
+    fn frame(values: &[f32]) -> Vec<u8> {
+        f32_bytes(values)
+    }
+    const F64: bool = false;
+}
+
+impl Sent for f64 {
+    const UNWRITTEN: f64 = UNWRITTEN64;
+    fn frame(values: &[f64]) -> Vec<u8> {
+        f64_bytes(values)
+    }
+    const F64: bool = true;
+}
+
 /// Run one route on the open session and send its logits (or its error).
-fn run_route(
+fn run_route<T: Sent>(
     out: &mut impl Write,
     session: Option<&mut Box<dyn Session>>,
-    logits: &mut Vec<f32>,
+    logits: &mut Vec<T>,
     n: usize,
-    f: impl FnOnce(&mut dyn Session, &mut [f32]) -> Result<(), BackendError>,
+    f: impl FnOnce(&mut dyn Session, &mut [T]) -> Result<(), BackendError>,
 ) -> io::Result<()> {
     let Some(s) = session else {
         return write_json(
@@ -146,7 +196,7 @@ fn run_route(
     // success without writing every row leaves sentinels the host detects, never the previous
     // call's logits.
     logits.clear();
-    logits.resize(len, UNWRITTEN);
+    logits.resize(len, T::UNWRITTEN);
     let t0 = std::time::Instant::now();
     let result = f(s.as_mut(), logits);
     let wall_s = t0.elapsed().as_secs_f64();
@@ -156,12 +206,13 @@ fn run_route(
                 out,
                 &Reply::Logits {
                     count: logits.len(),
+                    f64: T::F64,
                     wall_s: Some(wall_s),
                     counters: s.last_counters(),
                     profile: s.last_profile(),
                 },
             )?;
-            write_frame(out, &f32_bytes(logits))
+            write_frame(out, &T::frame(logits))
         }
         Err(e) => write_json(out, &Reply::from(&e)),
     }

@@ -23,7 +23,10 @@ fn every_target_has_a_replay_test() {
     let replays = [
         ("gguf", "gguf/tests/gguf/fuzz_replay.rs"),
         ("config", "sweep/tests/sweep/fuzz_replay.rs"),
+        ("bundle", "sweep/tests/sweep/fuzz_replay.rs"),
         ("protocol", "plugins/host/tests/host/fuzz_replay.rs"),
+        ("journal", "report/tests/report/fuzz_replay.rs"),
+        ("diff", "report/tests/report/fuzz_replay.rs"),
     ];
     let mut targets: Vec<String> = std::fs::read_dir(fuzz.join("corpus"))
         .unwrap()

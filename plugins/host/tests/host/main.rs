@@ -4,6 +4,7 @@
 //! binary: `cargo test -p <crate> --test host [FILTER]`.
 
 mod abi_v1_3;
+mod abi_v1_4;
 mod fuzz_replay;
 mod load;
 
