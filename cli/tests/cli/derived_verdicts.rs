@@ -220,3 +220,16 @@ fn replay_checks_the_bundles_recorded_verdict_against_its_metrics() {
         "{t}"
     );
 }
+
+#[test]
+fn a_journal_without_its_plan_is_checked_by_counts_with_a_warning() {
+    let (code, t, _) = report_after(|l| {
+        let header = l.iter_mut().find(|v| v["type"] == "sweep").unwrap();
+        header.as_object_mut().unwrap().remove("plan");
+    });
+    assert_eq!(code, Some(0), "{t}");
+    assert!(
+        t.contains("does not record its plan (written by an older driftbench): its completeness is checked by counts only"),
+        "{t}"
+    );
+}
