@@ -3,8 +3,8 @@
 //! `diff` (and a merge of journals) can say what changed between two runs.
 
 use anyhow::{bail, Context, Result};
-use driftbench_sweep::identity::{host_machine_label, valid_machine_label};
 use driftbench_sweep::input_file::{self, Size};
+use driftbench_sweep::machine_label::{host_machine_label, valid_machine_label};
 use driftbench_sweep::records::{Origin, PluginFile};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;

@@ -7,18 +7,13 @@
 //! one journal ran on one machine, so records do not repeat it. The same backend on two
 //! machines is two identities, not a duplicate.
 
+use crate::machine_label::UNKNOWN_MACHINE;
 use crate::records::{PairKey, SweepHeader};
 use driftbench_core::route::Route;
 use std::fmt;
 
-/// The machine of a journal that does not record one (written before machine labels).
-pub const UNKNOWN_MACHINE: &str = "unknown";
-
 /// Where a pair's prompt tokens come from: every prompt today is drawn from its seed.
 pub const PROMPT_SOURCE: &str = "seeded";
-
-/// Longest machine label.
-pub const MAX_MACHINE_LABEL: usize = 64;
 
 /// A pair's identity.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -71,56 +66,4 @@ pub fn machine_of(header: Option<&SweepHeader>) -> &str {
     header
         .and_then(|h| h.origin.as_ref())
         .map_or(UNKNOWN_MACHINE, |o| o.machine.as_str())
-}
-
-/// Whether `label` is a machine label: 1 to [`MAX_MACHINE_LABEL`] ASCII letters, digits,
-/// `-`, `_` or `.`, not starting with `.`.
-pub fn valid_machine_label(label: &str) -> bool {
-    !label.is_empty()
-        && label.len() <= MAX_MACHINE_LABEL
-        && !label.starts_with('.')
-        && label
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-}
-
-/// The default machine label: the host name, every character outside the label's set
-/// replaced by `-` and cut to [`MAX_MACHINE_LABEL`]; `unknown` where the host has no name.
-pub fn host_machine_label() -> String {
-    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_default();
-    let label: String = name
-        .trim()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .take(MAX_MACHINE_LABEL)
-        .collect();
-    let label = label.trim_start_matches('.').to_string();
-    if valid_machine_label(&label) {
-        label
-    } else {
-        UNKNOWN_MACHINE.to_string()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn labels_are_checked_and_the_host_name_made_one() {
-        assert!(valid_machine_label("gpu-node-07.cluster"));
-        for bad in ["", ".hidden", "a b", "a/b", "x\ny", &"a".repeat(65)] {
-            assert!(!valid_machine_label(bad), "{bad:?}");
-        }
-        assert!(valid_machine_label(&host_machine_label()));
-    }
 }

@@ -15,6 +15,7 @@ pub mod identity;
 pub mod input_file;
 pub mod job;
 pub mod journal;
+pub mod machine_label;
 pub mod noise_floor;
 pub mod peaks_cache;
 pub mod plan;

@@ -514,7 +514,7 @@ fn check_description(c: &Checker<'_>, description: Option<&str>) -> Result<(), C
 
 fn check_machine_label(c: &Checker<'_>, label: Option<&str>) -> Result<(), ConfigError> {
     match label {
-        Some(l) if !crate::identity::valid_machine_label(l) => Err(c.invalid(
+        Some(l) if !crate::machine_label::valid_machine_label(l) => Err(c.invalid(
             "machine_label",
             l,
             "a machine label of 1 to 64 letters, digits, `-`, `_` or `.`, not starting with `.`",
