@@ -12,6 +12,8 @@
 #
 # Build on any machine, copy the binary and the plugin libraries next to each other:
 #   cargo build --release            # target/release/driftbench + libdriftbench_backend_*.so
+# A llamacpp plugin next to them (on a CUDA machine: CMAKE_CUDA_ARCHITECTURES=90
+# scripts/build-llamacpp.sh --release --features cuda) joins the b3-cold and f32 sweeps.
 #   DRIFTBENCH_BIN=target/release ./scripts/gpu-check.sh [OUT]
 # The cuda plugin finds NVRTC in the CUDA toolkit's folders by itself (CUDA_HOME,
 # /usr/local/cuda*); no LD_LIBRARY_PATH needed.
@@ -61,6 +63,13 @@ config() { # base name
     echo "$f"
 }
 
+# The llamacpp plugin, when it is next to the binary (built with `--features cuda` on this
+# machine: see the book's "Wrapping an existing engine"), joins the SmolLM2 sweeps.
+llama=""
+if grep -q '^| llamacpp ' "$out/plugins.txt" 2>/dev/null || grep -q '^│ llamacpp ' "$out/plugins.txt" 2>/dev/null; then
+    llama=",llamacpp"
+fi
+
 summary="$out/summary.md"
 echo "# gpu-check summary" >"$summary"
 run_step() { # name config backends timeout_s
@@ -102,9 +111,9 @@ for step in $steps; do
             continue
         fi
         case $step in
-        b3-cold) run_step b3-cold "$(config configs/b3-sweep.toml b3)" cuda,wgpu 210 ;;
+        b3-cold) run_step b3-cold "$(config configs/b3-sweep.toml b3)" "cuda,wgpu$llama" 210 ;;
         b3-warm) run_step b3-warm "$(config configs/b3-sweep.toml b3)" cuda 60 ;;
-        f32) run_step f32 "$(config configs/smollm2-f32.toml f32)" cuda,flex 90 ;;
+        f32) run_step f32 "$(config configs/smollm2-f32.toml f32)" "cuda,flex$llama" 90 ;;
         esac
         ;;
     *) echo "error: unknown step $step (quick, b3-cold, b3-warm, f32)" >&2; exit 2 ;;

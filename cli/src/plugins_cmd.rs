@@ -81,6 +81,13 @@ pub fn run(plugins: &PluginArgs) -> Result<i32> {
                     .iter()
                     .map(|(x, why)| format!("no {x}: {}", terminal(why))),
             );
+            // KV layouts the backend cannot express: their pairs are SKIPPED with this reason.
+            dtypes.extend(
+                probe
+                    .kv_unsupported
+                    .iter()
+                    .map(|(kv, why)| format!("no kv_aligned={}: {}", kv.flag(), terminal(why))),
+            );
             let driver = d
                 .driver
                 .as_deref()

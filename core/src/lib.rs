@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod model_spec;
 pub mod options;
 pub mod probe;
+pub mod probe_check;
 pub mod profile;
 pub mod request;
 pub mod rng;

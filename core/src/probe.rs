@@ -2,6 +2,7 @@
 //! backend is not available here.
 
 use crate::dtype::Dtype;
+use crate::kv::KvMode;
 use serde::{Deserialize, Serialize};
 
 /// One device a backend can run on, as its probe reports it.
@@ -43,9 +44,28 @@ pub struct Probe {
     /// would get on suitable hardware, listed even when nothing is available here.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub backend_dtypes: Vec<Dtype>,
+    /// KV layouts (`kv_aligned` values) the backend's decode cannot express, each with the
+    /// reason: their pairs are SKIPPED with it, never run on another layout. An engine whose
+    /// cache always pads and masks (llama.cpp) cannot give an exact-length cache.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kv_unsupported: Vec<(KvMode, String)>,
 }
 
 impl Probe {
+    /// Why pairs of `kv` cannot run on this backend, or `None` when they can.
+    pub fn layout_unavailable(&self, kv: KvMode) -> Option<String> {
+        self.kv_unsupported
+            .iter()
+            .find(|(k, _)| *k == kv)
+            .map(|(k, why)| {
+                format!(
+                    "{}: kv_aligned={} unsupported: {why}",
+                    self.backend,
+                    k.flag()
+                )
+            })
+    }
+
     /// Why `dtype` cannot run on the first device, or `None` when it can.
     pub fn dtype_unavailable(&self, dtype: Dtype) -> Option<String> {
         if let Some(why) = &self.unavailable {
@@ -64,5 +84,49 @@ impl Probe {
             .map(|(_, w)| w.clone())
             .unwrap_or_else(|| format!("{} has no {dtype}", dev.name));
         Some(format!("{}: {why}", self.backend))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn probe(kv_unsupported: Vec<(KvMode, String)>) -> Probe {
+        Probe {
+            backend: "b".into(),
+            version: "0".into(),
+            burn_version: None,
+            unavailable: None,
+            devices: vec![],
+            backend_dtypes: vec![],
+            kv_unsupported,
+        }
+    }
+
+    #[test]
+    fn a_layout_the_probe_rules_out_says_why_and_the_other_runs() {
+        let p = probe(vec![(KvMode::Aligned, "always pads".into())]);
+        assert_eq!(
+            p.layout_unavailable(KvMode::Aligned).as_deref(),
+            Some("b: kv_aligned=1 unsupported: always pads")
+        );
+        assert_eq!(p.layout_unavailable(KvMode::Padded), None);
+        assert_eq!(probe(vec![]).layout_unavailable(KvMode::Aligned), None);
+    }
+
+    #[test]
+    fn kv_unsupported_is_optional_in_json_and_round_trips() {
+        let old = r#"{"backend":"b","version":"0","devices":[]}"#;
+        assert!(serde_json::from_str::<Probe>(old)
+            .unwrap()
+            .kv_unsupported
+            .is_empty());
+        let p = probe(vec![(KvMode::Aligned, "always pads".into())]);
+        let json = serde_json::to_string(&p).unwrap();
+        assert!(
+            json.contains(r#""kv_unsupported":[[1,"always pads"]]"#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<Probe>(&json).unwrap(), p);
     }
 }

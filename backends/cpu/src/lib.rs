@@ -85,6 +85,7 @@ impl Backend for CpuBackend {
                 ],
             }],
             backend_dtypes: dtypes,
+            kv_unsupported: Vec::new(),
         }
     }
 

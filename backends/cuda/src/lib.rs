@@ -57,6 +57,7 @@ fn probe_all() -> Probe {
         unavailable,
         devices,
         backend_dtypes: vec![Dtype::F32, Dtype::F16, Dtype::Bf16],
+        kv_unsupported: Vec::new(),
     }
 }
 

@@ -96,6 +96,7 @@ impl Backend for Unloadable {
             unavailable: Some(self.why.clone()),
             devices: vec![],
             backend_dtypes: vec![],
+            kv_unsupported: Vec::new(),
         }
     }
 

@@ -103,6 +103,7 @@ fn plugins_and_backends_depend_on_the_contract_only() {
         "driftbench-backend-flex",
         "driftbench-plugin-abi",
         "driftbench-plugin-host",
+        "driftbench-conformance",
         "driftbench-backend-template",
         "driftbench-test-plugin",
     ] {
@@ -121,6 +122,45 @@ fn plugins_and_backends_depend_on_the_contract_only() {
                 p.dir
             );
         }
+    }
+}
+
+/// The conformance kit is compiled into every plugin's tests: of its normal dependencies,
+/// the contract is the only driftbench crate (never the sweep, the report, the host, the ABI
+/// or a backend) and serde_json the only other; and it is only ever a dev-dependency, so no
+/// plugin or tool ships it.
+#[test]
+fn the_conformance_kit_depends_on_the_contract_only() {
+    let all = packages();
+    let kit = package(&all, "driftbench-conformance");
+    for (dep, kind) in &kit.deps {
+        assert!(
+            kind != "normal" || ["driftbench-core", "serde_json"].contains(&dep.as_str()),
+            "driftbench-conformance depends on {dep}: the kit may depend on the contract \
+             (driftbench-core) and serde_json only"
+        );
+    }
+    let users: Vec<(&str, &str)> = all
+        .iter()
+        .flat_map(|p| {
+            p.deps
+                .iter()
+                .filter(|(d, _)| d == "driftbench-conformance")
+                .map(|(_, k)| (p.name.as_str(), k.as_str()))
+        })
+        .collect();
+    for (user, kind) in &users {
+        assert_eq!(
+            *kind, "dev",
+            "{user} depends on driftbench-conformance as a {kind} dependency: the kit is for tests"
+        );
+    }
+    // Not vacuous: the template and the C plugin's test run it.
+    for user in ["driftbench-backend-template", "driftbench"] {
+        assert!(
+            users.iter().any(|(u, _)| *u == user),
+            "{user} no longer runs the conformance kit"
+        );
     }
 }
 

@@ -1,9 +1,13 @@
 //! The ABI is language-neutral: the C plugin in `plugins/c-example` (the synthetic LLaMA in
 //! C, against `plugins/abi/include/driftbench_plugin.h` only) is built with the system's C
-//! compiler, loaded with `--plugin`, swept beside flex, and its logits agree with flex f32.
+//! compiler, loaded with `--plugin`, swept beside flex, and its logits agree with flex f32;
+//! loaded through the host's `PluginBackend`, it passes the plugin conformance kit.
 
 use crate::common;
 use common::{root, sweep_beside_flex};
+use driftbench_conformance::{Check, Kit, Tolerance};
+use driftbench_core::Dtype;
+use driftbench_plugin_host::{LoadedPlugin, PluginBackend};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -82,4 +86,26 @@ fn a_c_plugin_loads_sweeps_and_agrees_with_flex() {
         );
         assert_eq!(m["top1_agreement"].as_f64(), Some(1.0), "{r}");
     }
+}
+
+/// The conformance kit on the C plugin, loaded in this process through the host's
+/// `PluginBackend` (the wrapper a worker runs it through): the checks a Rust plugin's own
+/// tests run, for a plugin in another language. It has no `configure` (the host refuses
+/// options for it, by name) and no trace (skipped).
+#[test]
+fn the_c_plugin_passes_the_conformance_kit() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(lib) = build_c_plugin(dir.path()) else {
+        return;
+    };
+    let mut backend = PluginBackend::new(LoadedPlugin::load(&lib).unwrap());
+    // Both routes run the same C code, one position at a time with double sums, and the
+    // padded cache only adds masked slots: they agree bit for bit today. 1e-5 (a few f32
+    // ulps of these logits) lets the C code change its summation order per route.
+    let kit = Kit::synthetic().dtype(Dtype::F32, Tolerance::new(1e-5, 1.0));
+    let report = driftbench_conformance::run(&mut backend, &kit).unwrap();
+    eprintln!("{report}");
+    assert_eq!(report.of(Check::Agreement).passed.len(), 2, "{report}");
+    assert_eq!(report.of(Check::Unwritten).passed.len(), 3, "{report}");
+    assert_eq!(report.of(Check::Trace).skipped.len(), 3, "{report}");
 }

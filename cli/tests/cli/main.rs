@@ -19,6 +19,7 @@ mod hostile_files;
 mod html_report;
 mod isolation;
 mod latency_profile;
+mod llamacpp_plugin;
 mod one_writer;
 mod options;
 mod replay_diff;

@@ -13,8 +13,9 @@ use std::process::Command;
 fn build_template(dir: &Path) -> PathBuf {
     let src = root().join("plugins/template");
     let dst = dir.join("my-backend");
-    std::fs::create_dir_all(dst.join("src")).unwrap();
     let checkout = root().canonicalize().unwrap();
+    // `../../x` is the checkout's `x`; then `../x` is a sibling under plugins/ (the ABI
+    // crate, the conformance kit): the first replacement leaves no `../../` for the second.
     let manifest = std::fs::read_to_string(src.join("Cargo.toml"))
         .unwrap()
         .replace(
@@ -22,17 +23,22 @@ fn build_template(dir: &Path) -> PathBuf {
             &format!("path = \"{}/", checkout.display()),
         )
         .replace(
-            "path = \"../abi\"",
-            &format!("path = \"{}/plugins/abi\"", checkout.display()),
+            "path = \"../",
+            &format!("path = \"{}/plugins/", checkout.display()),
         );
     assert!(
-        !manifest.contains("\"../"),
-        "a relative path is left: {manifest}"
+        !manifest.contains("\"../") && manifest.contains("driftbench-conformance"),
+        "a relative path is left, or the conformance kit is gone: {manifest}"
     );
+    std::fs::create_dir_all(&dst).unwrap();
     std::fs::write(dst.join("Cargo.toml"), manifest).unwrap();
-    for f in std::fs::read_dir(src.join("src")).unwrap() {
-        let f = f.unwrap();
-        std::fs::copy(f.path(), dst.join("src").join(f.file_name())).unwrap();
+    // Its sources and its own tests (the conformance kit's among them).
+    for sub in ["src", "tests"] {
+        std::fs::create_dir_all(dst.join(sub)).unwrap();
+        for f in std::fs::read_dir(src.join(sub)).unwrap() {
+            let f = f.unwrap();
+            std::fs::copy(f.path(), dst.join(sub).join(f.file_name())).unwrap();
+        }
     }
     // The workspace's lock file: the same dependency versions as the workspace, so nothing
     // new is downloaded (cargo drops the entries the template does not use).
@@ -40,7 +46,8 @@ fn build_template(dir: &Path) -> PathBuf {
     // A target folder that outlives the test, so later runs rebuild only the template.
     let target = root().join("target/template-test");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    // Its own tests first (routes and layouts agree in f64), then the plugin.
+    // Its own tests first (routes and layouts agree in f64; the conformance kit passes),
+    // then the plugin.
     for step in [
         &["test", "--release", "--quiet"][..],
         &["build", "--release", "--quiet"],

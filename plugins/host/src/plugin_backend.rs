@@ -111,6 +111,7 @@ impl Backend for PluginBackend {
             unavailable: Some(e.message().to_string()),
             devices: vec![],
             backend_dtypes: vec![],
+            kv_unsupported: Vec::new(),
         })
     }
 

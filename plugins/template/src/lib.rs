@@ -49,6 +49,7 @@ impl Backend for Template {
                 details: vec![("threads".into(), "1".into())],
             }],
             backend_dtypes: vec![Dtype::F64],
+            kv_unsupported: Vec::new(),
         }
     }
 

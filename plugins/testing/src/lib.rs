@@ -337,6 +337,7 @@ impl Backend for TestBackend {
                 details: vec![],
             }],
             backend_dtypes: vec![],
+            kv_unsupported: Vec::new(),
         }
     }
     fn configure(&mut self, setup: &BackendSetup) -> Result<Configured, BackendError> {

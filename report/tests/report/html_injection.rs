@@ -70,6 +70,7 @@ fn records() -> Vec<Record> {
             details: vec![],
         }],
         backend_dtypes: vec![],
+        kv_unsupported: Vec::new(),
     };
     let header = Record::Sweep(Box::new(SweepHeader {
         schema_version: SCHEMA_VERSION,

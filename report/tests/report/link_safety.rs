@@ -144,6 +144,7 @@ pub(crate) fn records(text: impl Fn(&str) -> String) -> Vec<Record> {
             details: vec![("detail".to_string(), text("device detail"))],
         }],
         backend_dtypes: vec![],
+        kv_unsupported: Vec::new(),
     };
     let mut extra = BTreeMap::new();
     extra.insert("extra".to_string(), text("env value"));

@@ -88,6 +88,7 @@ fn probe(backend: &str, device: &str) -> Probe {
             details: vec![("threads".to_string(), "2".to_string())],
         }],
         backend_dtypes: vec![],
+        kv_unsupported: Vec::new(),
     }
 }
 

@@ -280,6 +280,17 @@ impl DtypePass<'_> {
             Lane::Unrunnable(verdict, why) => return sink.extend(unrun_pair(&key, *verdict, why)),
             Lane::Open { open, ok } => (open, ok),
         };
+        // A layout the backend says it cannot express is skipped with its reason, never
+        // run on another layout.
+        if let Some(why) = planned
+            .entry
+            .probe
+            .as_ref()
+            .and_then(|p| p.layout_unavailable(key.kv_aligned))
+        {
+            *ok = (false, false);
+            return sink.extend(unrun_pair(&key, Verdict::Skipped, &why));
+        }
         let label = format!(
             "{} {} span {} kv_aligned {} seed {}",
             key.backend, key.dtype, key.span, key.kv_aligned, key.seed

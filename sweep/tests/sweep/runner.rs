@@ -39,6 +39,8 @@ struct Fake {
     prefill_shift: f32,
     decode_shift: f32,
     no_f16: bool,
+    /// The probe says kv_aligned=1 cannot be expressed (and decode panics if asked).
+    no_aligned: bool,
 }
 
 struct FakeSession {
@@ -82,6 +84,11 @@ impl Backend for Fake {
                 details: vec![],
             }],
             backend_dtypes: vec![],
+            kv_unsupported: if self.no_aligned {
+                vec![(KvMode::Aligned, "fake cache always pads".to_string())]
+            } else {
+                Vec::new()
+            },
         }
     }
     fn open(&self, _: &ModelSpec, _: Dtype) -> Result<Box<dyn Session>, BackendError> {
@@ -106,7 +113,16 @@ impl Session for FakeSession {
         fill(tokens, out, self.fake.prefill_shift);
         Ok(())
     }
-    fn decode(&mut self, tokens: &[u32], _: KvLayout, out: &mut [f32]) -> Result<(), BackendError> {
+    fn decode(
+        &mut self,
+        tokens: &[u32],
+        layout: KvLayout,
+        out: &mut [f32],
+    ) -> Result<(), BackendError> {
+        assert!(
+            !(self.fake.no_aligned && layout == KvLayout::Aligned),
+            "decode asked for a layout the probe ruled out"
+        );
         self.calls += 1;
         fill(tokens, out, self.fake.decode_shift);
         Ok(())
@@ -331,6 +347,7 @@ fn fake(name: &'static str, prefill_shift: f32, decode_shift: f32) -> Fake {
         prefill_shift,
         decode_shift,
         no_f16: false,
+        no_aligned: false,
     }
 }
 
@@ -496,6 +513,42 @@ fn an_unavailable_dtype_skips_only_that_backend_and_is_not_compared() {
     assert_eq!(crosses(&recs).len(), 8 * 2);
 }
 
+#[test]
+fn a_layout_the_probe_rules_out_is_skipped_with_its_reason_and_never_run() {
+    let mut b = fake("b", 0.0, 0.0);
+    b.no_aligned = true;
+    let recs = sweep(vec![fake("a", 0.0, 0.0), b]);
+    let b_pairs: Vec<&PairRecord> = recs
+        .iter()
+        .filter_map(|r| match r {
+            Record::Pair(p) if p.key.backend == "b" => Some(p),
+            _ => None,
+        })
+        .collect();
+    assert!(b_pairs.iter().any(|p| p.key.kv_aligned == KvMode::Padded));
+    for p in &b_pairs {
+        if p.key.kv_aligned == KvMode::Aligned {
+            assert_eq!(p.verdict, Verdict::Skipped, "{p:?}");
+            let why = p.reason.as_deref().unwrap_or("");
+            assert!(
+                why.contains("kv_aligned=1 unsupported: fake cache always pads"),
+                "{why}"
+            );
+        } else {
+            assert_eq!(
+                p.verdict,
+                Verdict::ExpectedDrift,
+                "padded pairs still run: {p:?}"
+            );
+        }
+    }
+    // The skipped cells leave nothing for b to be compared with.
+    assert!(crosses(&recs)
+        .iter()
+        .filter(|c| c.key.kv_aligned == KvMode::Aligned)
+        .all(|c| c.key.backend != "b" && c.reference != "b"));
+}
+
 /// A session whose decode reports success but writes only its first `rows` rows, into a
 /// buffer that held the prefill's logits just before (as a reused buffer would).
 struct Lazy {
@@ -580,6 +633,7 @@ fn a_session_reporting_an_impossible_vocab_costs_only_its_pairs() {
                 prefill_shift: 0.0,
                 decode_shift: 0.0,
                 no_f16: false,
+                no_aligned: false,
             }
             .probe()
         }
@@ -596,6 +650,7 @@ fn a_session_reporting_an_impossible_vocab_costs_only_its_pairs() {
             prefill_shift: 0.0,
             decode_shift: 0.0,
             no_f16: false,
+            no_aligned: false,
         });
         let huge = PlannedBackend {
             entry: BackendEntry {

@@ -78,6 +78,7 @@ impl Backend for Fake {
                 details: vec![],
             }],
             backend_dtypes: vec![],
+            kv_unsupported: Vec::new(),
         }
     }
     fn open(&self, _: &ModelSpec, dtype: Dtype) -> Result<Box<dyn Session>, BackendError> {

@@ -412,6 +412,7 @@ fn probe() {
             details: vec![("threads".into(), "2".into())],
         }],
         backend_dtypes: vec![Dtype::F32],
+        kv_unsupported: Vec::new(),
     };
     let minimal = json!({"backend": "b", "version": "1", "devices": []});
     let back: Probe = serde_json::from_value(minimal.clone()).unwrap();

@@ -638,6 +638,13 @@ fn backend_environment(md: &mut Md, b: &BackendEntry) {
                 md.line(&format!("  - {}: {}", inline(k), inline(v)));
             }
         }
+        for (kv, why) in &p.kv_unsupported {
+            md.line(&format!(
+                "- **kv_aligned={} unsupported:** {}",
+                kv.flag(),
+                inline(why)
+            ));
+        }
     } else if b.error.is_none() {
         md.line("- **probe:** none recorded");
     }
