@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Whether info and debug lines are written too.
 static VERBOSE: AtomicBool = AtomicBool::new(false);
+/// Whether the last piece was written: a `CONT` piece continues the line before it.
+static LAST_WRITTEN: AtomicBool = AtomicBool::new(false);
 
 /// Route both loggers to stderr (idempotent), info lines only when `verbose`.
 pub fn to_stderr(verbose: bool) {
@@ -25,8 +27,13 @@ unsafe extern "C" fn log_line(level: sys::ggml_log_level, text: *const c_char, _
     if text.is_null() {
         return;
     }
-    let loud = matches!(level, sys::GGML_LOG_LEVEL_WARN | sys::GGML_LOG_LEVEL_ERROR);
-    if !loud && !VERBOSE.load(Ordering::Relaxed) {
+    let write = match level {
+        sys::GGML_LOG_LEVEL_WARN | sys::GGML_LOG_LEVEL_ERROR => true,
+        sys::GGML_LOG_LEVEL_CONT => LAST_WRITTEN.load(Ordering::Relaxed),
+        _ => VERBOSE.load(Ordering::Relaxed),
+    };
+    LAST_WRITTEN.store(write, Ordering::Relaxed);
+    if !write {
         return;
     }
     // SAFETY: llama.cpp passes a NUL-terminated string valid for the call.

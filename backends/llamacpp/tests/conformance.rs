@@ -2,20 +2,15 @@
 //! against decode in the layouts the probe allows (kv_aligned=1 is ruled out: skipped), every
 //! logit written, unknown options refused by name, and the layer trace's shape.
 
+mod common;
+
 use driftbench_backend_llamacpp::LlamaCppBackend;
 use driftbench_conformance::{Check, Kit, Tolerance};
 use driftbench_core::{Dtype, ModelSpec};
-use std::path::PathBuf;
 
 #[test]
 fn llamacpp_passes_the_conformance_kit_on_smollm2() {
-    let model = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../models/SmolLM2-135M-Instruct.Q4_1.gguf");
-    assert!(
-        model.is_file(),
-        "{} missing: run scripts/fetch-model.sh",
-        model.display()
-    );
+    let model = common::smollm2();
     // llama.cpp's own prefill/decode drift: with flash attention (its default on the CPU) the
     // routes agree bit for bit; without it they drift by up to 1.3 at spans 32-512 (max_abs,
     // top-1 0.9 and above). The kit's span is 11: allow that drift and one top-1 flip.

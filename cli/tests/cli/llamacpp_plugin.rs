@@ -2,7 +2,7 @@
 //! listed with its dtypes and what it cannot do, its prefill logits close to `cpu` f32 within a
 //! tolerance reasoned from llama.cpp's quantized activation path, a copy of the model with one
 //! tensor perturbed caught by the same comparison, and a sweep where kv_aligned=1 is SKIPPED
-//! with the probe's reason.
+//! with the probe's reason while llama.cpp's own log stays on stderr.
 //!
 //! The plugin needs llama.cpp's C++ build (cmake, g++, libclang); scripts/test.sh builds it
 //! where those exist. Without it these tests say SKIPPED, except under
@@ -228,7 +228,8 @@ fn sweep_beside_cpu_skips_aligned_pairs_with_the_probes_reason_and_compares_back
             "name = \"llamacpp\"\n[model]\nkind = \"gguf\"\npath = {:?}\n\
              [sweep]\nbackends = [\"cpu\", \"llamacpp\"]\nspans = [16]\ndtypes = [\"f16\"]\n\
              kv_aligned = [0, 1]\nseeds = [0]\nblock_size = 16\nwarmup = false\n\
-             [reference]\nnoise_floor = false\n",
+             [reference]\nnoise_floor = false\n\
+             [backends.llamacpp]\nverbose = true\n",
             smollm2().to_str().unwrap()
         ),
     );
@@ -243,6 +244,13 @@ fn sweep_beside_cpu_skips_aligned_pairs_with_the_probes_reason_and_compares_back
     .unwrap();
     let t = text(&o);
     assert!(matches!(o.status.code(), Some(0 | 1)), "{t}");
+    // `verbose` makes llama.cpp log every step of loading; all of it goes to the worker's
+    // stderr, none to stdout (the worker's protocol channel, and the user's terminal).
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        !stdout.contains("llama_model_loader"),
+        "llama.cpp logged to stdout:\n{stdout}"
+    );
     let recs = journal(&out, &t);
     let llama = pairs(&recs, "llamacpp");
     assert_eq!(llama.len(), 2, "{t}");
