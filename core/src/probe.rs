@@ -49,6 +49,11 @@ pub struct Probe {
     /// cache always pads and masks (llama.cpp) cannot give an exact-length cache.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kv_unsupported: Vec<(KvMode, String)>,
+    /// How the backend lays out a `kv_aligned=0` cache when it does not follow the sweep's
+    /// block size (llama.cpp pads to 256 cells whatever the sweep says); `None`: it does.
+    /// Reports say this instead of the sweep's block size for the backend's pairs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_padding: Option<String>,
 }
 
 impl Probe {
@@ -100,6 +105,7 @@ mod tests {
             devices: vec![],
             backend_dtypes: vec![],
             kv_unsupported,
+            kv_padding: None,
         }
     }
 
@@ -115,12 +121,11 @@ mod tests {
     }
 
     #[test]
-    fn kv_unsupported_is_optional_in_json_and_round_trips() {
+    fn kv_unsupported_and_kv_padding_are_optional_in_json_and_round_trip() {
         let old = r#"{"backend":"b","version":"0","devices":[]}"#;
-        assert!(serde_json::from_str::<Probe>(old)
-            .unwrap()
-            .kv_unsupported
-            .is_empty());
+        let read = serde_json::from_str::<Probe>(old).unwrap();
+        assert!(read.kv_unsupported.is_empty());
+        assert_eq!(read.kv_padding, None);
         let p = probe(vec![(KvMode::Aligned, "always pads".into())]);
         let json = serde_json::to_string(&p).unwrap();
         assert!(

@@ -142,6 +142,7 @@ mod tests {
             }],
             backend_dtypes: vec![Dtype::F32, Dtype::F64],
             kv_unsupported: vec![(KvMode::Aligned, "the cache always pads".into())],
+            kv_padding: None,
         }
     }
 

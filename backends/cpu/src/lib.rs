@@ -86,6 +86,7 @@ impl Backend for CpuBackend {
             }],
             backend_dtypes: dtypes,
             kv_unsupported: Vec::new(),
+            kv_padding: None,
         }
     }
 

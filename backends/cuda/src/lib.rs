@@ -58,6 +58,7 @@ fn probe_all() -> Probe {
         devices,
         backend_dtypes: vec![Dtype::F32, Dtype::F16, Dtype::Bf16],
         kv_unsupported: Vec::new(),
+        kv_padding: None,
     }
 }
 

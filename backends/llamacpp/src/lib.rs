@@ -38,6 +38,10 @@ use std::sync::OnceLock;
 /// Version of the llama.cpp bindings (and so of llama.cpp's sources) this plugin is built on.
 pub const LLAMA_CPP_SYS_VERSION: &str = "llama-cpp-sys-2 0.1.161";
 
+/// How llama.cpp lays out the cache of a kv_aligned=0 pair.
+const PADDING: &str = "llama.cpp's own padding: 256 cells, the unused ones masked (the sweep's \
+     block size does not apply)";
+
 /// Why f64 cannot run.
 const F64_WHY: &str = "llama.cpp computes in f32 at most (KV cache types f32, f16, bf16)";
 
@@ -108,12 +112,6 @@ impl Backend for LlamaCppBackend {
                          activations (Q8_1 for Q4_1/Q4_0 weights)"
                             .into(),
                     ),
-                    (
-                        "KV layout".into(),
-                        "kv_aligned=0: llama.cpp's own padding (256 cells, unused ones masked; \
-                         the sweep's block size does not apply); kv_aligned=1: unsupported"
-                            .into(),
-                    ),
                 ],
             })
             .collect();
@@ -125,6 +123,7 @@ impl Backend for LlamaCppBackend {
             devices,
             backend_dtypes: dtypes,
             kv_unsupported: vec![(KvMode::Aligned, ALIGNED_WHY.into())],
+            kv_padding: Some(PADDING.into()),
         }
     }
 

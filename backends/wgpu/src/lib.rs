@@ -183,6 +183,7 @@ fn probe_all() -> Probe {
         devices,
         backend_dtypes: vec![Dtype::F32, Dtype::F16],
         kv_unsupported: Vec::new(),
+        kv_padding: None,
     }
 }
 

@@ -97,6 +97,7 @@ impl Backend for Unloadable {
             devices: vec![],
             backend_dtypes: vec![],
             kv_unsupported: Vec::new(),
+            kv_padding: None,
         }
     }
 

@@ -287,4 +287,9 @@ fn sweep_beside_cpu_skips_aligned_pairs_with_the_probes_reason_and_compares_back
         md.contains("f16 → KV cache f16"),
         "the report says what the dtype maps to"
     );
+    // The padded layout is llama.cpp's own, and the report says so instead of the block size.
+    assert!(
+        md.contains("kv_aligned=0 layout:** llama.cpp's own padding: 256 cells"),
+        "the report says how llama.cpp pads its cache"
+    );
 }

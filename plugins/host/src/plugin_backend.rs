@@ -112,6 +112,7 @@ impl Backend for PluginBackend {
             devices: vec![],
             backend_dtypes: vec![],
             kv_unsupported: Vec::new(),
+            kv_padding: None,
         })
     }
 

@@ -50,6 +50,7 @@ impl Backend for Template {
             }],
             backend_dtypes: vec![Dtype::F64],
             kv_unsupported: Vec::new(),
+            kv_padding: None,
         }
     }
 

@@ -338,6 +338,7 @@ impl Backend for TestBackend {
             }],
             backend_dtypes: vec![],
             kv_unsupported: Vec::new(),
+            kv_padding: None,
         }
     }
     fn configure(&mut self, setup: &BackendSetup) -> Result<Configured, BackendError> {

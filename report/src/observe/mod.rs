@@ -39,7 +39,16 @@ pub fn generate(
         .iter()
         .filter(|p| !p.key.kv_aligned.is_aligned() && p.metrics.is_none())
         .count();
-    drift_observed(&kv0, unmeasured_kv0, block_size, &mut out);
+    let padding = entry
+        .and_then(|e| e.probe.as_ref())
+        .and_then(|p| p.kv_padding.clone());
+    let layout = padding.unwrap_or_else(|| {
+        block_size.map_or_else(
+            || "block-padded KV cache".to_string(),
+            |b| format!("KV cache padded to blocks of {b}"),
+        )
+    });
+    drift_observed(&kv0, unmeasured_kv0, &layout, &mut out);
     equivalence(&kv1, &mut out);
     nonfinite(&measured, &mut out);
     failures(pairs, &mut out);
@@ -113,7 +122,7 @@ fn availability(entry: Option<&BackendEntry>, pairs: &[&PairRecord], out: &mut V
 fn drift_observed(
     kv0: &[(&PairRecord, &Metrics)],
     unmeasured: usize,
-    block_size: Option<usize>,
+    layout: &str,
     out: &mut Vec<Observation>,
 ) {
     if kv0.is_empty() {
@@ -130,10 +139,7 @@ fn drift_observed(
     if kv0.iter().all(|(_, m)| identical(m)) {
         let spans: BTreeSet<usize> = kv0.iter().map(|(p, _)| p.key.span).collect();
         let dtypes: BTreeSet<Dtype> = kv0.iter().map(|(p, _)| p.key.dtype).collect();
-        let layout = block_size.map_or_else(
-            || "block-padded KV cache".to_string(),
-            |b| format!("KV cache padded to blocks of {b}"),
-        );
+        let layout = inline(layout);
         let body = format!(
             "In this sweep, **kv_aligned=0** produced identical logits (max_abs_diff=0.0, \
              top1=1.0) for all spans ({}) and dtypes ({}): {} pair(s).\n\n\

@@ -71,6 +71,7 @@ fn records() -> Vec<Record> {
         }],
         backend_dtypes: vec![],
         kv_unsupported: Vec::new(),
+        kv_padding: None,
     };
     let header = Record::Sweep(Box::new(SweepHeader {
         schema_version: SCHEMA_VERSION,

@@ -145,6 +145,7 @@ pub(crate) fn records(text: impl Fn(&str) -> String) -> Vec<Record> {
         }],
         backend_dtypes: vec![],
         kv_unsupported: Vec::new(),
+        kv_padding: None,
     };
     let mut extra = BTreeMap::new();
     extra.insert("extra".to_string(), text("env value"));

@@ -89,6 +89,7 @@ fn probe(backend: &str, device: &str) -> Probe {
         }],
         backend_dtypes: vec![],
         kv_unsupported: Vec::new(),
+        kv_padding: None,
     }
 }
 

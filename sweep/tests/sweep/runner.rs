@@ -89,6 +89,7 @@ impl Backend for Fake {
             } else {
                 Vec::new()
             },
+            kv_padding: None,
         }
     }
     fn open(&self, _: &ModelSpec, _: Dtype) -> Result<Box<dyn Session>, BackendError> {

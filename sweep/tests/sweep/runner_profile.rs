@@ -79,6 +79,7 @@ impl Backend for Fake {
             }],
             backend_dtypes: vec![],
             kv_unsupported: Vec::new(),
+            kv_padding: None,
         }
     }
     fn open(&self, _: &ModelSpec, dtype: Dtype) -> Result<Box<dyn Session>, BackendError> {

@@ -12,8 +12,8 @@
 
 use driftbench_core::options::OptionValue;
 use driftbench_core::{
-    BackendSetup, Configured, Counters, DeviceInfo, Dtype, ModelCost, ModelSpec, OpenedInfo, Peaks,
-    Probe, RunProfile, SessionInfo, SyntheticModel,
+    BackendSetup, Configured, Counters, DeviceInfo, Dtype, KvMode, ModelCost, ModelSpec,
+    OpenedInfo, Peaks, Probe, RunProfile, SessionInfo, SyntheticModel,
 };
 use serde_json::{json, Value};
 use std::path::Path;
@@ -412,7 +412,8 @@ fn probe() {
             details: vec![("threads".into(), "2".into())],
         }],
         backend_dtypes: vec![Dtype::F32],
-        kv_unsupported: Vec::new(),
+        kv_unsupported: vec![(KvMode::Aligned, "the cache always pads".into())],
+        kv_padding: Some("256 cells, the unused ones masked".into()),
     };
     let minimal = json!({"backend": "b", "version": "1", "devices": []});
     let back: Probe = serde_json::from_value(minimal.clone()).unwrap();

@@ -97,6 +97,7 @@ impl Backend for Fake {
             }],
             backend_dtypes: vec![Dtype::F32, Dtype::F64],
             kv_unsupported,
+            kv_padding: None,
         }
     }
 

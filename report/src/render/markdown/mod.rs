@@ -638,6 +638,9 @@ fn backend_environment(md: &mut Md, b: &BackendEntry) {
                 md.line(&format!("  - {}: {}", inline(k), inline(v)));
             }
         }
+        if let Some(how) = &p.kv_padding {
+            md.line(&format!("- **kv_aligned=0 layout:** {}", inline(how)));
+        }
         for (kv, why) in &p.kv_unsupported {
             md.line(&format!(
                 "- **kv_aligned={} unsupported:** {}",
