@@ -103,17 +103,17 @@ fn device_info(a: &wgpu::Adapter) -> DeviceInfo {
     let mut dtypes = vec![Dtype::F32];
     let mut unsupported = vec![(
         Dtype::Bf16,
-        "wgpu: bf16 is not supported by cubecl-wgpu".to_string(),
+        "bf16 is not supported by cubecl-wgpu".to_string(),
     )];
     if a.features().contains(wgpu::Features::SHADER_F16) {
         dtypes.push(Dtype::F16);
     } else {
         unsupported.push((
             Dtype::F16,
-            format!("wgpu: adapter {} has no SHADER_F16", info.name),
+            format!("adapter {} has no SHADER_F16", info.name),
         ));
     }
-    unsupported.push((Dtype::F64, "wgpu: no f64 in WGSL".to_string()));
+    unsupported.push((Dtype::F64, "no f64 in WGSL".to_string()));
     let driver = format!("{:?}: {} {}", info.backend, info.driver, info.driver_info)
         .trim()
         .to_string();
