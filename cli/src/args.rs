@@ -223,13 +223,13 @@ pub struct DiffArgs {
     /// The new report.json (or the sweep folder holding it).
     pub new: PathBuf,
     /// A metric moved when it changed by more than this fraction of the larger value...
-    #[arg(long = "metric-rel", value_name = "FRACTION", default_value_t = DEFAULT_METRIC_REL, value_parser = parse_threshold)]
+    #[arg(long = "metric-rel", value_name = "FRACTION", default_value_t = DEFAULT_METRIC_REL, value_parser = parse_threshold, allow_negative_numbers = true)]
     pub metric_rel: f64,
     /// ...and by more than this absolute amount.
-    #[arg(long = "metric-abs", value_name = "AMOUNT", default_value_t = DEFAULT_METRIC_ABS, value_parser = parse_threshold)]
+    #[arg(long = "metric-abs", value_name = "AMOUNT", default_value_t = DEFAULT_METRIC_ABS, value_parser = parse_threshold, allow_negative_numbers = true)]
     pub metric_abs: f64,
     /// A route slowed down when new/old mean wall time exceeds 1 + this.
-    #[arg(long, value_name = "FRACTION", default_value_t = DEFAULT_SLOWDOWN, value_parser = parse_threshold)]
+    #[arg(long, value_name = "FRACTION", default_value_t = DEFAULT_SLOWDOWN, value_parser = parse_threshold, allow_negative_numbers = true)]
     pub slowdown: f64,
     /// Count metrics that got worse beyond the thresholds as regressions.
     #[arg(long = "fail-on-metrics")]

@@ -172,10 +172,30 @@ fn diff_and_csv_of_a_sweep_report() {
         .unwrap();
     assert_eq!(d.status.code(), Some(2));
     assert!(text(&d).contains("nope.json"), "{}", text(&d));
-    let d = driftbench(&["diff", report.to_str().unwrap(), "--metric-rel", "-1"])
+    // A negative threshold reaches the value check (not clap's "unexpected argument"), which
+    // names the option, the value and what was expected.
+    for (option, value) in [
+        ("--metric-rel", "-1"),
+        ("--metric-abs", "-3"),
+        ("--slowdown", "-0.5"),
+    ] {
+        let d = driftbench(&[
+            "diff",
+            report.to_str().unwrap(),
+            report.to_str().unwrap(),
+            option,
+            value,
+        ])
         .output()
         .unwrap();
-    assert_eq!(d.status.code(), Some(2), "{}", text(&d));
+        let t = text(&d);
+        assert_eq!(d.status.code(), Some(2), "{t}");
+        assert!(
+            t.contains(&format!("invalid value '{value}' for '{option}"))
+                && t.contains("expected a finite number, 0 or more"),
+            "{t}"
+        );
+    }
 
     // The sweep wrote the CSV tables; `report --format csv` writes only them.
     assert!(out.join("pairs.csv").is_file());
