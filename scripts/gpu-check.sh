@@ -66,7 +66,7 @@ config() { # base name
 # The llamacpp plugin, when it is next to the binary (built with `--features cuda` on this
 # machine: see the book's "Wrapping an existing engine"), joins the SmolLM2 sweeps.
 llama=""
-if grep -q '^| llamacpp ' "$out/plugins.txt" 2>/dev/null || grep -q '^│ llamacpp ' "$out/plugins.txt" 2>/dev/null; then
+if grep -Eq '^(\||│) llamacpp ' "$out/plugins.txt" 2>/dev/null; then
     llama=",llamacpp"
 fi
 

@@ -162,9 +162,7 @@ impl Backend for LlamaCppBackend {
         let Some((kv_name, kv_type)) = opts.kv_type_for(dtype) else {
             return Err(BackendError::Unavailable(F64_WHY.into()));
         };
-        if self.opts.is_none() {
-            log::to_stderr(opts.verbose);
-        }
+        log::to_stderr(opts.verbose);
         llama_backend()?;
         let loaded = ffi::Model::load(path, opts.gpu_layers as i32).map_err(BackendError::Load)?;
         let device = format!(

@@ -10,6 +10,7 @@ use driftbench_core::route::Route;
 use driftbench_core::trace::LayerTrace;
 use driftbench_core::{BackendError, KvLayout, Session, SessionInfo};
 use llama_cpp_sys_2 as sys;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -63,14 +64,14 @@ impl LlamaSession {
 
     /// The context for prompts of `span` tokens (made once, emptied before each route).
     fn context(&mut self, span: usize) -> Result<&mut Context, BackendError> {
-        if !self.contexts.contains_key(&span) {
-            let spec = self.spec(span);
+        let spec = self.spec(span);
+        let ctx = match self.contexts.entry(span) {
+            Entry::Occupied(e) => e.into_mut(),
             // SAFETY: no hook.
-            let ctx =
-                unsafe { Context::new(&self.model, &spec, None) }.map_err(BackendError::Run)?;
-            self.contexts.insert(span, ctx);
-        }
-        let ctx = self.contexts.get_mut(&span).expect("inserted above");
+            Entry::Vacant(e) => e.insert(
+                unsafe { Context::new(&self.model, &spec, None) }.map_err(BackendError::Run)?,
+            ),
+        };
         ctx.clear();
         Ok(ctx)
     }
