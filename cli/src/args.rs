@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
     about,
     long_about = None,
     after_help = "Exit codes:\n  \
-      0    PASS: every pair passed (sweep, run, replay); no regression (diff)\n  \
+      0    PASS: every pair passed (sweep, run, replay); no regression (diff); a comparison \
+      was made (compare)\n  \
       1    FAIL: some pair failed, or diff found a regression\n  \
       2    error: bad input (config, arguments, files) or a failure before any result\n  \
       3    INCOMPLETE: some pair could not be judged (a run failed, crashed or timed out; \
@@ -167,8 +168,13 @@ pub enum Command {
     },
     /// Run one pair (prefill + decode) and print its metrics.
     Run(RunArgs),
-    /// List the plugins found and what each probe says.
+    /// List the plugins found and what each probe says: a table as wide as the terminal
+    /// (`COLUMNS`, else 80 when not a terminal), or every probe as JSON.
     Plugins {
+        /// Print one JSON document: each plugin's file, origin, ABI version and whole probe
+        /// (or why it did not load), instead of the table.
+        #[arg(long)]
+        json: bool,
         /// Plugin search.
         #[command(flatten)]
         plugins: PluginArgs,
@@ -204,6 +210,48 @@ pub enum Command {
     /// regression, 2 when either file is not a driftbench report (both are checked before
     /// anything is compared).
     Diff(DiffArgs),
+    /// Compare the logits of two `run --save-logits` folders, or of one folder's two routes,
+    /// with the report's metrics; A is the reference.
+    ///
+    /// Both manifests must hold the same model, vocab and tokens, and each matrix the shape
+    /// and dtype its manifest says; a float32 side against a float64 one is compared in f64.
+    /// NaN and Inf are data: counted and shown, never an error. Exit code 0 after a
+    /// comparison (a measurement, not a verdict), 2 for bad input (a missing or corrupt
+    /// file, manifests that differ).
+    Compare(CompareArgs),
+}
+
+/// Arguments of `driftbench compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The reference folder, written by `driftbench run --save-logits`.
+    pub a: PathBuf,
+    /// The folder compared with A; without it, A's prefill is compared with A's decode (the
+    /// run's own pair).
+    pub b: Option<PathBuf>,
+    /// Which matrix of both folders to compare: prefill (prefill.npy) or decode (decode.npy).
+    /// Default: prefill; with one folder, A's prefill against its decode.
+    #[arg(long, value_enum, value_name = "ROUTE", hide_possible_values = true)]
+    pub route: Option<SavedRoute>,
+    /// A's matrix (prefill or decode), instead of --route's.
+    #[arg(long, value_enum, value_name = "ROUTE", hide_possible_values = true)]
+    pub route_a: Option<SavedRoute>,
+    /// B's matrix (prefill or decode), instead of --route's.
+    #[arg(long, value_enum, value_name = "ROUTE", hide_possible_values = true)]
+    pub route_b: Option<SavedRoute>,
+    /// Print one JSON document (both sides and the metrics, NaN and Inf as strings) instead
+    /// of the text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One of the two matrices a `--save-logits` folder holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SavedRoute {
+    /// prefill.npy
+    Prefill,
+    /// decode.npy
+    Decode,
 }
 
 /// What `driftbench report` writes.
@@ -228,16 +276,54 @@ pub struct DiffArgs {
     /// ...and by more than this absolute amount.
     #[arg(long = "metric-abs", value_name = "AMOUNT", default_value_t = DEFAULT_METRIC_ABS, value_parser = parse_threshold, allow_negative_numbers = true)]
     pub metric_abs: f64,
-    /// A route slowed down when new/old mean wall time exceeds 1 + this.
+    /// A route slowed down when new/old median wall time exceeds 1 + this (and a Mann–Whitney
+    /// test of its runs agrees: p < 0.05, 5 or more runs a side).
     #[arg(long, value_name = "FRACTION", default_value_t = DEFAULT_SLOWDOWN, value_parser = parse_threshold, allow_negative_numbers = true)]
     pub slowdown: f64,
     /// Count metrics that got worse beyond the thresholds as regressions.
     #[arg(long = "fail-on-metrics")]
     pub fail_on_metrics: bool,
-    /// Count slowdowns beyond --slowdown, and rows whose wall times give no speed ratio (NaN,
-    /// infinite, zero or negative), as regressions.
+    /// Count significant slowdowns beyond --slowdown, and rows whose wall times give no speed
+    /// ratio (NaN, infinite, zero or negative), as regressions; with fewer than 5 runs a side
+    /// a ratio is "not enough repetitions to judge", never a regression.
     #[arg(long = "fail-on-slowdown")]
     pub fail_on_slowdown: bool,
+}
+
+/// `s` as a whole number in `range`, else `expected` (driftbench's message, not clap's: a
+/// negative value reaches here instead of reading as an unknown flag).
+fn whole_in(s: &str, range: std::ops::RangeInclusive<u64>, expected: &str) -> Result<u64, String> {
+    match s.trim().parse::<i128>() {
+        Ok(v) if v >= i128::from(*range.start()) && v <= i128::from(*range.end()) => Ok(v as u64),
+        _ => Err(format!("`{s}`: expected {expected}")),
+    }
+}
+
+/// `--span`: 1 to `MAX_SPAN` tokens.
+fn parse_span(s: &str) -> Result<usize, String> {
+    let max = driftbench_sweep::config::MAX_SPAN;
+    let expected = format!("a span of at least 1 token and at most {max} (2^20, the largest span)");
+    whole_in(s, 1..=max as u64, &expected).map(|v| v as usize)
+}
+
+/// `--kv-aligned`: 0 or 1.
+fn parse_kv_aligned(s: &str) -> Result<u8, String> {
+    whole_in(s, 0..=1, "0 (block-padded cache) or 1 (aligned cache)").map(|v| v as u8)
+}
+
+/// `--seed`: any unsigned 64-bit number.
+fn parse_seed(s: &str) -> Result<u64, String> {
+    whole_in(
+        s,
+        0..=u64::MAX,
+        "a seed: a whole number from 0 to 18446744073709551615",
+    )
+}
+
+/// `--block-size`: 1 to `MAX_SPAN`.
+fn parse_block_size(s: &str) -> Result<usize, String> {
+    let max = driftbench_sweep::config::MAX_SPAN;
+    whole_in(s, 1..=max as u64, &format!("a block size from 1 to {max}")).map(|v| v as usize)
 }
 
 /// A threshold: a finite number, 0 or more.
@@ -252,7 +338,7 @@ fn parse_threshold(s: &str) -> Result<f64, String> {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Backend name.
-    #[arg(long, default_value = "flex")]
+    #[arg(long, default_value = driftbench_sweep::default_backend::DEFAULT_BACKEND)]
     pub backend: String,
     /// A GGUF model file.
     #[arg(
@@ -266,27 +352,49 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
     /// Prompt length in tokens.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = parse_span, allow_negative_numbers = true)]
     pub span: usize,
     /// Compute dtype: f32, f16, bf16, f64.
     #[arg(long, default_value = "f32")]
     pub dtype: String,
     /// 1: aligned KV cache; 0: block-padded.
-    #[arg(long = "kv-aligned", default_value_t = 1, value_parser = clap::value_parser!(u8).range(0..=1))]
+    #[arg(long = "kv-aligned", default_value_t = 1, value_parser = parse_kv_aligned, allow_negative_numbers = true)]
     pub kv_aligned: u8,
-    /// Prompt seed.
-    #[arg(long, default_value_t = 0)]
+    /// Prompt seed: draws the random token ids, or places the window of a prompt file.
+    #[arg(long, default_value_t = 0, value_parser = parse_seed, allow_negative_numbers = true)]
     pub seed: u64,
+    /// Take the prompt from this UTF-8 text, tokenized with the GGUF model's own vocabulary
+    /// (no BOS; special-token strings stay text): --span tokens from a place the seed picks.
+    /// Default: the config's [prompt], else random token ids.
+    #[arg(
+        long = "prompt-text",
+        value_name = "FILE",
+        conflicts_with = "prompt_tokens"
+    )]
+    pub prompt_text: Option<PathBuf>,
+    /// Take the prompt from this file of token ids (decimal, separated by whitespace or
+    /// commas, or a JSON array; `#` starts a comment line): --span ids from a place the
+    /// seed picks.
+    #[arg(long = "prompt-tokens", value_name = "FILE")]
+    pub prompt_tokens: Option<PathBuf>,
     /// Block size of the padded cache (kv_aligned=0); default 16 or the config's.
-    #[arg(long = "block-size")]
+    #[arg(long = "block-size", value_parser = parse_block_size, allow_negative_numbers = true)]
     pub block_size: Option<usize>,
-    /// Write prefill.npy, decode.npy (float32, float64 for f64; [span, vocab]) and manifest.json here.
+    /// Write prefill.npy, decode.npy (float32, float64 for f64; [span, vocab]) and
+    /// manifest.json here (`driftbench compare` compares two such folders).
     #[arg(long = "save-logits", value_name = "DIR")]
     pub save_logits: Option<PathBuf>,
-    /// Then trace both routes' hidden states per layer against flex f64 and say where the
-    /// error enters (trace.json goes into the --save-logits folder).
+    /// Then trace both routes' hidden states per layer against the default backend's f64
+    /// (cpu) and say where the error enters, by per-position relative error (trace.json goes
+    /// into the --save-logits folder). Needs a backend whose probe declares traces
+    /// (`driftbench plugins`, column traces).
     #[arg(long = "trace-layers")]
     pub trace_layers: bool,
+    /// Time the first call of each route alone: no warm-up, so kernel compilation and first
+    /// allocations land in the printed times (labelled cold). By default each route runs once
+    /// unmeasured first, as a sweep does, and the first calls are shown apart.
+    #[arg(long)]
+    pub cold: bool,
     /// Plugin search.
     #[command(flatten)]
     pub plugins: PluginArgs,

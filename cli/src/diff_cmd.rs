@@ -7,7 +7,8 @@ use crate::args::DiffArgs;
 use crate::text::terminal;
 use anyhow::{anyhow, Result};
 use driftbench_report::diff::{
-    diff_reports, pair_label, perf_label, Change, ReportDiff, ReportView, Thresholds,
+    diff_reports, p_text, pair_label, perf_label, seconds, Center, Change, ReportDiff, ReportView,
+    SpeedRatio, Thresholds, MIN_RUNS, SIGNIFICANCE,
 };
 use driftbench_sweep::input_file;
 use std::path::{Path, PathBuf};
@@ -126,28 +127,17 @@ fn print_diff(d: &ReportDiff) {
         }
     }
     if !d.speed.is_empty() {
-        let flagged: Vec<_> = d.speed.iter().filter(|s| s.slowdown || s.speedup).collect();
-        let geo = (d.speed.iter().map(|s| s.ratio.ln()).sum::<f64>() / d.speed.len() as f64).exp();
-        println!(
-            "speed: new/old mean wall time over {} (backend, span, dtype, route) rows: geometric mean {geo:.3}; {} beyond {:.2}× either way",
-            d.speed.len(),
-            flagged.len(),
-            1.0 + th.slowdown
-        );
-        for s in flagged {
-            println!(
-                "  {}: {} → {} ({:.2}× {})",
-                terminal(&perf_label(&s.key)),
-                seconds(s.old_s),
-                seconds(s.new_s),
-                s.ratio,
-                if s.slowdown { "slower" } else { "faster" }
-            );
-        }
+        print_speed(d);
     }
     if !d.unusable_speed.is_empty() {
+        // A median is unusable when one of its runs' times is (a hand-edited report).
+        let what = if d.unusable_speed.iter().any(|u| u.center == Center::Median) {
+            "a mean or median"
+        } else {
+            "a mean"
+        };
         println!(
-            "unusable speed ratios ({}): a mean wall time is missing, NaN, infinite, zero or negative{}",
+            "unusable speed ratios ({}): {what} wall time is missing, NaN, infinite, zero or negative{}",
             d.unusable_speed.len(),
             if th.fail_on_slowdown {
                 " (regressions under --fail-on-slowdown)"
@@ -161,13 +151,98 @@ fn print_diff(d: &ReportDiff) {
     }
 }
 
-/// A wall time with a unit that keeps three significant digits readable.
-fn seconds(s: f64) -> String {
-    if s >= 1.0 {
-        format!("{s:.3}s")
-    } else if s >= 1e-3 {
-        format!("{:.3}ms", s * 1e3)
+/// The speed rows: the judged ones beyond the threshold (each with its Mann–Whitney p),
+/// then those with too few runs to judge, whose ratios are shown and never fail the diff.
+fn print_speed(d: &ReportDiff) {
+    let th = &d.thresholds;
+    let limit = 1.0 + th.slowdown;
+    let n = d.speed.len();
+    let geo = (d.speed.iter().map(|s| s.ratio.ln()).sum::<f64>() / n as f64).exp();
+    let medians = d
+        .speed
+        .iter()
+        .filter(|s| s.center == Center::Median)
+        .count();
+    let center = match medians {
+        0 => "mean",
+        m if m == n => "median",
+        _ => "median (mean where a report has no per-run times)",
+    };
+    let slower = d.speed.iter().filter(|s| s.slowdown).count();
+    let faster = d.speed.iter().filter(|s| s.speedup).count();
+    println!(
+        "speed: new/old {center} wall time over {n} (backend, span, dtype, route) rows: geometric mean {geo:.3}; {slower} slower, {faster} faster beyond {limit:.2}× with Mann–Whitney p < {SIGNIFICANCE}"
+    );
+    for s in d.speed.iter().filter(|s| s.judged() && s.beyond) {
+        let p = s.p_value.unwrap_or(f64::NAN);
+        let verdict = if s.slowdown || s.speedup {
+            String::new()
+        } else {
+            ": not significant".to_string()
+        };
+        println!(
+            "  {}: {} ({:.2}× {}, p = {}{verdict}, n = {}/{})",
+            terminal(&perf_label(&s.key)),
+            times(s),
+            s.ratio,
+            direction(s),
+            p_text(p),
+            s.old_runs,
+            s.new_runs
+        );
+    }
+    let unjudged: Vec<&SpeedRatio> = d.speed.iter().filter(|s| !s.judged()).collect();
+    if !unjudged.is_empty() {
+        println!(
+            "not enough repetitions to judge {} of {n} rows (fewer than {MIN_RUNS} timed runs on a side; their ratios never fail the diff){}",
+            unjudged.len(),
+            if unjudged.iter().any(|s| s.beyond) {
+                ", beyond the threshold:"
+            } else {
+                ""
+            }
+        );
+        for s in unjudged.iter().filter(|s| s.beyond) {
+            println!(
+                "  {}: {} ({:.2}× {}: not enough repetitions to judge, {})",
+                terminal(&perf_label(&s.key)),
+                times(s),
+                s.ratio,
+                direction(s),
+                runs(s)
+            );
+        }
+    }
+}
+
+/// `20.1ms ± 0.2ms → 60.3ms ± 0.4ms` (median ± MAD), or `20.1ms → 60.3ms` (means, or
+/// medians of fewer than [`MIN_RUNS`] runs, whose spread says little).
+fn times(s: &SpeedRatio) -> String {
+    let side = |t: f64, mad: Option<f64>, runs: usize| match mad {
+        Some(m) if runs >= MIN_RUNS => format!("{} ± {}", seconds(t), seconds(m)),
+        _ => seconds(t),
+    };
+    format!(
+        "{} → {}",
+        side(s.old_s, s.old_mad_s, s.old_runs),
+        side(s.new_s, s.new_mad_s, s.new_runs)
+    )
+}
+
+/// `n = 1/1`, or which report has no per-run wall times (an older driftbench's).
+fn runs(s: &SpeedRatio) -> String {
+    match (s.old_runs, s.new_runs) {
+        (0, 0) => "no per-run times in either report".to_string(),
+        (0, _) => "no per-run times in the old report".to_string(),
+        (_, 0) => "no per-run times in the new report".to_string(),
+        (o, n) => format!("n = {o}/{n}"),
+    }
+}
+
+fn direction(s: &SpeedRatio) -> &'static str {
+    if s.ratio > 1.0 {
+        "slower"
     } else {
-        format!("{:.3}µs", s * 1e6)
+        "faster"
     }
 }

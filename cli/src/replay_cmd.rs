@@ -1,6 +1,8 @@
 //! `driftbench replay BUNDLE`: run the pair of a replay bundle again (same backend instance
 //! and options, model, tokens, plan and noise-floor reference) and say whether it gives the
-//! bundle's metrics.
+//! bundle's metrics. The tokens are the bundle's own, checked first against its prompt:
+//! this driftbench's random ids for the seed, or the seed's window of a prompt file that
+//! still has the sha256 the bundle records.
 //!
 //! The bundle is input: [`Bundle::read`] checks its values with the config's checks, and its
 //! model goes through the sweep's model check (`model_check::check_model`) before any
@@ -13,11 +15,12 @@ use crate::model_check;
 use crate::text::terminal;
 use anyhow::{anyhow, bail, Context, Result};
 use driftbench_core::logits::{Logits, LogitsRef};
-use driftbench_core::rng::prompt_tokens;
 use driftbench_report::diff::pair_label;
 use driftbench_sweep::audit;
 use driftbench_sweep::config::BackendInstance;
 use driftbench_sweep::noise_floor::FloorRef;
+use driftbench_sweep::plan::PairPlan;
+use driftbench_sweep::prompt::Prompt;
 use driftbench_sweep::records::{PairRecord, Record};
 use driftbench_sweep::replay::{Bundle, SavedFloor, BUNDLE_FILE};
 use driftbench_sweep::runner::{run_pair, OpenSession, PlannedBackend};
@@ -70,8 +73,12 @@ pub fn run(dir: &Path, plugins: &PluginArgs) -> Result<i32> {
         println!("SKIPPED: {}: the pair cannot run here", terminal(&why));
         return Ok(global_verdict([Verdict::Skipped]).exit_code());
     }
-    let mut open = open_session(dir, &bundle, &b)?;
-    let outcome = run_pair(&bundle.plan.pair_plan(), key, &mut open, floor.as_floor());
+    let (mut open, prompt) = open_session(dir, &bundle, &b)?;
+    let plan = PairPlan {
+        prompt,
+        ..bundle.plan.pair_plan()
+    };
+    let outcome = run_pair(&plan, key, &mut open, floor.as_floor());
     let Some(new) = outcome.records.iter().find_map(|r| match r {
         Record::Pair(p) => Some(p),
         _ => None,
@@ -218,8 +225,9 @@ fn start_backend(bundle: &Bundle, plugins: &PluginArgs) -> Result<PlannedBackend
 }
 
 /// The bundle's model opened on `b` in the pair's dtype, checked to be the model the bundle
-/// was made with (same vocabulary, same prompt for the seed).
-fn open_session(dir: &Path, bundle: &Bundle, b: &PlannedBackend) -> Result<OpenSession> {
+/// was made with (same vocabulary, same prompt for the seed), and the prompt to replay: the
+/// bundle's tokens, once checked against its prompt source ([`Bundle::replay_prompt`]).
+fn open_session(dir: &Path, bundle: &Bundle, b: &PlannedBackend) -> Result<(OpenSession, Prompt)> {
     let key = &bundle.pair;
     let session = b
         .backend
@@ -236,13 +244,12 @@ fn open_session(dir: &Path, bundle: &Bundle, b: &PlannedBackend) -> Result<OpenS
             info.vocab
         );
     }
-    // run_pair draws the prompt from the seed: it must be the bundle's.
-    if prompt_tokens(key.seed, key.span, info.vocab) != bundle.tokens {
-        bail!(
-            "{}: this driftbench's prompt for seed {} differs from the bundle's tokens, so it cannot replay the pair",
-            dir.display(),
-            key.seed
-        );
+    let (prompt, note) = bundle.replay_prompt(dir, info.vocab)?;
+    if let Some(note) = note {
+        println!("note: {}", terminal(&note));
+    }
+    if let Some(f) = &bundle.prompt {
+        println!("prompt: {}", terminal(&f.describe()));
     }
     println!(
         "backend {} (plugin {}) on {}; model {}",
@@ -251,7 +258,7 @@ fn open_session(dir: &Path, bundle: &Bundle, b: &PlannedBackend) -> Result<OpenS
         terminal(&info.device),
         terminal(&info.model)
     );
-    Ok(OpenSession::new(session, info.vocab))
+    Ok((OpenSession::new(session, info.vocab), prompt))
 }
 
 /// A metric's JSON value as a table cell.

@@ -1,6 +1,7 @@
 //! `driftbench run`: one pair, optionally saving both logits matrices and tracing where
 //! its error enters (`--trace-layers`).
 
+mod timing;
 mod trace_layers;
 
 use crate::args::RunArgs;
@@ -14,11 +15,12 @@ use driftbench_core::kv::KvMode;
 use driftbench_core::logits::LogitsRef;
 use driftbench_core::metrics::Metrics;
 use driftbench_core::model_spec::ModelSpec;
-use driftbench_core::rng::prompt_tokens;
-use driftbench_core::route::Route;
+use driftbench_core::probe::Probe;
+use driftbench_report::format::{diff, fixed, opt_sci, secs, sig2, top1};
 use driftbench_sweep::config::BackendInstance;
 use driftbench_sweep::config::SweepConfig;
 use driftbench_sweep::plan::PairPlan;
+use driftbench_sweep::prompt::{Prompt, PromptSource};
 use driftbench_sweep::records::PairRecord;
 use driftbench_sweep::records::{PairKey, Record};
 use driftbench_sweep::runner::{run_pair, OpenSession, PlannedBackend};
@@ -27,6 +29,7 @@ use driftbench_sweep::verdict::{global_verdict, GlobalVerdict, Verdict};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
+use timing::Walls;
 
 /// Run one pair; returns the exit code of its verdict.
 pub fn run(a: &RunArgs) -> Result<i32> {
@@ -48,6 +51,9 @@ pub fn run(a: &RunArgs) -> Result<i32> {
     {
         println!("SKIPPED: {why}");
         return Ok(exit_code(Verdict::Skipped));
+    }
+    if a.trace_layers {
+        setup.check_traces(a, chosen.entry.probe.as_ref())?;
     }
     let t0 = Instant::now();
     let session = chosen
@@ -88,7 +94,10 @@ pub fn run(a: &RunArgs) -> Result<i32> {
     };
     let walls = Walls::of(&outcome.records, load_s);
     say_pair(a, &key, &walls, &m, pair);
-    let tokens = prompt_tokens(a.seed, a.span, info.vocab);
+    let tokens = setup.prompt.tokens(a.seed, a.span, info.vocab)?;
+    if let Some(f) = setup.prompt.file() {
+        println!("prompt: {}", terminal(&f.describe()));
+    }
     if let Some(dir) = &a.save_logits {
         let saved = Saved {
             a,
@@ -143,24 +152,30 @@ struct Setup {
     instances: BTreeMap<String, BackendInstance>,
     cache: crate::args::CacheDir,
     isolation: backends::Isolation,
+    cold: bool,
+    /// Where the pair's tokens come from: `--prompt-text`, `--prompt-tokens`, the config's
+    /// `[prompt]`, else random ids.
+    prompt: Prompt,
 }
 
 impl Setup {
     fn of(a: &RunArgs, dtype: Dtype) -> Result<Setup> {
-        let (model, block, tolerance, instances) = match (&a.config, &a.model) {
+        let (model, block, tolerance, instances, prompt) = match (&a.config, &a.model) {
             (Some(c), _) => {
                 let cfg = SweepConfig::load(c)?;
                 let tol = cfg.tolerance(dtype);
-                (cfg.model, cfg.block_size, tol, cfg.instances)
+                (cfg.model, cfg.block_size, tol, cfg.instances, cfg.prompt)
             }
             (None, Some(m)) => (
                 ModelSpec::Gguf { path: m.clone() },
                 16,
                 DtypeTolerance::default_for(dtype),
                 Default::default(),
+                Prompt::Random,
             ),
             (None, None) => anyhow::bail!("give --model PATH or --config PATH"),
         };
+        let prompt = prompt_of(a, &model, prompt)?;
         let block = a.block_size.unwrap_or(block);
         if block == 0 {
             anyhow::bail!("--block-size: invalid value 0: expected at least 1");
@@ -172,6 +187,8 @@ impl Setup {
             instances,
             cache: a.plugins.cache()?,
             isolation: backends::Isolation::new(a.plugins.in_process, a.plugins.open_timeout, None),
+            cold: a.cold,
+            prompt,
         })
     }
 
@@ -190,60 +207,113 @@ impl Setup {
         Ok(planned.remove(0))
     }
 
+    /// Refuse `--trace-layers` before anything runs when the backend's probe does not
+    /// declare traces, naming the backends found that do.
+    fn check_traces(&self, a: &RunArgs, probe: Option<&Probe>) -> Result<()> {
+        if probe.is_some_and(|p| p.traces) {
+            return Ok(());
+        }
+        let found = backends::find(&a.plugins.plugins)?;
+        let tracing: Vec<String> = found
+            .candidates
+            .iter()
+            .filter_map(|c| match backends::start(c, &self.isolation).result {
+                Ok((_, p)) if p.traces && p.unavailable.is_none() => Some(p.backend),
+                _ => None,
+            })
+            .collect();
+        let those = if tracing.is_empty() {
+            "none of the backends found does".to_string()
+        } else {
+            format!("backends found that do: {}", tracing.join(", "))
+        };
+        bail!(
+            "--trace-layers: {} does not trace layers (its probe does not declare `traces`); {those} (`driftbench plugins` shows a traces column)",
+            terminal(&a.backend)
+        )
+    }
+
     fn pair_plan(&self) -> PairPlan {
         PairPlan {
             block_size: self.block,
             tolerance: self.tolerance,
-            // One pair, measured as it comes: a cold first call is what `run` shows.
-            warmup: false,
+            // Warm by default, as the sweep measures; `--cold` shows the first calls alone.
+            warmup: !self.cold,
             // `run` computes no f64 noise floor: fixed bounds.
             rule: driftbench_sweep::noise_floor::FloorRule::default(),
             repetitions: 1,
+            prompt: self.prompt.clone(),
         }
     }
 }
 
-/// Seconds the model load and each route took (NaN where a route has no time).
-struct Walls {
-    load_s: f64,
-    prefill_s: f64,
-    decode_s: f64,
-}
-
-impl Walls {
-    fn of(records: &[Record], load_s: f64) -> Walls {
-        let wall = |route: Route| {
-            records
-                .iter()
-                .find_map(|r| match r {
-                    Record::Run(r) if r.route == route => r.wall_s,
-                    _ => None,
-                })
-                .unwrap_or(f64::NAN)
-        };
-        Walls {
-            load_s,
-            prefill_s: wall(Route::Prefill),
-            decode_s: wall(Route::Decode),
+/// The prompts of `run`: `--prompt-text` or `--prompt-tokens` read for `model`, else the
+/// config's (`configured`); a file must hold `--span` tokens.
+fn prompt_of(a: &RunArgs, model: &ModelSpec, configured: Prompt) -> Result<Prompt> {
+    let (flag, source) = match (&a.prompt_text, &a.prompt_tokens) {
+        (Some(p), _) => ("--prompt-text", PromptSource::Text(p.clone())),
+        (None, Some(p)) => ("--prompt-tokens", PromptSource::Tokens(p.clone())),
+        (None, None) => {
+            if let Some(f) = configured.file().filter(|f| f.tokens < a.span) {
+                bail!(
+                    "--span: invalid value {}: the config's prompt {} has {} tokens",
+                    a.span,
+                    terminal(&f.path),
+                    f.tokens
+                );
+            }
+            return Ok(configured);
         }
-    }
+    };
+    Prompt::load(&source, model, a.span)
+        .map_err(|e| anyhow!("{flag}: {}", terminal(&e.to_string())))
 }
 
-/// The pair's times, metrics and verdict on the terminal.
+/// The pair's times, metrics and verdict on the terminal, every number through the report's
+/// own formatter, so `run` and report.md say the same things the same way.
 fn say_pair(a: &RunArgs, key: &PairKey, w: &Walls, m: &Metrics, pair: &PairRecord) {
+    if let Some(line) = w.warmup_line() {
+        println!("{line}");
+    }
+    let rate = |c: &timing::Call| fixed(a.span as f64 / c.wall_s, 1);
     println!(
-        "span {} dtype {} kv_aligned {} seed {}: load {:.2}s, prefill {:.3}s ({:.1} tok/s), decode {:.3}s ({:.1} tok/s)",
-        a.span, key.dtype, key.kv_aligned, a.seed, w.load_s, w.prefill_s,
-        a.span as f64 / w.prefill_s, w.decode_s, a.span as f64 / w.decode_s
+        "span {} dtype {} kv_aligned {} seed {}: load {}, prefill {} ({} tok/s), decode {} ({} tok/s) [{}]",
+        a.span,
+        key.dtype,
+        key.kv_aligned,
+        a.seed,
+        secs(w.load_s),
+        secs(w.prefill.wall_s),
+        rate(&w.prefill),
+        secs(w.decode.wall_s),
+        rate(&w.decode),
+        w.temperature()
     );
     println!(
-        "max_abs_diff {} p99_abs_diff {} mean_abs_diff {} top1_agreement {:.4} nonfinite {}/{}",
-        m.max_abs_diff,
-        m.p99_abs_diff,
-        m.mean_abs_diff,
-        m.top1_agreement,
+        "max_abs_diff {} p99_abs_diff {} mean_abs_diff {} KL mean {} KL max {} NMSE {} top1_agreement {} nonfinite {}/{}",
+        diff(m.max_abs_diff),
+        diff(m.p99_abs_diff),
+        diff(m.mean_abs_diff),
+        opt_sci(m.kl_mean),
+        opt_sci(m.kl_max),
+        opt_sci(m.nmse),
+        top1(m.top1_agreement),
         m.nonfinite_prefill,
         m.nonfinite_decode
+    );
+    println!(
+        "first flip: {}",
+        m.first_flip.as_ref().map_or_else(
+            || "none (top-1 agrees at every position)".to_string(),
+            |f| format!(
+                "pos {}: prefill token {} (margin {}), decode token {} (margin {})",
+                f.position,
+                f.prefill_token,
+                sig2(f.prefill_margin),
+                f.decode_token,
+                sig2(f.decode_margin)
+            )
+        )
     );
     println!(
         "verdict {}{}",
@@ -294,8 +364,11 @@ impl Saved<'_> {
             "vocab": info.vocab,
             "tokens": self.tokens,
             "load_s": self.walls.load_s,
-            "prefill_wall_s": self.walls.prefill_s,
-            "decode_wall_s": self.walls.decode_s,
+            "prefill_wall_s": self.walls.prefill.wall_s,
+            "decode_wall_s": self.walls.decode.wall_s,
+            "prefill_warmup_s": self.walls.prefill_warmup.as_ref().map(|c| c.wall_s),
+            "decode_warmup_s": self.walls.decode_warmup.as_ref().map(|c| c.wall_s),
+            "timing": self.walls.temperature(),
             "metrics": self.metrics,
             "verdict": self.pair.verdict,
             "reason": self.pair.reason,

@@ -45,6 +45,21 @@ pub type BackendOptions = BTreeMap<String, OptionValue>;
 /// name. Names are the backend's own; the report shows the ones it knows and keeps the rest.
 pub type Counters = BTreeMap<String, u64>;
 
+/// Counters that count compilation work: a call that reports any of them above zero was not
+/// warm. A backend that compiles kernels reports them under these names (cubecl's backends
+/// do); one that reports none of them says nothing either way.
+pub const COMPILE_COUNTERS: [&str; 2] = ["kernels_compiled", "autotune_keys_tuned"];
+
+/// The compilation work `counters` report ([`COMPILE_COUNTERS`] summed), or `None` when they
+/// report none of those counters.
+pub fn compiled(counters: &Counters) -> Option<u64> {
+    let known: Vec<u64> = COMPILE_COUNTERS
+        .iter()
+        .filter_map(|k| counters.get(*k).copied())
+        .collect();
+    (!known.is_empty()).then(|| known.iter().sum())
+}
+
 /// What the host hands a backend before its first session.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BackendSetup {

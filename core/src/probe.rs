@@ -54,6 +54,11 @@ pub struct Probe {
     /// Reports say this instead of the sweep's block size for the backend's pairs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kv_padding: Option<String>,
+    /// Whether the backend's sessions give layer traces (`Session::trace`): what
+    /// `--trace-layers` needs. Declared, not inferred from the plugin's table, so `plugins`
+    /// can say which backends trace before anything runs. Absent (older plugins): `false`.
+    #[serde(default)]
+    pub traces: bool,
 }
 
 impl Probe {
@@ -106,6 +111,7 @@ mod tests {
             backend_dtypes: vec![],
             kv_unsupported,
             kv_padding: None,
+            traces: false,
         }
     }
 

@@ -143,6 +143,7 @@ mod tests {
             backend_dtypes: vec![Dtype::F32, Dtype::F64],
             kv_unsupported: vec![(KvMode::Aligned, "the cache always pads".into())],
             kv_padding: None,
+            traces: false,
         }
     }
 

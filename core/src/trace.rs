@@ -183,6 +183,15 @@ pub struct PointError {
     pub reference_max: f64,
     /// `max_abs / reference_max`; `None` when the reference is all zero.
     pub relative: Option<f64>,
+    /// Per-position relative error ‖e_t‖₂ / ‖ref_t‖₂ over the hidden width (values finite on
+    /// both sides), its largest value over positions; `None` when no position's reference
+    /// is nonzero. A norm per position, not a max over every value, so a few huge residual
+    /// channels neither hide an error nor make one.
+    #[serde(default)]
+    pub rel_max: Option<f64>,
+    /// The median over positions of the same per-position relative error.
+    #[serde(default)]
+    pub rel_median: Option<f64>,
     /// NaN and ±Inf values of the candidate at this point.
     pub nonfinite_candidate: u64,
     /// NaN and ±Inf values of the reference at this point.
@@ -241,28 +250,58 @@ pub fn compare_traces(
             let (c, r) = (candidate.point(i), reference.point(i));
             let (mut max_abs, mut sum, mut n, mut reference_max) = (0f64, 0f64, 0u64, 0f64);
             let (mut nf_c, mut nf_r) = (0u64, 0u64);
-            for (&a, &b) in c.iter().zip(r) {
-                nf_c += u64::from(!a.is_finite());
-                nf_r += u64::from(!b.is_finite());
-                if a.is_finite() && b.is_finite() {
-                    let d = (f64::from(a) - f64::from(b)).abs();
-                    max_abs = max_abs.max(d);
-                    sum += d;
-                    n += 1;
-                    reference_max = reference_max.max(f64::from(b).abs());
+            let mut per_position = Vec::with_capacity(candidate.positions);
+            let width = candidate.hidden.max(1);
+            for (cp, rp) in c.chunks(width).zip(r.chunks(width)) {
+                let (mut err2, mut ref2) = (0f64, 0f64);
+                for (&a, &b) in cp.iter().zip(rp) {
+                    nf_c += u64::from(!a.is_finite());
+                    nf_r += u64::from(!b.is_finite());
+                    if a.is_finite() && b.is_finite() {
+                        let (a, b) = (f64::from(a), f64::from(b));
+                        let d = (a - b).abs();
+                        max_abs = max_abs.max(d);
+                        sum += d;
+                        n += 1;
+                        reference_max = reference_max.max(b.abs());
+                        err2 += d * d;
+                        ref2 += b * b;
+                    }
+                }
+                if ref2 > 0.0 {
+                    per_position.push((err2 / ref2).sqrt());
                 }
             }
+            let (rel_max, rel_median) = max_and_median(&mut per_position);
             PointError {
                 point: name.clone(),
                 max_abs,
                 mean_abs: if n == 0 { 0.0 } else { sum / n as f64 },
                 reference_max,
                 relative: (reference_max > 0.0).then(|| max_abs / reference_max),
+                rel_max,
+                rel_median,
                 nonfinite_candidate: nf_c,
                 nonfinite_reference: nf_r,
             }
         })
         .collect())
+}
+
+/// Largest value and median (the mean of the middle two for an even count) of `v`, which
+/// holds no NaN; `(None, None)` when empty. Sorts `v`.
+fn max_and_median(v: &mut [f64]) -> (Option<f64>, Option<f64>) {
+    if v.is_empty() {
+        return (None, None);
+    }
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    let median = if v.len() % 2 == 1 {
+        v[mid]
+    } else {
+        (v[mid - 1] + v[mid]) / 2.0
+    };
+    (v.last().copied(), Some(median))
 }
 
 #[cfg(test)]
@@ -312,6 +351,31 @@ mod tests {
     }
 
     #[test]
+    fn relative_errors_are_per_position_norms_with_max_and_median() {
+        // Three positions of width 2. Position 0: a huge channel (1000) carries a large
+        // absolute error (1) that is small relative to the position (1e-3); positions 1
+        // and 2: small values with a relative error of 0.5 and 0.1.
+        let points = vec!["embed".to_string()];
+        let reference = LayerTrace {
+            points: points.clone(),
+            positions: 3,
+            hidden: 2,
+            data: vec![1000.0, 0.0, 2.0, 0.0, 0.0, 10.0],
+        };
+        let candidate = LayerTrace {
+            data: vec![1001.0, 0.0, 3.0, 0.0, 0.0, 11.0],
+            ..reference.clone()
+        };
+        let e = &compare_traces(&candidate, &reference).unwrap()[0];
+        assert_eq!(e.max_abs, 1.0);
+        assert_eq!(e.relative, Some(1e-3), "max over max hides position 1");
+        assert_eq!(e.rel_max, Some(0.5));
+        assert_eq!(e.rel_median, Some(0.1));
+        let mut even = [4.0, 1.0, 3.0, 2.0];
+        assert_eq!(max_and_median(&mut even), (Some(4.0), Some(2.5)));
+    }
+
+    #[test]
     fn nonfinite_values_are_counted_not_maxed() {
         let r = trace(vec![1.0, 2.0, 1.0, 2.0, 1.0, 2.0, 0.0, 0.0]);
         let c = trace(vec![1.0, 2.5, f32::NAN, 2.0, 1.0, 2.0, 0.0, 0.0]);
@@ -322,6 +386,11 @@ mod tests {
         assert_eq!(e[1].nonfinite_candidate, 1);
         assert!(!e[1].all_finite());
         assert_eq!(e[3].relative, None);
+        assert_eq!(e[3].rel_max, None);
+        // Point 0: one position, error (0, 0.5) against (1, 2): 0.5 / √5.
+        let want = 0.5 / 5f64.sqrt();
+        assert!((e[0].rel_max.unwrap() - want).abs() < 1e-15);
+        assert_eq!(e[0].rel_max, e[0].rel_median);
         let other = LayerTrace {
             hidden: 1,
             data: vec![0.0; 4],

@@ -10,6 +10,9 @@
 //!   dequantized.
 //! * [`GgufWriter`] writes small GGUF v3 files (any metadata, raw tensor bytes), for tests here
 //!   and in other crates.
+//! * [`Gguf::open_header`] reads only a file's header (metadata and tensor table).
+//! * With the `tokenizer` feature, [`GgufTokenizer`] tokenizes text with a file's own
+//!   byte-level BPE vocabulary, as llama.cpp does (text prompts).
 //!
 //! Note on LLaMA files: Q and K projection weights are stored permuted for adjacent-pair RoPE;
 //! see [`Gguf`].
@@ -19,12 +22,17 @@
 
 pub mod dequant;
 pub mod errors;
+mod header;
 pub mod reader;
+#[cfg(feature = "tokenizer")]
+pub mod tokenizer;
 pub mod value;
 pub mod writer;
 
 pub use dequant::{dequantize, DequantError, GgmlType};
 pub use errors::{GgufError, Result};
 pub use reader::{Gguf, TensorInfo, DEFAULT_ALIGNMENT, GGUF_MAGIC};
+#[cfg(feature = "tokenizer")]
+pub use tokenizer::{GgufTokenizer, TokenizerError};
 pub use value::{Value, ValueType};
 pub use writer::GgufWriter;

@@ -138,7 +138,10 @@ pub fn bound(x: f64) -> String {
 /// emphasis, code, link, image or autolink. What is done to it:
 ///
 /// - control characters (line breaks, ANSI escapes) become spaces, so it stays one line;
-/// - `<` and `>` become `&lt;` and `&gt;`: no raw HTML, no `<scheme:...>` autolink;
+/// - `<` before a letter, `/`, `!` or `?` becomes `\<`: no raw HTML, no `<scheme:...>`
+///   autolink (a `<` before a space or a digit opens neither, and a `>` inside a line opens
+///   nothing, so `0.79 > 0.25` and `0.93 < 0.95` stay as they are); `>` at the start becomes
+///   `\>`, which would open a block quote;
 /// - `\`, `` ` ``, `*`, `[`, `]`, `~`, `$`, `#`, `{`, `}` get a backslash, and so do `_`
 ///   unless it stands between two letters or digits (`max_abs_diff` stays as it is:
 ///   CommonMark never reads such an `_` as emphasis) and `&` before a letter, a digit or `#`
@@ -179,8 +182,9 @@ fn escape_markdown(s: &str, out: &mut String, in_cell: bool) {
         let rest = &s[i + c.len_utf8()..];
         let next = rest.chars().next();
         match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
+            '<' if next.is_some_and(|n| n.is_ascii_alphabetic() || "/!?".contains(n)) => {
+                out.push_str("\\<")
+            }
             c if c.is_control() => out.push(' '),
             '\\' | '`' | '*' | '[' | ']' | '~' | '$' | '#' | '{' | '}' => {
                 out.push('\\');
@@ -215,13 +219,14 @@ fn escape_markdown(s: &str, out: &mut String, in_cell: bool) {
 }
 
 /// Where `s`, put at the start of a list item's content, would open a block: the byte index
-/// of the character to escape (a `-` or `+` list marker or thematic break, the `.` or `)` of
-/// an ordered list marker), if any.
+/// of the character to escape (a `>` block quote, a `-` or `+` list marker or thematic
+/// break, the `.` or `)` of an ordered list marker), if any.
 fn block_marker(s: &str) -> Option<usize> {
     let start = s.len() - s.trim_start_matches([' ', '\t']).len();
     let rest = &s[start..];
     let blank_after = |after: &str| after.is_empty() || after.starts_with([' ', '\t']);
     match rest.chars().next()? {
+        '>' => Some(start),
         '-' if blank_after(&rest[1..]) || rest[1..].starts_with('-') => Some(start),
         '+' if blank_after(&rest[1..]) => Some(start),
         '0'..='9' => {
@@ -271,11 +276,27 @@ mod tests {
     }
 
     #[test]
+    fn verdict_reasons_read_in_report_md_as_written() {
+        // driftbench's own text: no entity, no backslash.
+        let reason =
+            "max_abs_diff 0.7890625 > 0.25 (f16 equiv); top1_agreement 0.9375 < 0.95 (f16 equiv)";
+        assert_eq!(cell(reason), reason);
+        assert_eq!(inline(reason), reason);
+        // A plugin's text that could open HTML gets a backslash escape, never an entity.
+        assert_eq!(cell("<script>"), "\\<script>");
+    }
+
+    #[test]
     fn markdown_escapes() {
         let cases = [
             ("[x](//h)", "\\[x\\](//h)"),
             ("![](http://e/p.png)", "!\\[\\](http\\://e/p.png)"),
-            ("<http://e>", "&lt;http\\://e&gt;"),
+            ("<http://e>", "\\<http\\://e>"),
+            ("<!-- c --> </b> <?x", "\\<!-- c --> \\</b> \\<?x"),
+            (
+                "0.79 > 0.25; 0.93 < 0.95; a<1",
+                "0.79 > 0.25; 0.93 < 0.95; a<1",
+            ),
             (
                 "see www.e.com or WWW.E.COM",
                 "see www\\.e.com or WWW\\.E.COM",
@@ -297,6 +318,7 @@ mod tests {
         }
         for (text, md) in [
             ("- x", "\\- x"),
+            ("> quote", "\\> quote"),
             ("  + x", "  \\+ x"),
             ("---", "\\---"),
             ("12. x", "12\\. x"),

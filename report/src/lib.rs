@@ -16,7 +16,7 @@
 
 pub mod aggregate;
 pub mod diff;
-mod format;
+pub mod format;
 pub mod model;
 mod observe;
 pub mod render;
@@ -29,8 +29,8 @@ pub use model::latency::{DtypeResources, HarnessShare, LatencyRow, LatencyStats,
 pub use model::spread::{SeedSpreadRow, SeedVerdict, Spread};
 pub use model::{
     AgreementRow, BackendReport, Cell, ComparisonRow, CrossBackend, CrossPerfRow, DriftRow,
-    ModelLoad, Observation, PerfRow, Report, RouteRatio, RunCounts, SweepInfo, VerdictCount,
-    WarmupRow,
+    ModelLoad, Observation, PerfRow, Report, RouteRatio, RunCounts, SweepInfo, Timing,
+    VerdictCount, WarmupRow,
 };
 pub use render::html::render_html;
 pub use render::markdown::latency::harness_line;

@@ -12,7 +12,7 @@ use crate::records::{PairKey, SweepHeader};
 use driftbench_core::route::Route;
 use std::fmt;
 
-/// Where a pair's prompt tokens come from: every prompt today is drawn from its seed.
+/// The prompt source of a journal without a prompt file: token ids drawn from the seed.
 pub const PROMPT_SOURCE: &str = "seeded";
 
 /// A pair's identity.
@@ -20,8 +20,9 @@ pub const PROMPT_SOURCE: &str = "seeded";
 pub struct PairId {
     /// The machine label.
     pub machine: String,
-    /// [`PROMPT_SOURCE`].
-    pub prompt: &'static str,
+    /// [`PROMPT_SOURCE`], or the prompt file's kind and sha256 (`text:0a1b…`): the same
+    /// seed on two texts is two prompts.
+    pub prompt: String,
     /// Backend instance, span, dtype, kv_aligned and seed.
     pub key: PairKey,
 }
@@ -44,7 +45,7 @@ impl PairId {
     pub fn of(header: Option<&SweepHeader>, key: &PairKey) -> PairId {
         PairId {
             machine: machine_of(header).to_string(),
-            prompt: PROMPT_SOURCE,
+            prompt: prompt_of(header),
             key: key.clone(),
         }
     }
@@ -59,6 +60,17 @@ impl fmt::Display for PairId {
             k.backend, k.dtype, k.span, k.kv_aligned, k.seed
         )
     }
+}
+
+/// The prompt source a journal's header records: [`PROMPT_SOURCE`], or `kind:sha256`.
+pub fn prompt_of(header: Option<&SweepHeader>) -> String {
+    header
+        .and_then(|h| h.plan.as_ref())
+        .and_then(|p| p.prompt.as_ref())
+        .map_or_else(
+            || PROMPT_SOURCE.to_string(),
+            |f| format!("{}:{}", f.kind.as_str(), f.sha256),
+        )
 }
 
 /// The machine label a journal's header records, or [`UNKNOWN_MACHINE`].

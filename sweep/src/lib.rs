@@ -1,4 +1,5 @@
-//! driftbench's sweep: a TOML config ([`config`]) expanded into a grid of cells ([`grid`]),
+//! driftbench's sweep: a TOML config ([`config`]), with its prompts ([`prompt`]: seeded random
+//! ids, or windows of a text or a token file), expanded into a grid of cells ([`grid`]),
 //! run on every backend by the [`runner`] (sessions, warm-ups, runs, the f64 noise floor,
 //! cross-backend comparisons), each pair judged ([`verdict`], [`noise_floor`]) and every
 //! record ([`records`]) appended to the journal ([`journal`]) as soon as it exists. A journal
@@ -10,6 +11,7 @@
 
 pub mod audit;
 pub mod config;
+pub mod default_backend;
 pub mod grid;
 pub mod identity;
 pub mod input_file;
@@ -19,6 +21,7 @@ pub mod machine_label;
 pub mod noise_floor;
 pub mod peaks_cache;
 pub mod plan;
+pub mod prompt;
 pub mod records;
 pub mod replay;
 pub mod resume;

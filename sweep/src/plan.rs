@@ -6,6 +6,7 @@
 
 use crate::config::SweepConfig;
 use crate::noise_floor::FloorRule;
+use crate::prompt::{Prompt, PromptFile};
 use crate::verdict::{DtypeTolerance, Envelope};
 use driftbench_core::dtype::Dtype;
 use driftbench_core::kv::{KvLayout, KvMode};
@@ -47,6 +48,10 @@ pub struct SweepPlan {
     /// classified pair they are "not run", and the verdict ignores them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub optional: Vec<String>,
+    /// The file the prompts are windows of, with its sha256 (`[prompt]`); absent for seeded
+    /// random ids, and in journals written before prompt files existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<PromptFile>,
 }
 
 fn one() -> usize {
@@ -75,6 +80,7 @@ impl SweepPlan {
             repetitions: cfg.repetitions,
             required: Vec::new(),
             optional: Vec::new(),
+            prompt: cfg.prompt.file().cloned(),
         }
     }
 
@@ -98,7 +104,33 @@ impl SweepPlan {
         field("repetitions", j(&self.repetitions), j(&now.repetitions));
         field("required backends", j(&self.required), j(&now.required));
         field("optional backends", j(&self.optional), j(&now.optional));
+        if let Some(change) = prompt_change(self.prompt.as_ref(), now.prompt.as_ref()) {
+            out.push(change);
+        }
         out
+    }
+}
+
+/// How the prompt changed between the journal (`then`) and now, if it did; a file whose
+/// bytes changed under the same path says so, with both hashes.
+fn prompt_change(then: Option<&PromptFile>, now: Option<&PromptFile>) -> Option<String> {
+    let describe = |p: Option<&PromptFile>| p.map_or("random token ids".into(), |f| f.describe());
+    match (then, now) {
+        (a, b) if a == b => None,
+        (Some(a), Some(b)) if a.kind == b.kind && a.path == b.path && a.sha256 != b.sha256 => {
+            Some(format!(
+                "prompt: {} {} changed since the journal was written (sha256 {} then, {} now)",
+                a.kind.as_str(),
+                a.path,
+                a.sha256,
+                b.sha256
+            ))
+        }
+        (a, b) => Some(format!(
+            "prompt: {} in the journal, {} now",
+            describe(a),
+            describe(b)
+        )),
     }
 }
 
@@ -122,6 +154,9 @@ pub struct PairPlan {
     /// Measurements of each route (at least 1): the verdict judges the first, the others
     /// are timed and compared with it bitwise.
     pub repetitions: usize,
+    /// Where the pair's tokens come from (the f64 reference's of the same span and seed
+    /// too).
+    pub prompt: Prompt,
 }
 
 impl PairPlan {
@@ -133,6 +168,7 @@ impl PairPlan {
             warmup: cfg.warmup,
             rule: cfg.reference.rule,
             repetitions: cfg.repetitions,
+            prompt: cfg.prompt.clone(),
         }
     }
 

@@ -21,6 +21,7 @@
 //! naming the file and the key. Its recorded pair is evidence that `replay` compares a new
 //! run with; the replay's verdict is always the new run's, judged afresh.
 
+mod prompt;
 mod validate;
 
 use crate::config::SweepConfig;
@@ -28,6 +29,7 @@ use crate::input_file::{self, FileError, Size};
 use crate::noise_floor::FloorRef;
 use crate::noise_floor::FloorRule;
 use crate::plan::PairPlan;
+use crate::prompt::{Prompt, PromptFile};
 use crate::records::{BackendEntry, PairKey, PairRecord, SCHEMA_VERSION};
 use crate::verdict::DtypeTolerance;
 use crate::verdict::Verdict;
@@ -119,7 +121,8 @@ impl From<&PairPlan> for BundlePlan {
 
 impl BundlePlan {
     /// The plan to hand [`crate::runner::run_pair`] again: one measurement per route (the
-    /// verdict's repetition).
+    /// verdict's repetition), with seeded random prompts; `replay` sets the bundle's own
+    /// tokens instead ([`Bundle::replay_prompt`]).
     pub fn pair_plan(&self) -> PairPlan {
         PairPlan {
             block_size: self.block_size,
@@ -127,6 +130,7 @@ impl BundlePlan {
             warmup: self.warmup,
             rule: self.rule,
             repetitions: 1,
+            prompt: Prompt::Random,
         }
     }
 }
@@ -206,8 +210,13 @@ pub struct Bundle {
     pub pair: PairKey,
     /// Row width of the logits.
     pub vocab: usize,
-    /// The prompt (`rng::prompt_tokens(seed, span, vocab)`).
+    /// The prompt: `rng::prompt_tokens(seed, span, vocab)`, or the seed's window of the
+    /// prompt file.
     pub tokens: Vec<u32>,
+    /// The prompt file the tokens are a window of (its path made absolute, its sha256);
+    /// absent for seeded random ids, and in bundles written before prompt files existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<PromptFile>,
     /// Block size, tolerance, warm-up and rule.
     pub plan: BundlePlan,
     /// The noise-floor reference the pair had.
@@ -258,7 +267,9 @@ pub fn bundle_dir_name(key: &PairKey) -> String {
 
 impl Bundle {
     /// The bundle of `record`, run by `entry` under `cfg` and `plan`, with the floor
-    /// reference it had. `logits` is filled by [`write_bundle`].
+    /// reference it had. `logits` is filled by [`write_bundle`]. `tokens` is empty when
+    /// `plan`'s prompt gives the pair none (an id beyond `vocab`): such a bundle cannot be
+    /// replayed and is not written.
     pub fn new(
         cfg: &SweepConfig,
         entry: &BackendEntry,
@@ -293,7 +304,11 @@ impl Bundle {
             configured: entry.configured.clone(),
             open_timeout_s: Some(cfg.open_timeout_s),
             run_timeout_s: cfg.timeout_s,
-            tokens: driftbench_core::rng::prompt_tokens(key.seed, key.span, vocab),
+            tokens: plan
+                .prompt
+                .tokens(key.seed, key.span, vocab)
+                .unwrap_or_default(),
+            prompt: plan.prompt.file().map(absolute_prompt),
             pair: key,
             vocab,
             plan: plan.into(),
@@ -401,6 +416,16 @@ impl Bundle {
                     .collect(),
             )
         }))
+    }
+}
+
+/// A prompt file's path made absolute, so a bundle's replay finds it from any working
+/// directory.
+fn absolute_prompt(f: &PromptFile) -> PromptFile {
+    PromptFile {
+        path: std::path::absolute(&f.path)
+            .map_or_else(|_| f.path.clone(), |p| p.display().to_string()),
+        ..f.clone()
     }
 }
 

@@ -13,6 +13,9 @@
 //!   PyTorch's CPU kernels do. f16 and bf16 are emulated exactly: activations are f32
 //!   buffers holding dtype values, every op rounds its result. f64 (the noise-floor
 //!   reference dtype) computes in f64 throughout.
+//!
+//! Layer traces (`--trace-layers`) run the routes' own code with a tap on ([`trace`]): the
+//! traced logits are the untraced ones bit for bit.
 
 pub mod attention;
 pub mod bf16_gemm;
@@ -27,6 +30,7 @@ pub mod products;
 pub mod rope;
 pub mod round;
 pub mod session;
+pub mod trace;
 
 use driftbench_core::machine::{cpu_model, cpu_threads};
 use driftbench_core::{Backend, BackendError, DeviceInfo, Dtype, ModelSpec, Probe, Session};
@@ -87,6 +91,8 @@ impl Backend for CpuBackend {
             backend_dtypes: dtypes,
             kv_unsupported: Vec::new(),
             kv_padding: None,
+            // Both routes trace (`Session::trace`, see `trace`).
+            traces: true,
         }
     }
 

@@ -9,6 +9,7 @@ use crate::kv_cache::KvCache;
 use crate::matrix::Matrix;
 use crate::products::{gemv, matmul};
 use crate::rope::Tables;
+use crate::trace::Tap;
 use driftbench_core::{Dtype, KvLayout};
 use driftbench_model::{HostWeights, LlamaArch};
 use rayon::prelude::*;
@@ -188,6 +189,11 @@ impl<T: Elem> CpuModel<T> {
 
     /// Prefill route: logits of every position into `out` (`[tokens.len(), vocab]`).
     pub fn prefill(&self, tokens: &[u32], out: &mut [T]) {
+        self.prefill_with(tokens, out, Tap::OFF);
+    }
+
+    /// The prefill route, leaving its hidden states at the trace points in `tap`.
+    pub(crate) fn prefill_with(&self, tokens: &[u32], out: &mut [T], mut tap: Tap) {
         let a = &self.arch;
         let (t, h, hd, d) = (tokens.len(), a.hidden, a.head_dim, self.dtype);
         let (qw, kvw) = (a.heads * hd, a.kv_heads * hd);
@@ -202,7 +208,8 @@ impl<T: Elem> CpuModel<T> {
         let mut gu = vec![T::ZERO; t * 2 * a.ffn];
         let mut act = vec![T::ZERO; t * a.ffn];
         self.embed_rows(tokens, &mut x);
-        for l in &self.layers {
+        tap.embed(0, &x);
+        for (li, l) in self.layers.iter().enumerate() {
             self.rms_norm(&x, &l.attn_norm, &mut hn);
             matmul(&l.qkv, &hn, t, &mut qkv);
             round_all(d, &mut qkv);
@@ -216,6 +223,7 @@ impl<T: Elem> CpuModel<T> {
             matmul(&l.wo, &ctx, t, &mut proj);
             round_all(d, &mut proj);
             self.residual(&mut x, &proj);
+            tap.attn(li, 0, &x);
             self.rms_norm(&x, &l.ffn_norm, &mut hn);
             matmul(&l.gate_up, &hn, t, &mut gu);
             round_all(d, &mut gu);
@@ -223,8 +231,10 @@ impl<T: Elem> CpuModel<T> {
             matmul(&l.down, &act, t, &mut proj);
             round_all(d, &mut proj);
             self.residual(&mut x, &proj);
+            tap.mlp(li, 0, &x);
         }
         self.rms_norm(&x, &self.final_norm, &mut hn);
+        tap.final_norm(0, &hn);
         matmul(self.lm_head(), &hn, t, out);
         round_all(d, out);
     }
@@ -236,7 +246,20 @@ impl<T: Elem> CpuModel<T> {
         tokens: &[u32],
         layout: KvLayout,
         out: &mut [T],
+        on_step: impl FnMut(usize),
+    ) {
+        self.decode_with(tokens, layout, out, on_step, Tap::OFF);
+    }
+
+    /// The decode route, leaving its hidden states at the trace points in `tap`, each step
+    /// at its position.
+    pub(crate) fn decode_with(
+        &self,
+        tokens: &[u32],
+        layout: KvLayout,
+        out: &mut [T],
         mut on_step: impl FnMut(usize),
+        mut tap: Tap,
     ) {
         let a = &self.arch;
         let (span, h, hd, d) = (tokens.len(), a.hidden, a.head_dim, self.dtype);
@@ -255,6 +278,7 @@ impl<T: Elem> CpuModel<T> {
         let vocab = a.vocab;
         for (pos, tok) in tokens.iter().enumerate() {
             self.embed_rows(std::slice::from_ref(tok), &mut x);
+            tap.embed(pos, &x);
             for (li, l) in self.layers.iter().enumerate() {
                 self.rms_norm(&x, &l.attn_norm, &mut hn);
                 gemv(&l.qkv, &hn, &mut qkv);
@@ -274,6 +298,7 @@ impl<T: Elem> CpuModel<T> {
                 gemv(&l.wo, &ctx, &mut proj);
                 T::round_to(d, &mut proj);
                 self.residual(&mut x, &proj);
+                tap.attn(li, pos, &x);
                 self.rms_norm(&x, &l.ffn_norm, &mut hn);
                 gemv(&l.gate_up, &hn, &mut gu);
                 T::round_to(d, &mut gu);
@@ -281,8 +306,10 @@ impl<T: Elem> CpuModel<T> {
                 gemv(&l.down, &act, &mut proj);
                 T::round_to(d, &mut proj);
                 self.residual(&mut x, &proj);
+                tap.mlp(li, pos, &x);
             }
             self.rms_norm(&x, &self.final_norm, &mut hn);
+            tap.final_norm(pos, &hn);
             let row = &mut out[pos * vocab..(pos + 1) * vocab];
             gemv(self.lm_head(), &hn, row);
             T::round_to(d, row);

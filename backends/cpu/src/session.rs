@@ -4,6 +4,8 @@ use crate::elem::Elem;
 use crate::model::CpuModel;
 use driftbench_core::profile::{peak_rss_bytes, Peaks, RunProfile};
 use driftbench_core::roofline::ModelCost;
+use driftbench_core::route::Route;
+use driftbench_core::trace::LayerTrace;
 use driftbench_core::{BackendError, Dtype, KvLayout, ModelSpec, Session, SessionInfo};
 use driftbench_model::{LlamaArch, Precision};
 use std::time::Instant;
@@ -179,6 +181,26 @@ impl Session for CpuSession {
             &self.arch,
             Precision::native(self.dtype),
         ))
+    }
+
+    /// The route's hidden states, by the kernels and threading of the untraced route; its
+    /// logits are computed (the same run) and dropped. Not a measured run: the profile of the
+    /// last route is kept.
+    fn trace(
+        &mut self,
+        route: Route,
+        tokens: &[u32],
+        layout: KvLayout,
+    ) -> Result<LayerTrace, BackendError> {
+        self.info.check_tokens(tokens)?;
+        if route == Route::Decode {
+            layout.check()?;
+        }
+        let n = tokens.len() * self.info.vocab;
+        Ok(match &self.model {
+            Loaded::F32(m) => m.trace(route, tokens, layout, &mut vec![0f32; n]),
+            Loaded::F64(m) => m.trace(route, tokens, layout, &mut vec![0f64; n]),
+        })
     }
 
     fn peaks(&mut self) -> Result<Peaks, BackendError> {

@@ -18,11 +18,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Once;
 
 /// Counter names, as they appear in journals and the report's warm-up table.
-pub const KERNELS_COMPILED: &str = "kernels_compiled";
+pub const KERNELS_COMPILED: &str = driftbench_core::options::COMPILE_COUNTERS[0];
 /// Kernels loaded from the on-disk kernel cache instead of compiled.
 pub const KERNEL_CACHE_HITS: &str = "kernel_cache_hits";
 /// Autotune keys tuned (each compiles and times several kernel variants).
-pub const AUTOTUNE_KEYS_TUNED: &str = "autotune_keys_tuned";
+pub const AUTOTUNE_KEYS_TUNED: &str = driftbench_core::options::COMPILE_COUNTERS[1];
 /// Autotune results loaded from the on-disk autotune cache.
 pub const AUTOTUNE_ENTRIES_LOADED: &str = "autotune_entries_loaded";
 

@@ -59,6 +59,7 @@ fn probe_all() -> Probe {
         backend_dtypes: vec![Dtype::F32, Dtype::F16, Dtype::Bf16],
         kv_unsupported: Vec::new(),
         kv_padding: None,
+        traces: true,
     }
 }
 

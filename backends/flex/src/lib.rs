@@ -47,6 +47,7 @@ impl Backend for FlexBackend {
             backend_dtypes: vec![Dtype::F32, Dtype::F16, Dtype::Bf16, Dtype::F64],
             kv_unsupported: Vec::new(),
             kv_padding: None,
+            traces: true,
         }
     }
 

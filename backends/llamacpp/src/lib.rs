@@ -124,6 +124,7 @@ impl Backend for LlamaCppBackend {
             backend_dtypes: dtypes,
             kv_unsupported: vec![(KvMode::Aligned, ALIGNED_WHY.into())],
             kv_padding: Some(PADDING.into()),
+            traces: true,
         }
     }
 

@@ -98,6 +98,7 @@ impl Backend for Unloadable {
             backend_dtypes: vec![],
             kv_unsupported: Vec::new(),
             kv_padding: None,
+            traces: false,
         }
     }
 

@@ -14,8 +14,8 @@ use driftbench_core::route::Route;
 use driftbench_core::trace::{compare_traces, LayerTrace, PointError};
 use std::path::Path;
 
-/// Backend that computes the reference trace.
-pub const REFERENCE_BACKEND: &str = "flex";
+/// Backend that computes the reference trace (in f64).
+pub const REFERENCE_BACKEND: &str = driftbench_sweep::default_backend::DEFAULT_BACKEND;
 
 /// Factor by which decode's error must exceed prefill's (or a point's error the previous
 /// point's) to be named in the finding.
@@ -44,7 +44,8 @@ pub struct PointRow {
     pub prefill: PointError,
     /// Decode against the f64 decode (aligned cache).
     pub decode: PointError,
-    /// Decode's max_abs over prefill's, both floored at one f32 ulp of the point's scale.
+    /// Decode's per-position relative error (max over positions) over prefill's, both
+    /// floored at half an f32 ulp.
     pub decode_over_prefill: f64,
 }
 
@@ -94,22 +95,27 @@ impl TraceReport {
     }
 }
 
-/// Errors below one f32 ulp of a point's scale count as that ulp, so ratios of values at
-/// rounding-noise level do not read as findings.
-fn floor(e: &PointError) -> f64 {
-    e.max_abs
-        .max(e.reference_max * f64::from(f32::EPSILON) / 2.0)
+/// Relative errors below half an f32 ulp count as that, so ratios of values at rounding-noise
+/// level do not read as findings.
+const REL_FLOOR: f64 = f32::EPSILON as f64 / 2.0;
+
+/// The per-position relative error's largest value, floored at [`REL_FLOOR`]; at a point
+/// whose reference is all zero, any absolute error is infinitely large and none is the floor.
+fn floored(e: &PointError) -> f64 {
+    match e.rel_max {
+        Some(r) => r.max(REL_FLOOR),
+        None if e.max_abs > 0.0 => f64::INFINITY,
+        None => REL_FLOOR,
+    }
 }
 
-/// `a`'s error over `b`'s, floored; 1 where both are exactly zero at an all-zero point.
+/// `a`'s relative error over `b`'s, both floored.
 fn ratio(a: &PointError, b: &PointError) -> f64 {
-    let (a, b) = (floor(a), floor(b));
-    if b > 0.0 {
-        a / b
-    } else if a > 0.0 {
-        f64::INFINITY
-    } else {
+    let (a, b) = (floored(a), floored(b));
+    if a.is_infinite() && b.is_infinite() {
         1.0
+    } else {
+        a / b
     }
 }
 
@@ -206,17 +212,18 @@ fn sig3(x: f64) -> String {
     }
 }
 
-/// A cell: the error, or the non-finite count that a max would hide.
-fn cell(e: &PointError) -> String {
-    if e.all_finite() {
-        format!("{:.3e}", e.max_abs)
-    } else {
-        format!(
-            "{:.3e} + {} NaN/Inf",
-            e.max_abs,
+/// A relative-error cell: `max / median` over positions, and the non-finite count that
+/// neither figure shows.
+fn rel_cell(e: &PointError) -> String {
+    let fig = |x: Option<f64>| x.map(|v| format!("{v:.2e}")).unwrap_or_else(|| "—".into());
+    let mut cell = format!("{} / {}", fig(e.rel_max), fig(e.rel_median));
+    if !e.all_finite() {
+        cell.push_str(&format!(
+            " + {} NaN/Inf",
             e.nonfinite_candidate + e.nonfinite_reference
-        )
+        ));
     }
+    cell
 }
 
 fn print(r: &TraceReport) {
@@ -228,29 +235,42 @@ fn print(r: &TraceReport) {
         r.span,
         r.layout
     );
+    println!(
+        "relative error per position: ‖candidate − reference‖ / ‖reference‖ over the hidden width; max / median over positions"
+    );
     let mut t = Table::new();
     t.load_preset(comfy_table::presets::ASCII_MARKDOWN);
     t.set_header([
         "point",
-        &format!("prefill max_abs vs {}", Dtype::F64),
-        &format!("decode max_abs vs {}", Dtype::F64),
+        "prefill rel (max / median)",
+        "decode rel (max / median)",
         "decode / prefill",
+        "prefill max_abs",
+        "decode max_abs",
+        "|reference| max",
     ]);
     for p in &r.points {
         t.add_row([
             terminal(&p.point),
-            cell(&p.prefill),
-            cell(&p.decode),
+            rel_cell(&p.prefill),
+            rel_cell(&p.decode),
             format!("{:.1}×", p.decode_over_prefill),
+            format!("{:.3e}", p.prefill.max_abs),
+            format!("{:.3e}", p.decode.max_abs),
+            format!(
+                "{:.3e}",
+                p.decode.reference_max.max(p.prefill.reference_max)
+            ),
         ]);
     }
     println!("{t}");
     println!("finding: {}", terminal(&r.finding));
 }
 
-/// The one-line finding: the first non-finite value, else the first point where decode's
-/// error exceeds prefill's by [`FACTOR`], else the first point where a route's error grows
-/// by [`FACTOR`] over the previous point's, else that nothing stands out.
+/// The one-line finding, on the per-position relative errors: the first non-finite value,
+/// else the first point where decode's error exceeds prefill's by [`FACTOR`], else the first
+/// point where a route's error grows by [`FACTOR`] over the previous point's, else that
+/// nothing stands out.
 pub fn finding(points: &[PointRow]) -> String {
     for p in points {
         for (route, e) in [("prefill", &p.prefill), ("decode", &p.decode)] {
@@ -262,12 +282,13 @@ pub fn finding(points: &[PointRow]) -> String {
             }
         }
     }
+    let rel = |e: &PointError| e.rel_max.map(sig3).unwrap_or_else(|| "—".into());
     if let Some(p) = points.iter().find(|p| p.decode_over_prefill >= FACTOR) {
         return format!(
-            "decode's error against f64 first exceeds prefill's at {} ({} vs {}, {:.0}×)",
+            "decode's relative error against f64 first exceeds prefill's at {} ({} vs {}, max over positions, {:.0}×)",
             p.point,
-            sig3(p.decode.max_abs),
-            sig3(p.prefill.max_abs),
+            rel(&p.decode),
+            rel(&p.prefill),
             p.decode_over_prefill
         );
     }
@@ -279,18 +300,20 @@ pub fn finding(points: &[PointRow]) -> String {
             let jump = ratio(cur, prev);
             if jump >= FACTOR {
                 return format!(
-                    "{route}'s error against f64 first jumps at {} ({:.3e} after {:.3e} at {}, {:.0}×); decode stays within {FACTOR}× of prefill at every point",
-                    w[1].point, cur.max_abs, prev.max_abs, w[0].point, jump
+                    "{route}'s relative error against f64 first jumps at {} ({} after {} at {}, {:.0}×); decode stays within {FACTOR}× of prefill at every point",
+                    w[1].point, rel(cur), rel(prev), w[0].point, jump
                 );
             }
         }
     }
     let worst = points
         .iter()
-        .map(|p| p.prefill.max_abs.max(p.decode.max_abs))
+        .flat_map(|p| [p.prefill.rel_max, p.decode.rel_max])
+        .flatten()
         .fold(0.0, f64::max);
     format!(
-        "no point where decode's error exceeds prefill's by {FACTOR}× or a route's error jumps {FACTOR}×; largest error {worst:.3e}"
+        "no point where decode's relative error exceeds prefill's by {FACTOR}× or a route's jumps {FACTOR}×; largest relative error {}",
+        sig3(worst)
     )
 }
 
@@ -305,6 +328,8 @@ mod tests {
             mean_abs: max_abs / 2.0,
             reference_max: 1.0,
             relative: Some(max_abs),
+            rel_max: Some(max_abs),
+            rel_median: Some(max_abs / 3.0),
             nonfinite_candidate: 0,
             nonfinite_reference: 0,
         }
@@ -327,8 +352,14 @@ mod tests {
             row("L0.mlp", 0.02, 0.5),
         ];
         let f = finding(&rows);
-        assert!(f.contains("first exceeds prefill's at L0.attn"), "{f}");
-        assert!(f.contains("(0.310 vs 0.0120, 26×)"), "{f}");
+        assert!(
+            f.contains("relative error against f64 first exceeds prefill's at L0.attn"),
+            "{f}"
+        );
+        assert!(
+            f.contains("(0.310 vs 0.0120, max over positions, 26×)"),
+            "{f}"
+        );
         assert_eq!(sig3(0.008351), "0.00835");
         assert_eq!(sig3(134.56), "135");
         assert_eq!(sig3(2.5e-7), "2.50e-7");

@@ -345,7 +345,7 @@ fn run_span_out_of_range_is_refused() {
         let o = output_within(driftbench(&["run", "--config", c, "--span", span]), LIMIT);
         assert_one_error_line(
             &o,
-            &[&format!("--span: invalid value {span}"), "at most 1048576"],
+            &[&format!("--span: `{span}`: expected"), "at most 1048576"],
         );
     }
 }
@@ -481,4 +481,33 @@ fn a_cache_folder_that_is_a_file_is_said_once() {
         .output()
         .unwrap();
     assert_one_error_line(&o, &["DRIFTBENCH_CACHE_DIR", &file, "not a folder"]);
+}
+
+#[test]
+fn out_of_range_run_values_get_driftbench_messages_naming_the_option() {
+    for (args, want) in [
+        (
+            ["--span", "-1"],
+            "`-1`: expected a span of at least 1 token",
+        ),
+        (["--span", "x"], "`x`: expected a span of at least 1 token"),
+        (
+            ["--kv-aligned", "2"],
+            "`2`: expected 0 (block-padded cache) or 1 (aligned cache)",
+        ),
+        (
+            ["--kv-aligned", "-1"],
+            "`-1`: expected 0 (block-padded cache) or 1",
+        ),
+        (["--seed", "-3"], "`-3`: expected a seed"),
+        (["--block-size", "-1"], "`-1`: expected a block size from 1"),
+    ] {
+        let mut all = vec!["run", "--model", "m.gguf"];
+        all.extend_from_slice(&args);
+        let o = common::driftbench(&all).output().unwrap();
+        let t = common::text(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {t}");
+        assert!(t.contains(args[0]) && t.contains(want), "{args:?}: {t}");
+        assert!(!t.contains("unexpected argument"), "{args:?}: {t}");
+    }
 }

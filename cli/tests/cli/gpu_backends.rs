@@ -40,7 +40,11 @@ fn rows_of(listing: &str, backend: &str) -> String {
 
 #[test]
 fn plugins_lists_flex_wgpu_and_cuda_with_their_dtypes() {
-    let o = driftbench(&["plugins"]).output().unwrap();
+    // Wide enough that no cell wraps: the rows are read as text.
+    let o = driftbench(&["plugins"])
+        .env("COLUMNS", "400")
+        .output()
+        .unwrap();
     let t = text(&o);
     assert_eq!(o.status.code(), Some(0), "{t}");
     let flex = rows_of(&t, "flex");

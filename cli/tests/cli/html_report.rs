@@ -1,6 +1,13 @@
 //! `report.html` opened in a real headless Chromium: it renders, has the report's tables and
 //! one inline `<svg>` per plot file, and the browser logs no console message (a script
-//! error, a blocked or missing resource) while loading it.
+//! error, a blocked or missing resource) while loading it. At 1400 px it leads with the
+//! verdict grid, its comparison tables show verdict and reason without scrolling, FAIL cells
+//! carry a class, the section anchors exist and each plot follows its section; screenshots
+//! of it are kept under the target folder's `tmp/html_report/` and their paths printed.
+//!
+//! The page allows no script, so positions are measured in a test-only copy: the
+//! Content-Security-Policy removed and a script added that writes its measurements into the
+//! DOM, which `--dump-dom` returns.
 //!
 //! Without a Chromium the browser half is skipped with "skipped: no chromium: why", unless
 //! `DRIFTBENCH_REQUIRE_BROWSER=1` (CI) makes that a failure. `DRIFTBENCH_CHROMIUM` names
@@ -9,6 +16,7 @@
 
 use crate::common;
 use common::{library, plugin_sweep, root, text};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -262,7 +270,7 @@ fn report_html_renders_with_tables_and_plots_in_chromium() {
         assert!(dom.contains(heading), "the page lacks {heading}");
     }
     // The NaN of the test plugin shows in a table and as markers in its drift plots.
-    assert!(dom.contains("<td class=\"bad\">NaN</td>"));
+    assert!(dom.contains("<td class=\"nonfinite\">NaN</td>"));
     assert!(dom.contains(">NaN/Inf</text>"));
 
     // Rendered to pixels: a real PNG of the page.
@@ -328,4 +336,292 @@ fn html_and_links_from_a_plugin_stay_text_in_the_browser() {
     let load = chromium(&browser, &html_path, dir.path(), &dump_dom());
     assert!(load.console().is_empty(), "{:#?}", load.console());
     check(&load.dom, "the page's DOM");
+}
+
+/// The width the layout checks and screenshots use: a laptop's browser window.
+const WIDTH: u32 = 1400;
+
+/// The page's Content-Security-Policy, as strict as it must stay: nothing loads, nothing
+/// runs, only the inline stylesheet applies.
+const CSP: &str = "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; \
+                   style-src 'unsafe-inline'\">\n";
+
+/// The measuring script of the test-only copy: boxes of the verdict grid and of the
+/// comparison tables' verdict and reason columns (each also clipped by the boxes that
+/// scroll it), the order of headings and figures, FAIL cells' classes and in-page links,
+/// as JSON in `<pre id="measurements">`.
+const MEASURE: &str = r##"<script>
+(() => {
+  const box = e => { const r = e.getBoundingClientRect();
+    return { left: r.left, top: r.top, right: r.right, bottom: r.bottom }; };
+  const shown = e => { const b = box(e);
+    for (let a = e.parentElement; a; a = a.parentElement) {
+      if (getComputedStyle(a).overflowX !== 'visible') { const c = box(a);
+        b.left = Math.max(b.left, c.left); b.right = Math.min(b.right, c.right); } }
+    return b; };
+  const m = { width: innerWidth, height: innerHeight,
+    scroll_width: document.documentElement.scrollWidth, order: [], columns: [], fails: [],
+    links: [], grid: null };
+  for (const e of document.querySelectorAll('h1,h2,h3,h4,figure'))
+    m.order.push({ tag: e.tagName.toLowerCase(), id: e.id });
+  for (const h of document.querySelectorAll('h3[id$="-comparison-results"]')) {
+    let t = h.nextElementSibling;
+    while (t && !/^H[1-4]$/.test(t.tagName) && !t.querySelector('table')) t = t.nextElementSibling;
+    const table = t && t.querySelector('table');
+    if (!table) continue;
+    const heads = [...table.querySelectorAll('thead th')].map(th => th.textContent.trim());
+    const first = table.querySelector('tbody tr');
+    for (const name of ['verdict', 'reason']) {
+      const k = heads.indexOf(name);
+      if (k < 0) { m.columns.push({ section: h.id, name, missing: true }); continue; }
+      for (const cell of [table.querySelectorAll('thead th')[k], first && first.children[k]])
+        if (cell) m.columns.push({ section: h.id, name, box: box(cell), shown: shown(cell) });
+    }
+  }
+  for (const td of document.querySelectorAll('td'))
+    if (/^FAIL/.test(td.textContent.trim()))
+      m.fails.push({ text: td.textContent.trim(), class: td.className });
+  for (const a of document.querySelectorAll('a[href^="#"]')) {
+    const id = a.getAttribute('href').slice(1);
+    m.links.push({ id, found: document.getElementById(id) !== null });
+  }
+  const g = document.querySelector('#verdict-summary table');
+  if (g) m.grid = { box: box(g), shown: shown(g),
+    fail_cells: g.querySelectorAll('td.verdict-fail').length };
+  const pre = document.createElement('pre');
+  pre.id = 'measurements';
+  pre.textContent = JSON.stringify(m);
+  document.body.appendChild(pre);
+})();
+</script>"##;
+
+/// A test-only copy of `page` (the Content-Security-Policy removed, `script` added at the
+/// end of the body) written beside it as `name`.
+fn scripted_copy(page: &Path, name: &str, script: &str) -> PathBuf {
+    let html = std::fs::read_to_string(page).unwrap();
+    assert!(html.contains(CSP), "the page's strict CSP is gone");
+    let copy = html
+        .replacen(CSP, "", 1)
+        .replacen("</body>", &format!("{script}\n</body>"), 1);
+    let path = page.with_file_name(name);
+    std::fs::write(&path, copy).unwrap();
+    path
+}
+
+/// A script that removes what comes before the section `id`, so a screenshot (which does
+/// not follow a `#fragment`) shows that section at the top, laid out as on the page.
+fn from_section(id: &str) -> String {
+    format!(
+        "<script>(() => {{ const t = document.getElementById('{id}'); \
+         while (t && t.previousElementSibling) t.previousElementSibling.remove(); }})();\
+         </script>"
+    )
+}
+
+/// The JSON the measuring script left in `dom`.
+fn measurements(dom: &str) -> Value {
+    let start = dom
+        .find("<pre id=\"measurements\">")
+        .expect("no measurements: script failed");
+    let json = &dom[start..];
+    let json = &json[json.find('>').unwrap() + 1..json.find("</pre>").unwrap()];
+    let json = json
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&amp;", "&");
+    serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"))
+}
+
+fn num(v: &Value, key: &str) -> f64 {
+    v[key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no number {key} in {v}"))
+}
+
+/// Whether the box `b` is inside its visible part `shown` and the viewport `width` × `height`.
+fn fully_visible(b: &Value, shown: &Value, width: f64, height: f64) -> bool {
+    let eps = 0.5;
+    num(b, "left") >= num(shown, "left") - eps
+        && num(b, "right") <= num(shown, "right") + eps
+        && num(b, "left") >= -eps
+        && num(b, "right") <= width + eps
+        && num(b, "top") >= -eps
+        && num(b, "bottom") <= height + eps
+}
+
+/// The screenshot of `page` at [`WIDTH`] × 900 as `out/name`: a PNG that wide.
+fn screenshot(browser: &Path, page: &Path, scratch: &Path, out: &Path, name: &str) -> PathBuf {
+    let shot = out.join(name);
+    let _ = std::fs::remove_file(&shot);
+    let load = chromium(
+        browser,
+        page,
+        scratch,
+        &[
+            format!("--screenshot={}", shot.display()),
+            format!("--window-size={WIDTH},900"),
+        ],
+    );
+    assert!(load.console().is_empty(), "{:#?}", load.console());
+    let png = std::fs::read(&shot).expect("a screenshot");
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 8_000,
+        "{}",
+        png.len()
+    );
+    // IHDR: width at bytes 16..20, big-endian.
+    let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
+    assert_eq!(width, WIDTH, "{}", shot.display());
+    println!("screenshot: {}", shot.display());
+    shot
+}
+
+/// The section a plot file illustrates, by its name: a backend's drift or latency plot,
+/// or the cross-backend latency plots.
+fn section_of(plot: &str) -> String {
+    let stem = plot.trim_start_matches("plot-");
+    if stem.starts_with("latency-backends-") {
+        return "cross-backend-summary-mean-wall-time-per-backend".to_string();
+    }
+    if let Some(rest) = stem.strip_prefix("drift-") {
+        let backend = &rest[..rest.rfind('-').unwrap()];
+        return format!("backend-{backend}-drift-characterization-kv-aligned-0");
+    }
+    let backend = stem.strip_prefix("latency-").expect("a known plot");
+    format!("backend-{backend}-performance-profiling")
+}
+
+#[test]
+fn report_html_leads_with_the_answer_at_1400_px() {
+    // NaN logits on the test plugin: FAIL pairs, every kind of plot.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let cfg = root().join("configs/ci.toml");
+    let lib = library("driftbench_test_plugin");
+    let o = plugin_sweep(&cfg, &lib, &out)
+        .env("DRIFTBENCH_TEST_PLUGIN_MODE", "nan")
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "NaN fails the sweep:\n{}",
+        text(&o)
+    );
+    let page = out.join("report.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains(CSP) && !html.contains("<script"),
+        "a strict CSP, no script"
+    );
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        !md.contains("class=") && !md.contains("verdict-fail"),
+        "classes are HTML only"
+    );
+
+    let Some(browser) = browser_or_skip() else {
+        return;
+    };
+    let measure = scripted_copy(&page, "measure.html", MEASURE);
+    let load = chromium(
+        &browser,
+        &measure,
+        dir.path(),
+        &[
+            format!("--window-size={WIDTH},900"),
+            "--dump-dom".to_string(),
+        ],
+    );
+    assert!(load.console().is_empty(), "{:#?}", load.console());
+    let m = measurements(&load.dom);
+    let (width, height) = (num(&m, "width"), num(&m, "height"));
+    assert_eq!(width, f64::from(WIDTH), "{m}");
+    assert!(
+        num(&m, "scroll_width") <= width,
+        "the page scrolls sideways: {m}"
+    );
+
+    // The verdict grid is on the first screen, whole, with a coloured FAIL.
+    let grid = &m["grid"];
+    assert!(
+        fully_visible(&grid["box"], &grid["shown"], width, height),
+        "the grid is not on the first screen: {grid}"
+    );
+    assert!(grid["fail_cells"].as_u64().unwrap() > 0, "{grid}");
+
+    // Verdict and reason, header and first row, of every comparison table: on screen
+    // horizontally, not behind the table's scroll.
+    let columns = m["columns"].as_array().unwrap();
+    assert_eq!(
+        columns.len(),
+        2 * 2 * 2,
+        "2 backends × 2 columns × (header, row): {m}"
+    );
+    for c in columns {
+        assert!(c["missing"].is_null(), "{c}");
+        let mut b = c["box"].clone();
+        // Only the horizontal position matters here: the table is further down the page.
+        b["top"] = 0.into();
+        b["bottom"] = 0.into();
+        assert!(fully_visible(&b, &c["shown"], width, height), "hidden: {c}");
+    }
+
+    // FAIL cells carry the class.
+    let fails = m["fails"].as_array().unwrap();
+    assert!(!fails.is_empty(), "no FAIL cell: {m}");
+    for f in fails {
+        assert_eq!(f["class"], "verdict-fail", "{f}");
+    }
+
+    // Readable anchors, every in-page link resolving.
+    let order = m["order"].as_array().unwrap();
+    let ids: Vec<&str> = order.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    for id in [
+        "global-verdict",
+        "backend-flex",
+        "backend-flex-comparison-results",
+        "backend-testplugin-comparison-results",
+        "backend-testplugin-drift-characterization-kv-aligned-0",
+        "cross-backend-summary",
+        "plots",
+    ] {
+        assert!(ids.contains(&id), "no #{id}: {ids:?}");
+    }
+    for l in m["links"].as_array().unwrap() {
+        assert_eq!(l["found"], true, "a link without target: {l}");
+    }
+
+    // Each plot follows its section's heading, before any other heading.
+    let mut heading = "";
+    let mut figures = 0;
+    for e in order {
+        let id = e["id"].as_str().unwrap();
+        if e["tag"] == "figure" {
+            assert_eq!(heading, section_of(id), "{id} is not after its section");
+            figures += 1;
+        } else {
+            heading = id;
+        }
+    }
+    assert_eq!(figures, 10, "every plot, once: {ids:?}");
+
+    // Screenshots to look at: the top, a comparison table, a drift section with its plots.
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("html_report");
+    std::fs::create_dir_all(&shots).unwrap();
+    screenshot(&browser, &page, dir.path(), &shots, "report-top-1400.png");
+    for (id, name) in [
+        (
+            "backend-testplugin-comparison-results",
+            "report-comparison-1400.png",
+        ),
+        (
+            "backend-testplugin-drift-characterization-kv-aligned-0",
+            "report-drift-1400.png",
+        ),
+    ] {
+        let copy = scripted_copy(&page, &format!("{id}.html"), &from_section(id));
+        screenshot(&browser, &copy, dir.path(), &shots, name);
+    }
 }

@@ -198,7 +198,11 @@ fn plugins_lists_llamacpp_with_its_dtypes_and_what_it_cannot_do() {
     let Some(_) = llamacpp_plugin("plugins_lists_llamacpp") else {
         return;
     };
-    let o = driftbench(&["plugins"]).output().unwrap();
+    // Wide enough that no cell wraps: the row is read as text.
+    let o = driftbench(&["plugins"])
+        .env("COLUMNS", "400")
+        .output()
+        .unwrap();
     let t = text(&o);
     assert_eq!(o.status.code(), Some(0), "{t}");
     let row: String = t

@@ -8,3 +8,5 @@ mod dequant;
 mod fuzz_replay;
 mod read;
 mod real_model;
+#[cfg(feature = "tokenizer")]
+mod tokenizer;

@@ -1,6 +1,6 @@
 //! Check 5: layer traces, where a session offers them, have the shape the host and the
 //! report read: `points × positions × hidden` finite values, one position per prompt token,
-//! the standard point names.
+//! the standard point names; and a backend traces exactly when its probe declares `traces`.
 
 use crate::kit::Kit;
 use crate::report::{Check, Finding, Report};
@@ -10,12 +10,15 @@ use driftbench_core::{Backend, BackendError, ModelSpec};
 
 /// In each of `kit`'s dtypes, trace the prefill route and the decode route through both KV
 /// layouts. A session answering `Unavailable` is skipped with its reason (tracing is
-/// optional). A trace it answers must pass [`LayerTrace::check`], have one position per
+/// optional) unless the probe declares `traces`, which makes it a failure; a trace from a
+/// backend whose probe does not declare `traces` fails too (the host refuses
+/// `--trace-layers` on it before anything runs). A trace it answers must pass [`LayerTrace::check`], have one position per
 /// prompt token and a width of at least 1, survive its binary form (what crosses the ABI),
 /// hold finite values only, and name its points as [`point_names`] does for the synthetic
 /// model's layer count (on another model: at least one point, names non-empty and unique).
 pub fn check_trace(backend: &dyn Backend, kit: &Kit) -> Report {
     let mut report = Report::default();
+    let declared = backend.probe().traces;
     each_session(backend, kit, Check::Trace, &mut report, |s, report| {
         let dtype = s.dtype;
         let calls = [Call::prefill()]
@@ -28,10 +31,18 @@ pub fn check_trace(backend: &dyn Backend, kit: &Kit) -> Report {
                 continue;
             }
             match s.session.trace(call.route, &s.tokens, call.layout) {
+                Err(BackendError::Unavailable(why)) if declared => report.fail(f(format!(
+                    "the probe declares `traces`, but the session does not trace: {why}"
+                ))),
                 Err(BackendError::Unavailable(why)) => {
                     report.skip(f(format!("the session does not trace: {why}")))
                 }
                 Err(e) => report.fail(f(format!("the trace failed: {e}"))),
+                Ok(_) if !declared => report.fail(f(
+                    "the session traces, but the probe does not declare `traces`: the host \
+                     refuses --trace-layers on this backend"
+                        .into(),
+                )),
                 Ok(t) => {
                     let found = problems(&t, s.tokens.len(), &kit.model);
                     if found.is_empty() {

@@ -113,6 +113,7 @@ impl Backend for PluginBackend {
             backend_dtypes: vec![],
             kv_unsupported: Vec::new(),
             kv_padding: None,
+            traces: false,
         })
     }
 

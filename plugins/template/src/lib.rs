@@ -51,6 +51,7 @@ impl Backend for Template {
             backend_dtypes: vec![Dtype::F64],
             kv_unsupported: Vec::new(),
             kv_padding: None,
+            traces: false,
         }
     }
 

@@ -11,6 +11,11 @@
 //! - `hang`: decode never returns;
 //! - `sigkill`: decode has the process killed with SIGKILL, as an OOM killer would;
 //! - `slow`: like `ok`, but every decode takes 150 ms more (a window to kill the worker in);
+//! - `steady`: like `ok`, but every prefill and decode first sleeps [`STEADY_MS`] (50 ms), so
+//!   its wall times are dominated by the sleep and two sweeps time alike on a busy machine
+//!   (speed comparisons by `diff`);
+//! - `steady-slow`: `steady` with decode [`STEADY_SLOWDOWN`] (3) times slower, prefill
+//!   unchanged: a planted slowdown of one route;
 //! - `wrong-abi`: the entry point reports ABI v2 (the host must refuse it);
 //! - `no-bf16`: the probe offers no bf16;
 //! - `unavailable`: the probe says the backend is not available (`no fake device on this
@@ -108,6 +113,11 @@ pub const HTML: &str = "<script>alert(1)</script> <svg onload=alert(2)> [x](java
 pub const BINARY_STDERR: &[u8] = b"\xff\xfe\xfd not utf-8\n";
 /// Bytes the `stderr-endless` mode writes, without a newline.
 pub const ENDLESS_BYTES: usize = 512 << 20;
+/// Milliseconds every prefill and decode of the `steady` modes sleeps: long against the
+/// scheduler's jitter on a loaded machine (a few ms), so a 25 % change cannot be noise.
+pub const STEADY_MS: u64 = 50;
+/// How many times longer decode sleeps in `steady-slow`.
+pub const STEADY_SLOWDOWN: u64 = 3;
 
 fn mode() -> String {
     std::env::var(MODE_ENV).unwrap_or_else(|_| "ok".into())
@@ -117,6 +127,17 @@ fn mode() -> String {
 fn backend_name() -> &'static str {
     static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     NAME.get_or_init(|| std::env::var(NAME_ENV).unwrap_or_else(|_| "testplugin".into()))
+}
+
+/// The sleep of the `steady` modes before a route's work; called once per route call (the
+/// f32 entry points of f32/f16/bf16 sessions, the f64 ones of f64 sessions).
+fn steady_pause(decode: bool) {
+    let ms = match (mode().as_str(), decode) {
+        ("steady", _) | ("steady-slow", false) => STEADY_MS,
+        ("steady-slow", true) => STEADY_MS * STEADY_SLOWDOWN,
+        _ => return,
+    };
+    std::thread::sleep(std::time::Duration::from_millis(ms));
 }
 
 fn sleep_forever() -> ! {
@@ -339,6 +360,7 @@ impl Backend for TestBackend {
             backend_dtypes: vec![],
             kv_unsupported: Vec::new(),
             kv_padding: None,
+            traces: false,
         }
     }
     fn configure(&mut self, setup: &BackendSetup) -> Result<Configured, BackendError> {
@@ -390,6 +412,7 @@ impl Session for FakeSession {
             narrow(&wide, out);
             return Ok(());
         }
+        steady_pause(false);
         self.count(None, tokens.len());
         fill(tokens, out);
         self.profile = RunProfile {
@@ -435,6 +458,7 @@ impl Session for FakeSession {
         if self.dtype != Dtype::F64 {
             return driftbench_core::backend::widen_f32_route(out, |o| self.prefill(tokens, o));
         }
+        steady_pause(false);
         self.count(None, tokens.len());
         fill64(tokens, -1.0, 0.0, out);
         self.profile = RunProfile {
@@ -466,6 +490,7 @@ impl Session for FakeSession {
             }
             _ => {}
         }
+        steady_pause(true);
         self.count(Some(layout), tokens.len());
         fill64(tokens, 1.0, f64::from(self.decode_shift), out);
         self.profile = RunProfile {
@@ -512,6 +537,7 @@ impl Session for FakeSession {
                 }
             }
             "slow" => std::thread::sleep(std::time::Duration::from_millis(150)),
+            "steady" | "steady-slow" => steady_pause(true),
             "unwritten-decode" => {
                 self.count(Some(layout), tokens.len());
                 return Ok(());

@@ -2,7 +2,7 @@
 //! percentiles, read-back, memory, roofline figures, and the sweep's harness share.
 
 use crate::model::latency::{DtypeResources, HarnessShare, LatencyRow, LatencyStats, Roofline};
-use crate::stats::{mean, percentile_nearest_rank};
+use crate::stats::{mad, mean, median, percentile_nearest_rank};
 use driftbench_core::dtype::Dtype;
 use driftbench_core::kv::KvMode;
 use driftbench_core::profile::Peaks;
@@ -93,6 +93,8 @@ pub(crate) fn stats(runs: &[&RunRecord], model: CostModel) -> LatencyStats {
         runs: wall.len(),
         wall_mean_s: mean(&wall),
         wall_p95_s: percentile_nearest_rank(&wall, 95.0),
+        wall_median_s: (!wall.is_empty()).then(|| median(&wall)),
+        wall_mad_s: (!wall.is_empty()).then(|| mad(&wall)),
         steps: steps.len(),
         step_runs: with_steps.len(),
         step_nonfinite: steps.iter().filter(|s| !s.is_finite()).count(),
@@ -107,6 +109,7 @@ pub(crate) fn stats(runs: &[&RunRecord], model: CostModel) -> LatencyStats {
         readback_bytes_mean: (!bytes.is_empty()).then(|| mean(&bytes)),
         peak_rss_bytes: runs.iter().filter_map(|r| r.profile.peak_rss_bytes).max(),
         roofline: roofline(runs, model),
+        wall_samples_s: wall,
     }
 }
 
@@ -330,6 +333,13 @@ mod tests {
         assert!((tps - 100.0 / 5.05).abs() < 1e-9, "{tps}");
         assert_eq!(s.wall_mean_s, 3.0);
         assert_eq!(s.wall_p95_s, 4.0);
+        // Median of 2 and 4, and their deviations of 1 from it.
+        assert_eq!((s.wall_median_s, s.wall_mad_s), (Some(3.0), Some(1.0)));
+        assert_eq!(
+            s.wall_samples_s,
+            vec![2.0, 4.0],
+            "every run's wall time, in order"
+        );
         assert_eq!((s.readback_mean_s, s.readback_runs), (Some(0.5), 2));
         assert_eq!(s.peak_rss_bytes, Some(1000));
         assert!(s.roofline.is_none(), "no cost, no roofline");

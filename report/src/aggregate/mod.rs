@@ -279,7 +279,25 @@ fn backend_report(
         seed_spread: Vec::new(),
         latency: latency::rows(runs, &models),
         resources: latency::resources(runs, sessions),
+        timing: timing(warmups.len(), runs),
     }
+}
+
+/// What the measured runs say about their temperature.
+fn timing(warmups: usize, runs: &[&RunRecord]) -> Timing {
+    let mut t = Timing {
+        warmups,
+        ..Timing::default()
+    };
+    for n in runs
+        .iter()
+        .filter_map(|r| driftbench_core::options::compiled(&r.counters))
+    {
+        t.counted += 1;
+        t.compiling += usize::from(n > 0);
+        t.compiled += n;
+    }
+    t
 }
 
 /// The noise floor, the seed spread and the observations drawn from them.

@@ -58,6 +58,9 @@ pub struct PlanView {
     /// Repetitions.
     #[serde(default)]
     pub repetitions: Option<usize>,
+    /// The prompt file (kind, path, sha256, tokens); absent: seeded random ids.
+    #[serde(default)]
+    pub prompt: Option<Value>,
     /// (instance, plugin, options) in run order.
     #[serde(default)]
     pub backends: Vec<(String, String, Value)>,
@@ -156,6 +159,8 @@ fn config(o: &HeaderView, n: &HeaderView, out: &mut Vec<String>) {
     let hash = |h: &HeaderView| h.origin.as_ref().and_then(|x| x.config_sha256.clone());
     match (hash(o), hash(n)) {
         (Some(a), Some(b)) if a == b => {}
+        // Neither recorded it: nothing is known to have changed.
+        (None, None) => {}
         (Some(a), Some(b)) => out.push(format!("config: sha256 {} → {}", short(&a), short(&b))),
         (a, b) => out.push(format!(
             "config: sha256 {} → {}",
@@ -241,6 +246,17 @@ fn plan(o: &HeaderView, n: &HeaderView, out: &mut Vec<String>) {
     field("seeds", json(&a.seeds), json(&b.seeds));
     field("repetitions", json(&a.repetitions), json(&b.repetitions));
     field("model", json(&o.model), json(&n.model));
+    // Two prompt sources are two workloads: drift on text is not drift on random ids.
+    let prompt = |p: &Option<Value>| match p {
+        None => "seeded random ids".to_string(),
+        Some(v) => format!(
+            "{} {} (sha256 {})",
+            v["kind"].as_str().unwrap_or("?"),
+            v["path"].as_str().unwrap_or("?"),
+            v["sha256"].as_str().unwrap_or("?")
+        ),
+    };
+    field("prompt", prompt(&a.prompt), prompt(&b.prompt));
     if !differs.is_empty() {
         out.push(format!("the plans differ: {}", differs.join("; ")));
     }
@@ -312,4 +328,31 @@ fn json<T: serde::Serialize>(v: &T) -> String {
 
 fn compact(v: Option<&Value>) -> String {
     v.map_or_else(|| "not recorded".to_string(), |v| v.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(prompt: Option<Value>) -> HeaderView {
+        HeaderView {
+            plan: Some(PlanView {
+                prompt,
+                ..PlanView::default()
+            }),
+            ..HeaderView::default()
+        }
+    }
+
+    #[test]
+    fn a_changed_prompt_source_is_said_before_any_verdict() {
+        let text = serde_json::json!({"kind": "text", "path": "p.txt", "sha256": "ab12", "tokens": 9});
+        let said = changes(Some(&header(None)), Some(&header(Some(text.clone()))));
+        assert_eq!(
+            said,
+            ["the plans differ: prompt seeded random ids → text p.txt (sha256 ab12)"]
+        );
+        let same = changes(Some(&header(Some(text.clone()))), Some(&header(Some(text))));
+        assert!(same.is_empty(), "{same:?}");
+    }
 }

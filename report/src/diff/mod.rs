@@ -12,9 +12,18 @@
 //! went missing, or a worse global verdict. Metric and speed moves are reported, and count
 //! as regressions only when asked ([`Thresholds::fail_on_metrics`],
 //! [`Thresholds::fail_on_slowdown`]), since two machines (or two runs on a noisy one) differ.
-//! A row whose mean wall times give no speed ratio (missing, NaN, infinite, zero or negative
-//! on either side) is listed ([`ReportDiff::unusable_speed`]), and is a regression under
+//! A row whose wall times give no speed ratio (missing, NaN, infinite, zero or negative on
+//! either side) is listed ([`ReportDiff::unusable_speed`]), and is a regression under
 //! `fail_on_slowdown`: never dropped.
+//!
+//! Speed is judged like a benchmark harness judges it, not from one number per side: a row
+//! (backend, span, dtype, route) slowed down when the ratio of its median run wall times
+//! exceeds `1 + slowdown` **and** a Mann–Whitney U test of the two sides' runs says the
+//! difference is not chance (two-sided p < [`SIGNIFICANCE`]). That needs the runs: at least
+//! [`MIN_RUNS`] timed runs on each side (`[sweep] repetitions = 5` for a one-seed grid), from
+//! `performance[].profile.wall_samples_s`. With fewer, or a report that predates per-run
+//! times (compared by its mean wall times), the ratio is shown as "not enough repetitions to
+//! judge" and is never a slowdown nor a speedup.
 
 pub mod context;
 pub mod validate;
@@ -22,6 +31,7 @@ pub mod validate;
 pub use validate::ReportError;
 
 use crate::model::Report;
+use crate::stats;
 use context::HeaderView;
 use driftbench_core::dtype::Dtype;
 use driftbench_core::kv::KvMode;
@@ -44,9 +54,16 @@ pub const DEFAULT_METRIC_ABS: f64 = 1e-6;
 /// f32's (2^-29), so the default 1e-6 becomes 1.9e-15, about one f64 ulp of a logit of
 /// magnitude 8 (f64 logits cross as f64: a 1e-6 floor would hide every change).
 pub const F64_METRIC_ABS_SCALE: f64 = f64::EPSILON / f32::EPSILON as f64;
-/// Default slowdown threshold: new/old mean wall time above 1.25 (and speedups below
+/// Default slowdown threshold: new/old median wall time above 1.25 (and speedups below
 /// 1/1.25). Run-to-run spread on the 2-core development machines is about 10%.
 pub const DEFAULT_SLOWDOWN: f64 = 0.25;
+/// Timed runs each side of a speed row needs before its ratio is judged: with 5 and 5 the
+/// Mann–Whitney test's smallest two-sided p is 2/252 = 0.008, and a slowdown stays below
+/// [`SIGNIFICANCE`] with two pairs of runs out of order (0.032); with 4 and 4 one such pair
+/// gives 0.057, and with 3 and 3 nothing is ever significant (p ≥ 0.1).
+pub const MIN_RUNS: usize = 5;
+/// The Mann–Whitney p-value below which a speed ratio beyond the threshold is not chance.
+pub const SIGNIFICANCE: f64 = 0.05;
 
 /// When a move is worth reporting, and which moves are regressions.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -55,7 +72,8 @@ pub struct Thresholds {
     pub metric_rel: f64,
     /// ... and exceeds this absolute amount.
     pub metric_abs: f64,
-    /// A route slowed down when new/old mean wall time exceeds `1 + slowdown`.
+    /// A route slowed down when new/old median wall time exceeds `1 + slowdown` (and the
+    /// runs differ significantly, see [`SpeedRatio::slowdown`]).
     pub slowdown: f64,
     /// A metric that got worse is a regression.
     pub fail_on_metrics: bool,
@@ -164,6 +182,26 @@ pub struct PerfView {
     /// Mean wall time, seconds.
     #[serde(default, with = "driftbench_core::float_opt")]
     pub wall_mean_s: Option<f64>,
+    /// The latency profile of the row's runs; absent from older reports.
+    #[serde(default)]
+    pub profile: Option<PerfProfileView>,
+}
+
+/// What the diff reads of a performance row's latency profile.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PerfProfileView {
+    /// Every timed run's wall time, seconds; empty in reports that predate them.
+    #[serde(default, with = "driftbench_core::float_vec64")]
+    pub wall_samples_s: Vec<f64>,
+}
+
+impl PerfView {
+    /// The row's per-run wall times (none in an older report).
+    pub fn samples(&self) -> &[f64] {
+        self.profile
+            .as_ref()
+            .map_or(&[], |p| p.wall_samples_s.as_slice())
+    }
 }
 
 impl ReportView {
@@ -199,7 +237,7 @@ impl ReportView {
             .collect()
     }
 
-    fn perf(&self) -> BTreeMap<PerfKey, Option<f64>> {
+    fn perf(&self) -> BTreeMap<PerfKey, &PerfView> {
         self.backends
             .iter()
             .flat_map(|b| {
@@ -210,7 +248,7 @@ impl ReportView {
                         dtype: p.dtype,
                         route: p.route,
                     };
-                    (key, p.wall_mean_s)
+                    (key, p)
                 })
             })
             .collect()
@@ -292,33 +330,78 @@ pub struct MetricMove {
     pub worse: bool,
 }
 
-/// New over old mean wall time of one (backend, span, dtype, route).
+/// Which wall time a speed ratio sets side by side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Center {
+    /// The median of the row's runs (both reports carry them).
+    Median,
+    /// The mean (a report without per-run wall times).
+    Mean,
+}
+
+impl Center {
+    /// The report field it comes from: `wall_median_s` (of `wall_samples_s`) or
+    /// `wall_mean_s`.
+    pub fn field(self) -> &'static str {
+        match self {
+            Center::Median => "wall_median_s",
+            Center::Mean => "wall_mean_s",
+        }
+    }
+}
+
+/// New over old wall time of one (backend, span, dtype, route), and whether the runs say
+/// the difference is real.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpeedRatio {
     /// Where.
     pub key: PerfKey,
-    /// Old mean wall time, seconds.
+    /// Medians, or means where a report has no per-run times.
+    pub center: Center,
+    /// Old wall time (median or mean), seconds.
     pub old_s: f64,
-    /// New mean wall time, seconds.
+    /// New wall time (median or mean), seconds.
     pub new_s: f64,
+    /// Old median absolute deviation, seconds, with medians.
+    pub old_mad_s: Option<f64>,
+    /// New median absolute deviation, seconds, with medians.
+    pub new_mad_s: Option<f64>,
+    /// Old timed runs the report carries (0: none recorded).
+    pub old_runs: usize,
+    /// New timed runs the report carries.
+    pub new_runs: usize,
     /// new / old: above 1 is slower.
     pub ratio: f64,
-    /// Slower beyond the threshold.
+    /// The ratio is beyond the threshold, either way (significant or not).
+    pub beyond: bool,
+    /// Two-sided Mann–Whitney p of the two sides' runs; `None` when either side has fewer
+    /// than [`MIN_RUNS`]: not enough repetitions to judge.
+    pub p_value: Option<f64>,
+    /// Slower beyond the threshold, with p below [`SIGNIFICANCE`].
     pub slowdown: bool,
-    /// Faster beyond the threshold.
+    /// Faster beyond the threshold, with p below [`SIGNIFICANCE`].
     pub speedup: bool,
 }
 
-/// A (backend, span, dtype, route) of both reports whose mean wall times give no speed
-/// ratio: either is missing (null), NaN, infinite, zero or negative (or new/old over- or
-/// underflows).
+impl SpeedRatio {
+    /// Both sides have the runs a judgement needs.
+    pub fn judged(&self) -> bool {
+        self.p_value.is_some()
+    }
+}
+
+/// A (backend, span, dtype, route) of both reports whose wall times give no speed ratio:
+/// either is missing (null), NaN, infinite, zero or negative (or new/old over- or
+/// underflows). A median is NaN when any of its runs' times is not a positive number.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnusableSpeed {
     /// Where.
     pub key: PerfKey,
-    /// Old mean wall time, seconds; `None` when null.
+    /// Which wall times: means, or medians of the runs.
+    pub center: Center,
+    /// Old wall time, seconds; `None` when null.
     pub old_s: Option<f64>,
-    /// New mean wall time, seconds; `None` when null.
+    /// New wall time, seconds; `None` when null.
     pub new_s: Option<f64>,
 }
 
@@ -326,7 +409,21 @@ impl UnusableSpeed {
     /// `wall_mean_s old 0.0021, new NaN`.
     pub fn values(&self) -> String {
         let v = |s: Option<f64>| s.map_or_else(|| "null".to_string(), |s| format!("{s:?}"));
-        format!("wall_mean_s old {}, new {}", v(self.old_s), v(self.new_s))
+        format!(
+            "{} old {}, new {}",
+            self.center.field(),
+            v(self.old_s),
+            v(self.new_s)
+        )
+    }
+}
+
+/// A p-value as the diff prints it: four decimals, or two significant digits below 1e-4.
+pub fn p_text(p: f64) -> String {
+    if p < 1e-4 {
+        format!("{p:.1e}")
+    } else {
+        format!("{p:.4}")
     }
 }
 
@@ -466,6 +563,73 @@ fn metric_moves(
     out
 }
 
+/// The median of `runs`, NaN when any run's time is not a positive finite number (a
+/// median would step over it).
+fn usable_median(runs: &[f64]) -> f64 {
+    if runs.iter().all(|&s| usable_time(s)) {
+        stats::median(runs)
+    } else {
+        f64::NAN
+    }
+}
+
+/// The speed ratio of one row both reports have, or why it has none. The mean wall times
+/// must be usable first (as they always had to be); then the medians of the runs are
+/// compared where both sides carry runs, the means otherwise.
+fn speed_ratio(
+    key: &PerfKey,
+    o: &PerfView,
+    n: &PerfView,
+    th: &Thresholds,
+) -> Result<SpeedRatio, UnusableSpeed> {
+    let unusable = |center, old_s, new_s| UnusableSpeed {
+        key: key.clone(),
+        center,
+        old_s,
+        new_s,
+    };
+    let usable_pair = |a: f64, b: f64| usable_time(a) && usable_time(b) && usable_time(b / a);
+    let (mo, mn) = match (o.wall_mean_s, n.wall_mean_s) {
+        (Some(a), Some(b)) if usable_pair(a, b) => (a, b),
+        (a, b) => return Err(unusable(Center::Mean, a, b)),
+    };
+    let (ro, rn) = (o.samples(), n.samples());
+    let (center, old_s, new_s) = if ro.is_empty() || rn.is_empty() {
+        (Center::Mean, mo, mn)
+    } else {
+        let (a, b) = (usable_median(ro), usable_median(rn));
+        if !usable_pair(a, b) {
+            return Err(unusable(Center::Median, Some(a), Some(b)));
+        }
+        (Center::Median, a, b)
+    };
+    let spread = |runs: &[f64]| (center == Center::Median).then(|| stats::mad(runs));
+    let ratio = new_s / old_s;
+    let limit = 1.0 + th.slowdown;
+    let (slower, faster) = (ratio > limit, ratio < 1.0 / limit);
+    let judged = center == Center::Median && ro.len() >= MIN_RUNS && rn.len() >= MIN_RUNS;
+    // Two-sided: either way, the runs must tell the sides apart, not one lucky median.
+    let p_value = judged
+        .then(|| stats::mann_whitney(rn, ro).map(|t| t.p))
+        .flatten();
+    let significant = p_value.is_some_and(|p| p < SIGNIFICANCE);
+    Ok(SpeedRatio {
+        key: key.clone(),
+        center,
+        old_s,
+        new_s,
+        old_mad_s: spread(ro),
+        new_mad_s: spread(rn),
+        old_runs: ro.len(),
+        new_runs: rn.len(),
+        ratio,
+        beyond: slower || faster,
+        p_value,
+        slowdown: slower && significant,
+        speedup: faster && significant,
+    })
+}
+
 /// Compare `old` with `new` under `th`.
 pub fn diff_reports(old: &ReportView, new: &ReportView, th: Thresholds) -> ReportDiff {
     let (po, pn) = (old.pairs(), new.pairs());
@@ -531,33 +695,12 @@ pub fn diff_reports(old: &ReportView, new: &ReportView, th: Thresholds) -> Repor
     let (so, sn) = (old.perf(), new.perf());
     let mut speed = Vec::new();
     let mut unusable_speed = Vec::new();
-    for (k, &o) in &so {
-        let Some(&n) = sn.get(k) else { continue };
-        let times = match (o, n) {
-            (Some(o), Some(n)) if usable_time(o) && usable_time(n) && usable_time(n / o) => {
-                Some((o, n))
-            }
-            _ => None,
-        };
-        match times {
-            Some((o, n)) => {
-                let ratio = n / o;
-                let limit = 1.0 + th.slowdown;
-                speed.push(SpeedRatio {
-                    key: k.clone(),
-                    old_s: o,
-                    new_s: n,
-                    ratio,
-                    slowdown: ratio > limit,
-                    speedup: ratio < 1.0 / limit,
-                });
-            }
+    for (k, o) in &so {
+        let Some(n) = sn.get(k) else { continue };
+        match speed_ratio(k, o, n, &th) {
+            Ok(s) => speed.push(s),
             // A time that is not a positive finite number gives no ratio: said, not dropped.
-            _ => unusable_speed.push(UnusableSpeed {
-                key: k.clone(),
-                old_s: o,
-                new_s: n,
-            }),
+            Err(u) => unusable_speed.push(u),
         }
     }
     ReportDiff {
@@ -611,7 +754,16 @@ impl ReportDiff {
         }
         if self.thresholds.fail_on_slowdown {
             for s in self.speed.iter().filter(|s| s.slowdown) {
-                out.push(format!("{}: {:.2}× slower", perf_label(&s.key), s.ratio));
+                out.push(format!(
+                    "{}: {:.2}× slower (median {} → {}, Mann–Whitney p = {}, {} and {} runs)",
+                    perf_label(&s.key),
+                    s.ratio,
+                    seconds(s.old_s),
+                    seconds(s.new_s),
+                    p_text(s.p_value.unwrap_or(f64::NAN)),
+                    s.old_runs,
+                    s.new_runs
+                ));
             }
             for u in &self.unusable_speed {
                 out.push(format!(
@@ -624,14 +776,29 @@ impl ReportDiff {
         out
     }
 
-    /// Nothing changed: same global verdict, same verdicts, no metric or speed move beyond
-    /// the thresholds, no unusable speed ratio.
+    /// Nothing changed: same global verdict, same verdicts, no metric move beyond the
+    /// thresholds, no significant speed move beyond them, no ratio beyond them that could
+    /// not be judged, no unusable speed ratio.
     pub fn no_change(&self) -> bool {
         self.old_global == self.new_global
             && self.verdicts.is_empty()
             && self.metrics.is_empty()
-            && !self.speed.iter().any(|s| s.slowdown || s.speedup)
+            && !self
+                .speed
+                .iter()
+                .any(|s| s.slowdown || s.speedup || (s.beyond && !s.judged()))
             && self.unusable_speed.is_empty()
+    }
+}
+
+/// A wall time with a unit that keeps three significant digits readable.
+pub fn seconds(s: f64) -> String {
+    if s >= 1.0 {
+        format!("{s:.3}s")
+    } else if s >= 1e-3 {
+        format!("{:.3}ms", s * 1e3)
+    } else {
+        format!("{:.3}µs", s * 1e6)
     }
 }
 

@@ -7,8 +7,11 @@
 //! bundle has `schema_version` but none of the others). Every backend has a `name`,
 //! `comparisons` and `performance`; every comparison row its `span`, `dtype`, `kv_aligned`,
 //! `seed` and `verdict` (and `metrics`, if present, null or an object of numbers); every
-//! performance row its `span`, `dtype`, `route` and `wall_mean_s`. Other keys are not read,
-//! so a report of any earlier driftbench (they all have these keys) still compares. No
+//! performance row its `span`, `dtype`, `route` and `wall_mean_s`, and, if present, a
+//! `profile` that is null or an object whose `wall_samples_s` (the per-run wall times the
+//! speed test needs; absent before they were recorded) is an array of numbers. Other keys
+//! are not read, so a report of any earlier driftbench (they all have these keys) still
+//! compares. No
 //! field was added to tell a report: `report.json` has had its `schema_version` (equal to
 //! the journal's) from the start, and no other file driftbench writes has those four keys.
 //!
@@ -17,7 +20,8 @@
 //! would silently replace the first, e.g. a passing copy hiding a backend's FAIL pairs.
 
 use super::{
-    pair_label, perf_label, BackendView, MetricsView, PairView, PerfKey, PerfView, ReportView,
+    pair_label, perf_label, BackendView, MetricsView, PairView, PerfKey, PerfProfileView, PerfView,
+    ReportView,
 };
 use driftbench_core::float_serde;
 use driftbench_sweep::records::{PairKey, SCHEMA_VERSION};
@@ -180,6 +184,33 @@ fn pair(v: &Value, at: &str) -> Result<PairView, ReportError> {
     })
 }
 
+/// A performance row's `profile`: absent or null (an older report), else an object whose
+/// `wall_samples_s`, when present, is an array of floats.
+fn perf_profile(v: Option<&Value>, at: &str) -> Result<Option<PerfProfileView>, ReportError> {
+    let at = format!("{at}.profile");
+    let p = match v {
+        None | Some(Value::Null) => return Ok(None),
+        Some(v) => v
+            .as_object()
+            .ok_or_else(|| wrong(&at, v, "an object or null"))?,
+    };
+    let wall_samples_s = match p.get("wall_samples_s") {
+        None => Vec::new(),
+        Some(v) => {
+            let at = format!("{at}.wall_samples_s");
+            array(v, &at)?
+                .iter()
+                .enumerate()
+                .map(|(i, x)| {
+                    let at = format!("{at}[{i}]");
+                    float_serde::deserialize(x).map_err(|_| wrong(&at, x, FLOAT))
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        }
+    };
+    Ok(Some(PerfProfileView { wall_samples_s }))
+}
+
 fn perf(v: &Value, at: &str) -> Result<PerfView, ReportError> {
     let o = object(v, at)?;
     Ok(PerfView {
@@ -187,6 +218,7 @@ fn perf(v: &Value, at: &str) -> Result<PerfView, ReportError> {
         dtype: required(o, "dtype", at, "a dtype (f32, f16, bf16, f64)")?,
         route: required(o, "route", at, "a route (prefill or decode)")?,
         wall_mean_s: float(field(o, "wall_mean_s", at)?, &format!("{at}.wall_mean_s"))?,
+        profile: perf_profile(o.get("profile"), at)?,
     })
 }
 

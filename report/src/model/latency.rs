@@ -22,6 +22,17 @@ pub struct LatencyStats {
     /// 95th percentile run wall time, seconds.
     #[serde(with = "driftbench_core::float_serde")]
     pub wall_p95_s: f64,
+    /// Median run wall time, seconds; absent from older reports.
+    #[serde(default, with = "float_opt")]
+    pub wall_median_s: Option<f64>,
+    /// Median absolute deviation of the run wall times from their median, seconds
+    /// (unscaled); absent from older reports.
+    #[serde(default, with = "float_opt")]
+    pub wall_mad_s: Option<f64>,
+    /// Every run's wall time, seconds, in journal order: what `driftbench diff` tests a
+    /// slowdown with (a rank test needs the runs, not their mean). Empty in older reports.
+    #[serde(default, with = "driftbench_core::float_vec64")]
+    pub wall_samples_s: Vec<f64>,
     /// Decode steps aggregated (every step of every run that reported them).
     pub steps: usize,
     /// Runs that reported their steps.

@@ -146,6 +146,51 @@ pub struct BackendReport {
     /// Per dtype: model loads, peak memory, device peaks, model cost.
     #[serde(default)]
     pub resources: Vec<DtypeResources>,
+    /// Whether the measured times are warm or cold, and the evidence.
+    #[serde(default)]
+    pub timing: Timing,
+}
+
+/// The evidence for calling a backend's measured times warm or cold: whether warm-ups ran,
+/// and what the measured runs still compiled, where the backend counts it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timing {
+    /// Warm-up runs journaled; 0: none ran, so each shape's first measured run was cold.
+    pub warmups: usize,
+    /// Measured runs whose counters count compilation work.
+    pub counted: usize,
+    /// Of those, the runs that compiled or tuned something.
+    pub compiling: usize,
+    /// Kernels compiled plus autotune keys tuned during measured runs.
+    pub compiled: u64,
+}
+
+impl Timing {
+    /// One sentence: warm, not fully warm, or cold, and why.
+    pub fn sentence(&self) -> String {
+        let counted = if self.counted == 0 {
+            "; this backend reports no compile counters"
+        } else {
+            ""
+        };
+        match (self.warmups > 0, self.compiling) {
+            (true, 0) => format!(
+                "Warm: each shape ran once unmeasured first (the warm-up table){}.",
+                if self.counted > 0 { "; the measured runs compiled nothing" } else { counted }
+            ),
+            (true, n) => format!(
+                "Not fully warm: after the warm-ups, {n} measured run(s) still compiled or tuned {} kernel(s); their times include compilation.",
+                self.compiled
+            ),
+            (false, 0) => format!(
+                "Cold: no warm-up ran (`warmup = false`); each shape's first measured run includes first-call costs{counted}."
+            ),
+            (false, n) => format!(
+                "Cold: no warm-up ran (`warmup = false`); {n} measured run(s) compiled or tuned {} kernel(s); their times include compilation.",
+                self.compiled
+            ),
+        }
+    }
 }
 
 impl BackendReport {
@@ -392,4 +437,38 @@ pub struct Cell {
     /// This backend's mean over the first backend's.
     #[serde(with = "float_opt")]
     pub ratio_to_first: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Timing;
+
+    #[test]
+    fn timing_says_warm_or_cold_from_warm_ups_and_compile_counters() {
+        let t = |warmups, counted, compiling, compiled| Timing {
+            warmups,
+            counted,
+            compiling,
+            compiled,
+        };
+        let s = t(6, 24, 0, 0).sentence();
+        assert!(
+            s.starts_with("Warm:") && s.contains("compiled nothing"),
+            "{s}"
+        );
+        let s = t(6, 0, 0, 0).sentence();
+        assert!(
+            s.starts_with("Warm:") && s.contains("no compile counters"),
+            "{s}"
+        );
+        let s = t(6, 24, 2, 17).sentence();
+        assert!(
+            s.starts_with("Not fully warm:") && s.contains("17 kernel"),
+            "{s}"
+        );
+        let s = t(0, 24, 3, 40).sentence();
+        assert!(s.starts_with("Cold:") && s.contains("40 kernel"), "{s}");
+        let s = t(0, 0, 0, 0).sentence();
+        assert!(s.starts_with("Cold: no warm-up ran"), "{s}");
+    }
 }

@@ -7,7 +7,8 @@
 //!   one bar per backend.
 //!
 //! File names are built from sanitized parts (backend names come from plugins) and made
-//! unique, so no name can leave `plots/` or collide with another.
+//! unique, so no name can leave `plots/` or collide with another. Each plot names the
+//! report section it illustrates ([`PlotSection`]), so `report.html` can show it there.
 
 use crate::model::{BackendReport, ComparisonRow, Report};
 use crate::render::svg::{bar_chart, line_plot, BarChart, LinePlot, Series, Unit, YScale};
@@ -26,6 +27,19 @@ pub struct Plot {
     pub title: String,
     /// The SVG document.
     pub svg: String,
+    /// The report section the plot illustrates.
+    pub section: PlotSection,
+}
+
+/// The report section a plot illustrates: `report.html` shows the plot right after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlotSection {
+    /// The drift characterization of backend `k` (its index in [`Report::backends`]).
+    Drift(usize),
+    /// The performance profiling of backend `k` (its index in [`Report::backends`]).
+    Performance(usize),
+    /// The cross-backend summary's mean wall time per backend.
+    CrossPerformance,
 }
 
 /// Every plot of a report, in report order: per backend its drift curves (one plot per
@@ -33,28 +47,42 @@ pub struct Plot {
 pub fn report_plots(r: &Report) -> Vec<Plot> {
     let mut names = Names::default();
     let mut out = Vec::new();
-    for b in &r.backends {
+    let mut push = |parts: &[&str], section, (title, svg)| {
+        let file = names.unique(parts);
+        out.push(Plot {
+            file,
+            title,
+            svg,
+            section,
+        });
+    };
+    for (k, b) in r.backends.iter().enumerate() {
         for dtype in Dtype::ALL {
             if let Some(p) = drift_plot(b, dtype) {
-                let file = names.unique(&["drift", &b.name, dtype.as_str()]);
-                out.push(Plot { file, ..p });
+                push(
+                    &["drift", &b.name, dtype.as_str()],
+                    PlotSection::Drift(k),
+                    p,
+                );
             }
         }
         if let Some(p) = latency_plot(b) {
-            let file = names.unique(&["latency", &b.name]);
-            out.push(Plot { file, ..p });
+            push(&["latency", &b.name], PlotSection::Performance(k), p);
         }
     }
     if r.cross.backends.len() >= 2 {
         for route in [Route::Prefill, Route::Decode] {
             if let Some(p) = cross_latency_plot(r, route) {
-                let file = names.unique(&["latency-backends", route.as_str()]);
-                out.push(Plot { file, ..p });
+                let parts = ["latency-backends", route.as_str()];
+                push(&parts, PlotSection::CrossPerformance, p);
             }
         }
     }
     out
 }
+
+/// A plot's title and SVG document, before it is given a file name and a section.
+type Drawn = (String, String);
 
 /// File names handed out so far.
 #[derive(Default)]
@@ -105,7 +133,7 @@ fn badness(row: &ComparisonRow) -> (bool, f64) {
 }
 
 /// The drift-curve plot of one (backend, dtype), or `None` when no pair has a curve.
-fn drift_plot(b: &BackendReport, dtype: Dtype) -> Option<Plot> {
+fn drift_plot(b: &BackendReport, dtype: Dtype) -> Option<Drawn> {
     // Worst seed per (span, kv_aligned); BTreeMap keeps spans numeric and kv 0 before 1.
     let mut worst: BTreeMap<(usize, KvMode), &ComparisonRow> = BTreeMap::new();
     let mut seeds = BTreeSet::new();
@@ -157,11 +185,7 @@ fn drift_plot(b: &BackendReport, dtype: Dtype) -> Option<Plot> {
         x_names: None,
         series,
     });
-    Some(Plot {
-        file: String::new(),
-        title,
-        svg,
-    })
+    Some((title, svg))
 }
 
 /// Log scale when the positive values span more than two decades.
@@ -182,7 +206,7 @@ fn group(span: usize, dtype: Dtype) -> String {
 }
 
 /// Mean wall time of one backend per (span, dtype), prefill and decode side by side.
-fn latency_plot(b: &BackendReport) -> Option<Plot> {
+fn latency_plot(b: &BackendReport) -> Option<Drawn> {
     let mut rows: BTreeMap<(Dtype, usize), [Option<f64>; 2]> = BTreeMap::new();
     for p in &b.performance {
         let slot = rows.entry((p.dtype, p.span)).or_default();
@@ -201,11 +225,7 @@ fn latency_plot(b: &BackendReport) -> Option<Plot> {
         series: vec!["prefill".to_string(), "decode".to_string()],
         values: rows.values().map(|v| v.to_vec()).collect(),
     };
-    Some(Plot {
-        file: String::new(),
-        title,
-        svg: bar_chart(&chart),
-    })
+    Some((title, bar_chart(&chart)))
 }
 
 fn route_index(r: Route) -> usize {
@@ -216,7 +236,7 @@ fn route_index(r: Route) -> usize {
 }
 
 /// Mean wall time of one route per (span, dtype), one bar per backend.
-fn cross_latency_plot(r: &Report, route: Route) -> Option<Plot> {
+fn cross_latency_plot(r: &Report, route: Route) -> Option<Drawn> {
     let mut rows: Vec<_> = r
         .cross
         .performance
@@ -241,17 +261,16 @@ fn cross_latency_plot(r: &Report, route: Route) -> Option<Plot> {
         series: r.cross.backends.clone(),
         values,
     };
-    Some(Plot {
-        file: String::new(),
-        title,
-        svg: bar_chart(&chart),
-    })
+    Some((title, bar_chart(&chart)))
 }
 
 /// The per-layer error plot of a layer trace (`trace.svg`): for each route (e.g.
-/// `("prefill", errors)`, `("decode", errors)`), max |route − reference| at every trace
-/// point, on a log scale. A point where either side holds NaN/Inf is drawn as a NaN marker
-/// (its `max_abs` covers the finite values only, so it would hide the problem).
+/// `("prefill", errors)`, `("decode", errors)`), the per-position relative error
+/// ‖route − reference‖ / ‖reference‖, max over positions, at every trace point, on a log
+/// scale (an absolute error would grow with the residual stream's magnitude, not with the
+/// error). A point where either side holds NaN/Inf, or whose reference is all zero, is drawn
+/// as a NaN marker (its figures cover the finite values only, so they would hide the
+/// problem).
 pub fn per_layer_plot(title: &str, routes: &[(&str, &[PointError])]) -> String {
     let points: Vec<String> = routes
         .iter()
@@ -266,7 +285,10 @@ pub fn per_layer_plot(title: &str, routes: &[(&str, &[PointError])]) -> String {
                 .iter()
                 .enumerate()
                 .map(|(i, e)| {
-                    let y = if e.all_finite() { e.max_abs } else { f64::NAN };
+                    let y = match e.rel_max {
+                        Some(r) if e.all_finite() => r,
+                        _ => f64::NAN,
+                    };
                     (i as f64, y)
                 })
                 .collect(),
@@ -298,7 +320,7 @@ fn per_layer_values(title: &str, points: &[String], series: Vec<Series>) -> Stri
     line_plot(&LinePlot {
         title: title.to_string(),
         x_label: "trace point".to_string(),
-        y_label: "max |route − reference|".to_string(),
+        y_label: "relative error (max over positions)".to_string(),
         y_scale: YScale::Log,
         x_names: Some(points.to_vec()),
         series,

@@ -1,13 +1,16 @@
 //! `report::diff`: a report against itself, changed verdicts, metric and speed moves
 //! beyond the thresholds, missing pairs, and a `report.json` of an older driftbench; what
 //! `ReportView::read` refuses (JSON that is not a report, a run identity twice) and speed
-//! ratios of NaN, infinite, zero or negative wall times.
+//! ratios of NaN, infinite, zero or negative wall times; slowdowns judged by medians and a
+//! Mann–Whitney test of 5 or more runs a side.
 
 use driftbench_core::dtype::Dtype;
 use driftbench_core::kv::KvMode;
 use driftbench_core::metrics::Metrics;
 use driftbench_core::route::Route;
-use driftbench_report::diff::{diff_reports, Change, ReportError, ReportView, Thresholds};
+use driftbench_report::diff::{
+    diff_reports, Center, Change, ReportError, ReportView, Thresholds, MIN_RUNS,
+};
 use driftbench_report::Report;
 use driftbench_sweep::records::{PairKey, PairRecord, Record, RunRecord, RunStatus};
 use driftbench_sweep::verdict::GlobalVerdict;
@@ -169,24 +172,241 @@ fn metric_moves_beyond_both_thresholds_are_reported() {
         .any(|m| m.metric == "max_abs_diff" && m.worse && m.new.is_nan()));
 }
 
+/// The four-pair report with `reps` repetitions of every run, repetition `r` timed
+/// `wall(r)`: each (span, route) row holds 2 × `reps` runs (both KV layouts).
+fn timed(reps: u32, wall: impl Fn(u32) -> f64) -> ReportView {
+    let recs: Vec<Record> = records(Verdict::PassEquiv, 1e-6, 0.0)
+        .into_iter()
+        .flat_map(|r| match r {
+            Record::Run(run) => (0..reps)
+                .map(|rep| {
+                    Record::Run(RunRecord {
+                        rep,
+                        wall_s: Some(wall(rep)),
+                        ..run.clone()
+                    })
+                })
+                .collect::<Vec<_>>(),
+            other => vec![other],
+        })
+        .collect();
+    ReportView::of(&Report::from_records(&recs))
+}
+
 #[test]
 fn slowdowns_are_flagged_and_fail_only_when_asked() {
-    let old = view(Verdict::PassEquiv, 1e-6, 0.01);
-    let new = view(Verdict::PassEquiv, 1e-6, 0.02);
-    let d = diff_reports(&old, &new, Thresholds::default());
-    assert!(d
-        .speed
-        .iter()
-        .all(|s| s.slowdown && (s.ratio - 2.0).abs() < 1e-9));
-    assert!(d.regressions().is_empty());
     let strict = Thresholds {
         fail_on_slowdown: true,
         ..Thresholds::default()
     };
+    // 3 repetitions of both layouts: 6 runs a row, each new one twice as slow.
+    let old = timed(3, |r| 0.010 + f64::from(r) * 1e-4);
+    let new = timed(3, |r| 0.020 + f64::from(r) * 2e-4);
+    let d = diff_reports(&old, &new, Thresholds::default());
+    assert_eq!(d.speed.len(), 4);
+    for s in &d.speed {
+        assert_eq!((s.center, s.old_runs, s.new_runs), (Center::Median, 6, 6));
+        assert!(s.slowdown && (s.ratio - 2.0).abs() < 1e-9, "{s:?}");
+        // Every new run above every old one, with ties in pairs: far below 0.05.
+        assert!(s.p_value.unwrap() < 0.01, "{s:?}");
+    }
+    assert!(d.regressions().is_empty());
     assert_eq!(diff_reports(&old, &new, strict).regressions().len(), 4);
     // 10% slower is within the default 25%.
-    let near = view(Verdict::PassEquiv, 1e-6, 0.011);
+    let near = timed(3, |r| 0.011 + f64::from(r) * 1e-4);
     assert!(diff_reports(&old, &near, Thresholds::default()).no_change());
+
+    // One run per layout: two a row, too few to judge. The ratio is shown, never a
+    // slowdown, and not "no change" either.
+    let (old, new) = (
+        view(Verdict::PassEquiv, 1e-6, 0.01),
+        view(Verdict::PassEquiv, 1e-6, 0.02),
+    );
+    let d = diff_reports(&old, &new, strict);
+    assert!(d
+        .speed
+        .iter()
+        .all(|s| s.beyond && !s.slowdown && s.p_value.is_none() && (s.ratio - 2.0).abs() < 1e-9));
+    assert!(d.regressions().is_empty(), "{:?}", d.regressions());
+    assert!(!d.no_change());
+}
+
+/// A report of one row (flex f32 span 8 decode) whose runs took `runs` seconds; `None`:
+/// no per-run times (an older report), mean `mean`.
+fn one_row(runs: Option<&[f64]>, mean: f64) -> ReportView {
+    let mut row = serde_json::json!({"span": 8, "dtype": "f32", "route": "decode",
+        "wall_mean_s": mean});
+    if let Some(runs) = runs {
+        // As report.json writes floats: non-finite ones as strings.
+        let runs: Vec<Value> = runs
+            .iter()
+            .map(|&x| match x {
+                x if x.is_nan() => "NaN".into(),
+                x if x == f64::INFINITY => "inf".into(),
+                x => x.into(),
+            })
+            .collect();
+        row["profile"] = serde_json::json!({ "wall_samples_s": runs });
+    }
+    let json = serde_json::json!({"schema_version": 1, "sweep": {}, "global": "PASS",
+        "backends": [{"name": "flex", "comparisons": [], "performance": [row]}]});
+    ReportView::read(&json.to_string()).unwrap()
+}
+
+fn ms(v: &[f64]) -> Vec<f64> {
+    v.iter().map(|x| x / 1e3).collect()
+}
+
+const STRICT: Thresholds = Thresholds {
+    metric_rel: 0.25,
+    metric_abs: 1e-6,
+    slowdown: 0.25,
+    fail_on_metrics: false,
+    fail_on_slowdown: true,
+};
+
+#[test]
+fn a_slowdown_is_the_median_ratio_and_the_rank_test_agreeing() {
+    let old = ms(&[10.0, 11.0, 12.0, 13.0, 14.0]);
+    let slow = ms(&[20.0, 21.0, 22.0, 23.0, 24.0]);
+    let d = diff_reports(
+        &one_row(Some(&old[..]), 0.012),
+        &one_row(Some(&slow[..]), 0.022),
+        STRICT,
+    );
+    let s = &d.speed[0];
+    // Medians 12 → 22 ms; every new run above every old one: exact p = 2/252.
+    assert!((s.ratio - 22.0 / 12.0).abs() < 1e-12, "{s:?}");
+    assert!((s.p_value.unwrap() - 2.0 / 252.0).abs() < 1e-12, "{s:?}");
+    // Deviations from 12 ms: 2, 1, 0, 1, 2 ms: MAD 1 ms.
+    assert!((s.old_mad_s.unwrap() - 1e-3).abs() < 1e-12, "{s:?}");
+    assert!(s.slowdown && !s.speedup);
+    assert_eq!(
+        d.regressions(),
+        vec![
+            "flex f32 span 8 decode: 1.83× slower (median 12.000ms → 22.000ms, \
+              Mann–Whitney p = 0.0079, 5 and 5 runs)"
+                .to_string()
+        ]
+    );
+    // The other way round: a speedup, not a regression.
+    let d = diff_reports(
+        &one_row(Some(&slow[..]), 0.022),
+        &one_row(Some(&old[..]), 0.012),
+        STRICT,
+    );
+    assert!(d.speed[0].speedup && !d.speed[0].slowdown);
+    assert!(d.regressions().is_empty());
+    assert!(!d.no_change());
+}
+
+#[test]
+fn a_median_beyond_the_threshold_that_the_runs_do_not_bear_out_is_noise() {
+    // Medians 12 → 16 ms (1.33×), but two new runs are the fastest of all: U = 15 of 25,
+    // exact p = 2 · 87/252 = 0.69.
+    let old = ms(&[10.0, 11.0, 12.0, 13.0, 14.0]);
+    let noisy = ms(&[5.0, 6.0, 16.0, 17.0, 18.0]);
+    let d = diff_reports(
+        &one_row(Some(&old[..]), 0.012),
+        &one_row(Some(&noisy[..]), 0.0124),
+        STRICT,
+    );
+    let s = &d.speed[0];
+    assert!((s.ratio - 16.0 / 12.0).abs() < 1e-12, "{s:?}");
+    assert!((s.p_value.unwrap() - 174.0 / 252.0).abs() < 1e-12, "{s:?}");
+    assert!(s.beyond && !s.slowdown, "{s:?}");
+    assert!(d.regressions().is_empty());
+    assert!(d.no_change(), "judged and not significant: no change");
+}
+
+#[test]
+fn fewer_than_five_runs_a_side_are_never_judged() {
+    let four = ms(&[10.0, 11.0, 12.0, 13.0]);
+    let five = ms(&[10.0, 11.0, 12.0, 13.0, 14.0]);
+    let slow = ms(&[30.0, 31.0, 32.0, 33.0, 34.0]);
+    assert_eq!(MIN_RUNS, 5);
+    for (old, new) in [(&four, &slow), (&slow, &four), (&five, &slow[..4].to_vec())] {
+        let d = diff_reports(
+            &one_row(Some(&old[..]), 0.01),
+            &one_row(Some(&new[..]), 0.03),
+            STRICT,
+        );
+        let s = &d.speed[0];
+        assert_eq!(s.center, Center::Median);
+        assert!(
+            s.beyond && s.p_value.is_none() && !s.slowdown && !s.speedup,
+            "{s:?}"
+        );
+        assert!(d.regressions().is_empty());
+        assert!(!d.no_change());
+    }
+    // A report without per-run times is compared by its mean, and never judged.
+    let d = diff_reports(
+        &one_row(None, 0.01),
+        &one_row(Some(&slow[..]), 0.032),
+        STRICT,
+    );
+    let s = &d.speed[0];
+    assert_eq!((s.center, s.old_runs, s.new_runs), (Center::Mean, 0, 5));
+    assert!((s.ratio - 3.2).abs() < 1e-12 && s.p_value.is_none() && !s.slowdown);
+    assert!(s.old_mad_s.is_none());
+    assert!(d.regressions().is_empty());
+}
+
+#[test]
+fn a_run_time_that_is_not_a_positive_number_leaves_no_median() {
+    let good = ms(&[10.0, 11.0, 12.0, 13.0, 14.0]);
+    for bad in [f64::NAN, f64::INFINITY, 0.0, -0.01] {
+        let mut runs = good.clone();
+        runs[2] = bad;
+        let d = diff_reports(
+            &one_row(Some(&good[..]), 0.012),
+            &one_row(Some(&runs[..]), 0.012),
+            STRICT,
+        );
+        assert!(d.speed.is_empty(), "{bad}: {d:?}");
+        assert_eq!(d.unusable_speed[0].center, Center::Median);
+        assert_eq!(
+            d.regressions(),
+            vec![format!(
+                "flex f32 span 8 decode: unusable speed ratio: wall_median_s old 0.012, new NaN"
+            )],
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn read_checks_the_per_run_wall_times() {
+    let row = |profile: Value| {
+        edited(Verdict::PassEquiv, 0.01, |j| {
+            j["backends"][0]["performance"][0]["profile"] = profile;
+        })
+    };
+    // Absent, null, an object without them: an older report, read.
+    for profile in [Value::Null, serde_json::json!({})] {
+        let v = ReportView::read(&row(profile)).unwrap();
+        assert!(v.backends[0].performance[0].samples().is_empty());
+    }
+    let v = ReportView::read(&row(serde_json::json!({"wall_samples_s": [0.01, "NaN"]}))).unwrap();
+    let s = v.backends[0].performance[0].samples();
+    assert!(s[0] == 0.01 && s[1].is_nan(), "{s:?}");
+    for (profile, want) in [
+        (
+            serde_json::json!(3),
+            "`backends[0].performance[0].profile` is 3, expected an object or null",
+        ),
+        (
+            serde_json::json!({"wall_samples_s": "fast"}),
+            "`backends[0].performance[0].profile.wall_samples_s` is \"fast\", expected an array",
+        ),
+        (
+            serde_json::json!({"wall_samples_s": [0.01, null]}),
+            "`backends[0].performance[0].profile.wall_samples_s[1]` is null, expected a number, \"NaN\", \"inf\" or \"-inf\"",
+        ),
+    ] {
+        assert_eq!(refused(&row(profile)), format!("not a driftbench report: {want}"));
+    }
 }
 
 #[test]

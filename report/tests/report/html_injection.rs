@@ -72,6 +72,7 @@ fn records() -> Vec<Record> {
         backend_dtypes: vec![],
         kv_unsupported: Vec::new(),
         kv_padding: None,
+        traces: false,
     };
     let header = Record::Sweep(Box::new(SweepHeader {
         schema_version: SCHEMA_VERSION,
@@ -200,9 +201,16 @@ fn assert_inert(html: &str, places: &[&str]) {
             "live tag {tag}"
         );
     }
-    // The only hrefs are the table of contents' fragments.
+    // The only hrefs are the page's own fragments (contents, summary, section links).
     for (at, _) in html.match_indices("href=\"") {
-        assert!(html[at + 6..].starts_with("#s"), "{}", &html[at..at + 40]);
+        let target = html[at + 6..].split('"').next().unwrap();
+        let id = target
+            .strip_prefix('#')
+            .unwrap_or_else(|| panic!("a link out: {target}"));
+        assert!(
+            html.contains(&format!(" id=\"{id}\"")),
+            "{target} has no target"
+        );
     }
     let shown = visible(html);
     for place in places {

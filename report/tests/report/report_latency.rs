@@ -139,21 +139,22 @@ fn the_latency_profile_says_how_many_samples_each_figure_has() {
     let prefill = &rows[0];
     assert_eq!(prefill[..5], ["4", "f32", "prefill", "any", "4"]);
     assert_eq!(prefill[5], "11.00ms / 11.00ms");
-    assert_eq!(prefill[9], "1.00ms (4)", "read-back mean over 4 runs");
-    assert_eq!(prefill[10], "160");
+    assert_eq!(prefill[6], "—", "no median ± MAD from fewer than 5 runs");
+    assert_eq!(prefill[10], "1.00ms (4)", "read-back mean over 4 runs");
+    assert_eq!(prefill[11], "160");
     let decode = rows
         .iter()
         .find(|r| r[2] == "decode" && r[3] == "1")
         .unwrap();
     assert_eq!(decode[4], "2", "two repetitions");
     // Steps 1, 2, 3, 4 ms and 1, 2, 3, 5 ms: p50 rank 4, p90 rank 8.
-    assert_eq!(decode[6], "2.00ms / 5.00ms / 5.00ms / 5.00ms");
-    assert_eq!(decode[7], "8 (2 runs)");
+    assert_eq!(decode[7], "2.00ms / 5.00ms / 5.00ms / 5.00ms");
+    assert_eq!(decode[8], "8 (2 runs)");
     // 8 steps over 21 ms.
-    assert_eq!(decode[8], format!("{:.1}", 8.0 / 0.021));
+    assert_eq!(decode[9], format!("{:.1}", 8.0 / 0.021));
     // Roofline against the cached peaks: a percentage of them.
-    assert!(decode[11].ends_with("%)"), "{}", decode[11]);
     assert!(decode[12].ends_with("%)"), "{}", decode[12]);
+    assert!(decode[13].ends_with("%)"), "{}", decode[13]);
     // The per-backend lines.
     assert!(
         md.contains("- **Model load:** f32 250.00ms (mean of 1)"),
@@ -184,6 +185,34 @@ fn the_latency_profile_says_how_many_samples_each_figure_has() {
         md.contains("Host process (driftbench itself) peak memory: 768.0 MiB"),
         "{md}"
     );
+}
+
+#[test]
+fn five_runs_show_median_and_mad_and_report_json_keeps_every_run() {
+    // Prefill runs of 10, 11, 12, 13 and 20 ms: median 12 ms; deviations 2, 1, 0, 1, 8 ms:
+    // MAD 1 ms (the 20 ms run moves the mean to 13.2 ms, not the median nor the MAD).
+    let walls = [0.010, 0.011, 0.012, 0.013, 0.020];
+    let recs: Vec<Record> = walls
+        .iter()
+        .enumerate()
+        .map(|(rep, &w)| run(Route::Prefill, KvMode::Aligned, 0, rep as u32, vec![], w))
+        .collect();
+    let r = Report::from_records(&recs);
+    let md = render_markdown(&r);
+    let rows = table_rows(&md, "#### Latency Profile");
+    assert_eq!(rows[0][4], "5");
+    assert_eq!(rows[0][5], "13.20ms / 20.00ms");
+    assert_eq!(rows[0][6], "12.00ms ± 1.00ms");
+    let b = r.backend("flex").unwrap();
+    let s = &b.latency[0].stats;
+    assert_eq!(s.wall_samples_s, walls);
+    assert_eq!(s.wall_median_s, Some(0.012));
+    assert!((s.wall_mad_s.unwrap() - 0.001).abs() < 1e-15);
+    // The performance row's profile carries them too: what `diff` tests speed with.
+    let json = serde_json::to_value(&r).unwrap();
+    let p = &json["backends"][0]["performance"][0]["profile"];
+    assert_eq!(p["wall_samples_s"], serde_json::json!(walls));
+    assert_eq!(p["wall_median_s"], serde_json::json!(0.012));
 }
 
 #[test]
@@ -252,6 +281,17 @@ fn report_json_round_trips_and_older_reports_still_read() {
             p.as_object_mut().unwrap().remove("profile");
         }
     }
+    // And one written before the median, the MAD and the per-run wall times.
+    let mut before: serde_json::Value = serde_json::from_str(&json).unwrap();
+    for p in before["backends"][0]["performance"].as_array_mut().unwrap() {
+        let profile = p["profile"].as_object_mut().unwrap();
+        for k in ["wall_median_s", "wall_mad_s", "wall_samples_s"] {
+            assert!(profile.remove(k).is_some(), "{k}");
+        }
+    }
+    let before: Report = serde_json::from_value(before).unwrap();
+    let profile = before.backends[0].performance[0].profile.as_ref().unwrap();
+    assert!(profile.wall_median_s.is_none() && profile.wall_samples_s.is_empty());
     let old: Report = serde_json::from_value(v).unwrap();
     assert!(old.harness.is_none());
     assert!(old.backends[0].latency.is_empty());

@@ -266,6 +266,8 @@ fn per_layer_plot_names_points_and_marks_nonfinite_ones() {
         mean_abs: max / 2.0,
         reference_max: 1.0,
         relative: Some(max),
+        rel_max: Some(max),
+        rel_median: Some(max),
         nonfinite_candidate: nan,
         nonfinite_reference: 0,
     };
@@ -324,7 +326,7 @@ fn html_page_is_self_contained_with_tables_and_every_plot() {
     let md = render_markdown(&r);
     let sections = md.lines().filter(|l| l.starts_with("## ")).count();
     assert_eq!(html.matches("<h2 ").count(), sections);
-    assert!(html.contains("<h2 id=\"s2\">Global Verdict</h2>"));
+    assert!(html.contains("<h2 id=\"global-verdict\">Global Verdict<a "));
 }
 
 #[test]

@@ -37,6 +37,13 @@
 //!                              #   every repetition's timing is kept, and logits that differ
 //!                              #   bitwise from the first are reported (non-determinism)
 //!
+//! [prompt]                     # optional; default: seeded random token ids
+//! kind = "text"                #   "random", "text" (a UTF-8 text, tokenized with the gguf
+//!                              #   model's own vocabulary) or "tokens" (a file of token ids)
+//! path = "../prompts/pride-and-prejudice.txt"  # text and tokens: relative against the
+//!                              #   config's folder; each pair's span is a window of the
+//!                              #   file placed by its seed ([`crate::prompt`])
+//!
 //! [profile]                    # optional; every field optional
 //! roofline = true              # default true: measure each backend's peak GFLOP/s and GB/s
 //!                              #   per dtype once per machine (cached in the cache folder)
@@ -93,6 +100,11 @@
 //!   config can make a run exhaust memory. A GGUF model's spans are checked against its
 //!   context length when the file is checked, before any run (`driftbench sweep`).
 //! - The config file must be a regular file (a FIFO or a device is refused, never opened).
+//! - `[prompt]`: `kind` is `random` (no `path`), `text` or `tokens` (with a `path`). The file
+//!   is read when the config loads (a regular file of at most 64 MiB; a text in UTF-8): it
+//!   must hold at least as many tokens as the longest span, every id below the model's
+//!   vocabulary; a text needs a gguf model whose tokenizer driftbench builds. Each failure
+//!   is an error at `prompt.path` naming the file and what it holds.
 //!
 //! Every error is a [`ConfigError`] whose one-line message names the file, the key, the value
 //! and what was expected.
@@ -105,6 +117,7 @@
 mod backends;
 pub(crate) mod checker;
 mod diagnostics;
+mod prompt;
 
 pub mod error;
 
@@ -113,6 +126,7 @@ pub use backends::{valid_instance_name, BackendInstance};
 use crate::config::error::ConfigError;
 use crate::input_file::{self, FileError};
 use crate::noise_floor::{FloorRule, ToleranceMode};
+use crate::prompt::Prompt;
 use crate::verdict::DtypeTolerance;
 use crate::verdict::Envelope;
 use checker::Checker;
@@ -205,6 +219,8 @@ pub struct SweepConfig {
     pub repetitions: usize,
     /// The `[profile]` table.
     pub profile: ProfileConfig,
+    /// The pairs' prompts (`[prompt]`): random ids, or a file read and tokenized at load.
+    pub prompt: Prompt,
 }
 
 /// The `[profile]` table: what the latency profile measures besides the runs.
@@ -250,9 +266,9 @@ impl Default for ReferenceConfig {
     }
 }
 
-/// Default backend of the f64 noise-floor reference: the cpu backend's f64 (its own kernels,
-/// every core, f64 weights held once).
-pub const DEFAULT_FLOOR_BACKEND: &str = "cpu";
+/// Default backend of the f64 noise-floor reference: [`crate::default_backend::DEFAULT_BACKEND`]'s f64 (the
+/// cpu backend: its own kernels, every core, f64 weights held once).
+pub const DEFAULT_FLOOR_BACKEND: &str = crate::default_backend::DEFAULT_BACKEND;
 
 /// Largest `reference.floor_k`.
 pub const MAX_FLOOR_K: f64 = 1e6;
@@ -277,6 +293,7 @@ struct RawConfig {
     backends: BTreeMap<String, toml::Table>,
     reference: Option<RawReference>,
     profile: Option<RawProfile>,
+    prompt: Option<prompt::RawPrompt>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -437,6 +454,7 @@ impl SweepConfig {
         let tolerances = check_tolerances(&c, raw.tolerances)?;
         let instances = backends::check_backends(&c, raw.backends)?;
         let reference = check_reference(&c, raw.reference)?;
+        let prompt = prompt::check_prompt(&c, raw.prompt, file, &model, &sweep.spans)?;
 
         Ok(SweepConfig {
             name,
@@ -459,6 +477,7 @@ impl SweepConfig {
             reference,
             repetitions: sweep.repetitions,
             profile,
+            prompt,
         })
     }
 

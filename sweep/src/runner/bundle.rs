@@ -28,6 +28,14 @@ pub(crate) fn save_bundle(
         return Ok(());
     };
     let bundle = Bundle::new(cfg, &planned.entry, plan, pair, open.vocab, reference);
+    if bundle.tokens.len() != pair.key.span {
+        return Err(format!(
+            "replay bundle not written: {}",
+            pair.reason
+                .as_deref()
+                .unwrap_or("the pair's prompt gives no tokens")
+        ));
+    }
     let logits = BundleLogits {
         prefill: outcome.prefill_ok.then(|| open.bufs.prefill.as_ref()),
         decode: outcome.decode_ok.then(|| open.bufs.decode.as_ref()),

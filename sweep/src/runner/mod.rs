@@ -34,10 +34,12 @@ use crate::records::Record;
 use crate::verdict::Verdict;
 use cross::{cross_records, CellLogits};
 use driftbench_core::dtype::Dtype;
+use driftbench_core::kv::KvMode;
 use driftbench_core::profile::peak_rss_bytes;
 use lane::{Lane, LaneOpener};
 use reference::{Loaded, ReferenceStore};
 use sink::Sink;
+use std::collections::BTreeSet;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -88,14 +90,15 @@ pub struct SweepRun {
 }
 
 /// The backend every other is compared with in the cross-backend matrix: the config's
-/// `[reference] backend` when it is in the sweep, else `flex` when it is, else the first.
+/// `[reference] backend` when it is in the sweep, else [`crate::default_backend::DEFAULT_BACKEND`] when it
+/// is, else the first.
 pub fn cross_reference<'a>(cfg: &SweepConfig, names: &'a [String]) -> Option<&'a str> {
     let find = |n: &str| names.iter().find(|x| x.as_str() == n).map(String::as_str);
     cfg.reference
         .backend
         .as_deref()
         .and_then(find)
-        .or_else(|| find("flex"))
+        .or_else(|| find(crate::default_backend::DEFAULT_BACKEND))
         .or_else(|| names.first().map(String::as_str))
 }
 
@@ -121,7 +124,9 @@ pub fn run_sweep(
         floor,
     } = sweep;
     progress.start(2 * grid.pair_count(backends.len()) as u64);
-    let mut store = ReferenceStore::new(floor).with_decode_reference(cfg.reference.floor_decode);
+    let mut store = ReferenceStore::new(floor)
+        .with_decode_reference(cfg.reference.floor_decode)
+        .with_prompts(cfg.prompt.clone());
     let names: Vec<String> = backends.iter().map(|b| b.entry.name.clone()).collect();
     let mut interrupted = false;
     for &dtype in &cfg.dtypes {
@@ -137,6 +142,7 @@ pub fn run_sweep(
             cross_ref: cross_reference(cfg, &names),
             ctl,
             progress,
+            shapes: warmup_shapes(&todo),
         };
         if ctl.stopped() || !pass.run(&todo, &mut store, &mut sink)? {
             interrupted = true;
@@ -183,6 +189,15 @@ struct DtypePass<'a> {
     cross_ref: Option<&'a str>,
     ctl: &'a SweepControl,
     progress: &'a dyn Progress,
+    /// Shapes each backend warms up in this pass (prefill spans, decode span × layout).
+    shapes: usize,
+}
+
+/// The shapes a backend warms for `todo`: each span's prefill, each (span, layout)'s decode.
+fn warmup_shapes(todo: &[&Cell]) -> usize {
+    let spans: BTreeSet<usize> = todo.iter().map(|c| c.span).collect();
+    let decodes: BTreeSet<(usize, KvMode)> = todo.iter().map(|c| (c.span, c.kv_aligned)).collect();
+    spans.len() + decodes.len()
 }
 
 impl DtypePass<'_> {
@@ -295,7 +310,20 @@ impl DtypePass<'_> {
             "{} {} span {} kv_aligned {} seed {}",
             key.backend, key.dtype, key.span, key.kv_aligned, key.seed
         );
-        self.progress.message(&label);
+        if self.plan.warmup && open.warmed.lacks(&key) {
+            // Warm-ups can take minutes (kernel compilation): say how far they are.
+            self.progress.message(&format!(
+                "{} {}: warming up shape {} of {} (span {}), {} kernels compiled so far",
+                key.backend,
+                key.dtype,
+                open.warmed.count() + 1,
+                self.shapes,
+                key.span,
+                open.warmed.compiled
+            ));
+        } else {
+            self.progress.message(&label);
+        }
         let outcome = run_pair(&self.plan, &key, open, reference);
         *ok = (outcome.prefill_ok, outcome.decode_ok);
         sink.add(&outcome.times);

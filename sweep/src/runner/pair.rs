@@ -122,11 +122,27 @@ pub fn run_record(
     }
 }
 
-/// The shapes a session has warmed: (span, kv_aligned) of decode, span of prefill.
+/// The shapes a session has warmed: (span, kv_aligned) of decode, span of prefill, and what
+/// their warm-ups compiled.
 #[derive(Debug, Default)]
 pub struct Warmed {
     prefill: Vec<usize>,
     decode: Vec<(usize, KvMode)>,
+    /// Kernels compiled plus autotune keys tuned by the warm-ups so far, where the backend
+    /// counts them (cubecl's counters); what a progress line shows during long warm-ups.
+    pub compiled: u64,
+}
+
+impl Warmed {
+    /// Shapes warmed so far (prefill spans plus decode span × layout).
+    pub fn count(&self) -> usize {
+        self.prefill.len() + self.decode.len()
+    }
+
+    /// Whether `key`'s pair will warm a shape first.
+    pub fn lacks(&self, key: &PairKey) -> bool {
+        !self.prefill.contains(&key.span) || !self.decode.contains(&(key.span, key.kv_aligned))
+    }
 }
 
 /// Logits buffers of one backend, reused from pair to pair: f64 for an f64 pair, f32
@@ -253,6 +269,16 @@ pub fn run_pair(
             }
         }
     };
+    // A prompt that cannot serve the pair (an id beyond this backend's vocab) runs nothing.
+    let tokens = match plan.prompt.tokens(key.seed, key.span, open.vocab) {
+        Ok(tokens) => tokens,
+        Err(why) => {
+            return PairOutcome {
+                records: unrun_pair(key, Verdict::Incomplete, &format!("prompt: {why}")),
+                ..PairOutcome::default()
+            }
+        }
+    };
     let layout = plan.layout(key.kv_aligned);
     let mut out = PairOutcome::default();
     if plan.warmup {
@@ -260,7 +286,7 @@ pub fn run_pair(
     }
     let run = PairRun {
         key,
-        tokens: prompt_tokens(key.seed, key.span, open.vocab),
+        tokens,
         layout,
         n,
     };
@@ -297,6 +323,12 @@ fn warm_up(key: &PairKey, layout: KvLayout, open: &mut OpenSession, out: &mut Pa
         };
         let r = timed_run(open.session.as_mut(), route, &tokens, layout, buf);
         out.times.add_run(&r, true);
+        let counters = if r.is_ok() {
+            open.session.last_counters()
+        } else {
+            Default::default()
+        };
+        open.warmed.compiled += driftbench_core::options::compiled(&counters).unwrap_or(0);
         out.records.push(Record::Warmup(WarmupRecord {
             backend: key.backend.clone(),
             dtype: key.dtype,
@@ -305,11 +337,7 @@ fn warm_up(key: &PairKey, layout: KvLayout, open: &mut OpenSession, out: &mut Pa
             route,
             wall_s: r.as_ref().ok().map(|t| t.wall_s),
             error: r.as_ref().err().map(|e| e.to_string()),
-            counters: if r.is_ok() {
-                open.session.last_counters()
-            } else {
-                Default::default()
-            },
+            counters,
         }));
     }
 }

@@ -28,7 +28,6 @@ use driftbench_core::kv::KvLayout;
 use driftbench_core::logits::Logits;
 use driftbench_core::metrics;
 use driftbench_core::model_spec::ModelSpec;
-use driftbench_core::rng::prompt_tokens;
 use driftbench_core::route::Route;
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -52,6 +51,8 @@ pub(crate) struct ReferenceStore<'a> {
     dir: Option<tempfile::TempDir>,
     /// Also run the f64 decode (else the f64 prefill is both routes' reference).
     decode_ref: bool,
+    /// Where each (span, seed)'s tokens come from: the sweep's prompts.
+    prompts: crate::prompt::Prompt,
     cells: HashMap<(usize, u64), Result<Files, String>>,
 }
 
@@ -85,8 +86,15 @@ impl<'a> ReferenceStore<'a> {
             label,
             dir: None,
             decode_ref: false,
+            prompts: crate::prompt::Prompt::Random,
             cells: HashMap::new(),
         }
+    }
+
+    /// Take each reference's tokens from `prompts` (random ids until told otherwise).
+    pub(crate) fn with_prompts(mut self, prompts: crate::prompt::Prompt) -> Self {
+        self.prompts = prompts;
+        self
     }
 
     /// Run the f64 decode too (`floor_routes = "both"`), not only the f64 prefill.
@@ -241,7 +249,14 @@ impl<'a> ReferenceStore<'a> {
     ) -> std::io::Result<()> {
         let Prompt { span, seed } = prompt;
         let vocab = session.info().vocab;
-        let tokens = prompt_tokens(seed, span, vocab);
+        let tokens = match self.prompts.tokens(seed, span, vocab) {
+            Ok(tokens) => tokens,
+            Err(why) => {
+                self.cells
+                    .insert((span, seed), Err(format!("prompt: {why}")));
+                return Ok(());
+            }
+        };
         let Some(n) = span.checked_mul(vocab).filter(|n| *n <= MAX_LOGITS) else {
             let why = format!("span {span} × vocab {vocab} logits exceed {MAX_LOGITS}");
             self.cells.insert((span, seed), Err(why));

@@ -54,6 +54,12 @@ fn tables() -> Vec<(&'static str, BTreeSet<String>)> {
             accepted(&format!("{MODEL}{SWEEP}[profile]\nzz_unknown = 1\n")),
         ),
         (
+            "prompt",
+            accepted(&format!(
+                "{MODEL}{SWEEP}[prompt]\nkind = \"random\"\nzz_unknown = 1\n"
+            )),
+        ),
+        (
             "tolerances.<dtype>",
             accepted(&format!("{MODEL}{SWEEP}[tolerances.f32]\nzz_unknown = 1\n")),
         ),
@@ -120,7 +126,7 @@ fn every_documented_key_is_accepted() {
         .flat_map(|(t, keys)| keys.into_iter().map(move |k| format!("{t}.{k}")))
         .collect();
     let mut stale = Vec::new();
-    for table in ["sweep", "reference", "profile", "model"] {
+    for table in ["sweep", "reference", "profile", "model", "prompt"] {
         let prefix = format!("`{table}.");
         for piece in doc.split(&prefix).skip(1) {
             let key: String = piece

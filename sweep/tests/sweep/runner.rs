@@ -90,6 +90,7 @@ impl Backend for Fake {
                 Vec::new()
             },
             kv_padding: None,
+            traces: false,
         }
     }
     fn open(&self, _: &ModelSpec, _: Dtype) -> Result<Box<dyn Session>, BackendError> {
@@ -586,6 +587,7 @@ fn pair_of(rows: usize) -> PairRecord {
         warmup: false,
         rule: Default::default(),
         repetitions: 1,
+        prompt: Default::default(),
     };
     let key = PairKey {
         backend: "lazy".into(),
@@ -676,4 +678,64 @@ fn a_session_reporting_an_impossible_vocab_costs_only_its_pairs() {
             }
         }
     }
+}
+
+/// Every progress message, in order.
+#[derive(Default)]
+struct Recorded(std::cell::RefCell<Vec<String>>);
+
+impl driftbench_sweep::runner::Progress for Recorded {
+    fn start(&self, _: u64) {}
+    fn message(&self, msg: &str) {
+        self.0.borrow_mut().push(msg.to_string());
+    }
+    fn advance(&self, _: u64) {}
+    fn println(&self, _: &str) {}
+}
+
+#[test]
+fn warm_ups_say_which_shape_of_how_many_and_what_compiled_so_far() {
+    let cfg = config();
+    let dir = tempfile::tempdir().unwrap();
+    let mut journal = Journal::create(&dir.path().join("results.jsonl")).unwrap();
+    let progress = Recorded::default();
+    let planned = vec![planned(fake("a", 0.0, 0.0))];
+    run_sweep(
+        Sweep {
+            cfg: &cfg,
+            grid: &Grid::of(&cfg),
+            backends: &planned,
+            floor: FloorSource::Off,
+        },
+        None,
+        &mut journal,
+        &progress,
+        &SweepControl::default(),
+    )
+    .unwrap();
+    let said = progress.0.borrow();
+    let warming: Vec<&String> = said.iter().filter(|m| m.contains("warming up")).collect();
+    // Per dtype: 2 spans' prefill and 2 × 2 decode layouts = 6 shapes; the first pair of a
+    // span warms its prefill and one decode layout, the second the other layout.
+    for dtype in ["f32", "f16"] {
+        let of_dtype: Vec<&&String> = warming
+            .iter()
+            .filter(|m| m.starts_with(&format!("a {dtype}:")))
+            .collect();
+        let shapes: Vec<&str> = of_dtype
+            .iter()
+            .map(|m| m.split(" of 6").next().unwrap().rsplit(' ').next().unwrap())
+            .collect();
+        assert_eq!(shapes, ["1", "3", "4", "6"], "{dtype}: {of_dtype:?}");
+    }
+    assert!(
+        warming[0].ends_with("(span 3), 0 kernels compiled so far"),
+        "{}",
+        warming[0]
+    );
+    // Pairs whose shapes are warm show the pair, not a warm-up.
+    assert!(
+        said.iter().any(|m| m == "a f32 span 3 kv_aligned 0 seed 1"),
+        "{said:?}"
+    );
 }

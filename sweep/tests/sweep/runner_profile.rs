@@ -80,6 +80,7 @@ impl Backend for Fake {
             backend_dtypes: vec![],
             kv_unsupported: Vec::new(),
             kv_padding: None,
+            traces: false,
         }
     }
     fn open(&self, _: &ModelSpec, dtype: Dtype) -> Result<Box<dyn Session>, BackendError> {

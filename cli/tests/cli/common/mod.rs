@@ -118,7 +118,8 @@ pub fn sweep_beside_flex(
         "beside-flex.toml",
         &format!(
             "{model_toml}\n[sweep]\nspans = [8, 33]\ndtypes = [\"{own}\", \"{lacks}\"]\n\
-             kv_aligned = [0, 1]\nseeds = [0, 1]\nblock_size = 16\n"
+             kv_aligned = [0, 1]\nseeds = [0, 1]\nblock_size = 16\n\
+             [reference]\nbackend = \"flex\"\n"
         ),
     );
     let out = dir.join("out");

@@ -414,6 +414,7 @@ fn probe() {
         backend_dtypes: vec![Dtype::F32],
         kv_unsupported: vec![(KvMode::Aligned, "the cache always pads".into())],
         kv_padding: Some("256 cells, the unused ones masked".into()),
+        traces: true,
     };
     let minimal = json!({"backend": "b", "version": "1", "devices": []});
     let back: Probe = serde_json::from_value(minimal.clone()).unwrap();

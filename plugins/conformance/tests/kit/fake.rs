@@ -29,6 +29,10 @@ pub enum TraceMode {
 /// The faults of a fake; `Faults::default()` is a conforming backend.
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
+    /// The probe says `traces` is false whatever `trace` does.
+    pub undeclared_trace: bool,
+    /// The probe says `traces` is true whatever `trace` does.
+    pub declared_trace: bool,
     /// The decode route leaves the last logit of its buffer unwritten.
     pub decode_unwritten: bool,
     /// The f64 decode route (`decode_f64`) leaves its first logit unwritten.
@@ -98,6 +102,8 @@ impl Backend for Fake {
             backend_dtypes: vec![Dtype::F32, Dtype::F64],
             kv_unsupported,
             kv_padding: None,
+            traces: self.faults.declared_trace
+                || (self.faults.trace != TraceMode::Absent && !self.faults.undeclared_trace),
         }
     }
 

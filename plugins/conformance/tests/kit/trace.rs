@@ -53,3 +53,33 @@ fn a_non_finite_trace_value_fails_with_its_place() {
          \"final_norm\", position 10"
     );
 }
+
+#[test]
+fn a_trace_the_probe_does_not_declare_fails_and_so_does_a_declared_one_that_is_missing() {
+    let undeclared = Fake::with(Faults {
+        trace: TraceMode::Good,
+        undeclared_trace: true,
+        ..Faults::default()
+    });
+    let r = check_trace(&undeclared, &kit());
+    let got = lines(&r.failed, Check::Trace);
+    assert_eq!(got.len(), 6, "{r}");
+    assert!(
+        got[0].ends_with(
+            "the probe does not declare `traces`: the host refuses --trace-layers on this backend"
+        ),
+        "{r}"
+    );
+    let missing = Fake::with(Faults {
+        trace: TraceMode::Absent,
+        declared_trace: true,
+        ..Faults::default()
+    });
+    let r = check_trace(&missing, &kit());
+    let got = lines(&r.failed, Check::Trace);
+    assert_eq!(got.len(), 6, "{r}");
+    assert!(
+        got[0].contains("the probe declares `traces`, but the session does not trace"),
+        "{r}"
+    );
+}

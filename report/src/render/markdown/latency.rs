@@ -1,8 +1,9 @@
 //! `report.md`'s latency profile: per-route latency and roofline table, each backend's loads,
 //! memory and peaks, and where the sweep's time went.
 
+use crate::diff::MIN_RUNS;
 use crate::format::{fixed, inline, mib, opt_secs, secs, thousands, NONE};
-use crate::model::latency::{DtypeResources, HarnessShare, LatencyRow};
+use crate::model::latency::{DtypeResources, HarnessShare, LatencyRow, LatencyStats};
 use crate::model::{BackendReport, Report};
 use crate::render::markdown::writer::{Md, Strong, Text};
 use driftbench_core::route::Route;
@@ -28,17 +29,20 @@ pub(crate) fn latency_section(md: &mut Md, b: &BackendReport) {
         md.line("_No successful run with a wall time._");
         md.blank();
     } else {
-        md.line(
+        md.line(&format!(
             "Per (span, dtype, route, KV layout): decode rows per kv_aligned, prefill rows over \
              both layouts' prefills. `runs` counts every repetition; `steps` every decode step \
              of the runs that timed them. TTFT is the prefill's wall time. A decode step is \
              timed where the backend runs and ends when the device has finished it (GPU \
              backends wait for the device after every step, as token-by-token serving does); \
-             percentiles by nearest rank. Read-back: logits copied to host memory (widened \
-             to f32). Achieved GFLOP/s and GB/s: the model's FLOPs and bytes (formulas below) \
-             over the compute time (decode: Σ step times; prefill: wall − read-back), and \
-             their share of the device's peak in this dtype.",
-        );
+             percentiles by nearest rank. Median ± MAD (the median absolute deviation of the \
+             runs' wall times from their median) from {MIN_RUNS} runs on: `driftbench diff` \
+             judges speed by medians and a rank test of the runs, which needs {MIN_RUNS} a \
+             side (`[sweep] repetitions = {MIN_RUNS}`). Read-back: logits copied to host \
+             memory (widened to f32). Achieved GFLOP/s and GB/s: the model's FLOPs and bytes \
+             (formulas below) over the compute time (decode: Σ step times; prefill: wall − \
+             read-back), and their share of the device's peak in this dtype.",
+        ));
         md.blank();
         let body: Vec<Vec<String>> = b.latency.iter().map(latency_cells).collect();
         md.table(
@@ -49,6 +53,7 @@ pub(crate) fn latency_section(md: &mut Md, b: &BackendReport) {
                 "kv_aligned",
                 "runs",
                 "wall mean / p95 (TTFT for prefill)",
+                "wall median ± MAD",
                 "step p50 / p90 / p95 / p99",
                 "steps",
                 "decode tok/s (steps)",
@@ -61,6 +66,14 @@ pub(crate) fn latency_section(md: &mut Md, b: &BackendReport) {
         );
     }
     resources_lines(md, &b.resources);
+}
+
+/// `1.01ms ± 0.05ms` from [`MIN_RUNS`] runs on; fewer give no spread worth reading.
+fn median_cell(s: &LatencyStats) -> String {
+    match (s.wall_median_s, s.wall_mad_s) {
+        (Some(m), Some(d)) if s.runs >= MIN_RUNS => format!("{} ± {}", secs(m), secs(d)),
+        _ => NONE.to_string(),
+    }
 }
 
 fn latency_cells(l: &LatencyRow) -> Vec<String> {
@@ -86,6 +99,7 @@ fn latency_cells(l: &LatencyRow) -> Vec<String> {
             .map_or_else(|| "any".to_string(), |k| k.to_string()),
         s.runs.to_string(),
         format!("{} / {}", secs(s.wall_mean_s), secs(s.wall_p95_s)),
+        median_cell(s),
         steps,
         if l.route == Route::Decode {
             let odd = if s.step_nonfinite > 0 {

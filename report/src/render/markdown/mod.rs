@@ -284,9 +284,10 @@ fn perf_tables(md: &mut Md, b: &BackendReport) {
                 ]
             })
             .collect();
-        md.line(
-            "Successful runs only; wall time excludes model load and warm-up; p95 by nearest rank.",
-        );
+        md.line(&format!(
+            "{} Successful runs only; wall time excludes model load and warm-up; p95 by nearest rank.",
+            b.timing.sentence()
+        ));
         md.blank();
         md.table(
             &[

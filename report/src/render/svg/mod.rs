@@ -5,8 +5,17 @@
 //! Non-finite values are data here as everywhere in driftbench: a NaN or ±Inf point is drawn
 //! as a marker in a band above the plot area and counted in its series' legend entry, never
 //! dropped. On a log axis, values ≤ 0 are drawn at a floor value that the legend names.
+//!
+//! A series whose points are exactly an earlier series' (kv_aligned=0 and =1 bitwise equal,
+//! say) would hide under it: it is drawn with open circles on its points, and its legend
+//! entry says which series it is identical to.
 
+mod legend;
+mod twins;
+
+use legend::{legend, legend_height, Entry};
 use std::fmt::Write as _;
+use twins::{series_markers, twins};
 
 /// Width of every plot, in SVG user units (pixels when shown 1:1).
 const WIDTH: f64 = 760.0;
@@ -402,45 +411,6 @@ fn nonfinite_marker(out: &mut String, x: f64, y: f64, v: f64, color: &str, tip: 
     let _ = writeln!(out, "<g><title>{}</title>{shape}</g>", escape(tip));
 }
 
-/// Legend entries laid out in rows below the plot; returns the height used.
-fn legend(out: &mut String, top: f64, entries: &[(String, &str, bool)], notes: &[String]) -> f64 {
-    let cols = if entries.len() > 8 { 3 } else { 2 };
-    let col_w = (WIDTH - LEFT - RIGHT) / cols as f64;
-    for (i, (label, color, dashed)) in entries.iter().enumerate() {
-        let x = LEFT + (i % cols) as f64 * col_w;
-        let y = top + (i / cols) as f64 * LEGEND_ROW;
-        let dash = if *dashed {
-            " stroke-dasharray=\"6 3\""
-        } else {
-            ""
-        };
-        let _ = writeln!(
-            out,
-            "<line x1=\"{x}\" y1=\"{ly}\" x2=\"{x2}\" y2=\"{ly}\" stroke=\"{color}\" \
-             stroke-width=\"2.5\"{dash}/><text x=\"{tx}\" y=\"{ty}\">{}</text>",
-            escape(label),
-            x = n(x),
-            x2 = n(x + 24.0),
-            ly = n(y + 5.0),
-            tx = n(x + 30.0),
-            ty = n(y + 9.0),
-        );
-    }
-    let rows = entries.len().div_ceil(cols);
-    let mut h = rows as f64 * LEGEND_ROW;
-    for note in notes {
-        let _ = writeln!(
-            out,
-            "<text x=\"{x}\" y=\"{y}\" font-size=\"11\" fill=\"#444444\">{}</text>",
-            escape(note),
-            x = n(LEFT),
-            y = n(top + h + 10.0),
-        );
-        h += LEGEND_ROW - 2.0;
-    }
-    h
-}
-
 /// Render a line plot as an SVG document.
 pub fn line_plot(p: &LinePlot) -> String {
     let has_nonfinite = points(p).any(|(_, y)| !y.is_finite());
@@ -450,9 +420,10 @@ pub fn line_plot(p: &LinePlot) -> String {
     let bottom = plot_top + PLOT_H;
     let x_axis_h = if p.x_names.is_some() { 70.0 } else { 40.0 };
 
-    let entries = series_entries(p);
+    let twins = twins(&p.series);
+    let entries = series_entries(p, &twins);
     let notes = line_notes(p, has_nonfinite, ax.floor);
-    let height = bottom + x_axis_h + legend_height(entries.len(), notes.len()) + 10.0;
+    let height = bottom + x_axis_h + legend_height(&entries, notes.len()) + 10.0;
 
     let mut out = String::new();
     open(&mut out, height, &p.title);
@@ -461,6 +432,9 @@ pub fn line_plot(p: &LinePlot) -> String {
     let band_y = plot_top - BAND_H / 2.0 - 1.0;
     for (i, s) in p.series.iter().enumerate() {
         series_line(&mut out, s, color(i), &xa, &ax);
+        if twins[i].is_some() {
+            series_markers(&mut out, s, color(i), &xa, &ax);
+        }
         series_nonfinite_markers(&mut out, p, i, &xa, band_y);
     }
     all_zero_caption(&mut out, p, plot_top);
@@ -539,12 +513,6 @@ impl XAxis {
     }
 }
 
-/// Height of the legend for `entries` entries and `notes` notes, as [`legend`] lays it out.
-fn legend_height(entries: usize, notes: usize) -> f64 {
-    let cols = if entries > 8 { 3 } else { 2 };
-    entries.div_ceil(cols) as f64 * LEGEND_ROW + notes as f64 * (LEGEND_ROW - 2.0)
-}
-
 /// An x-axis label at (`cx`, `ty`), turned 45° so long labels do not overlap.
 fn rotated_label(out: &mut String, cx: f64, ty: f64, label: &str) {
     let _ = writeln!(
@@ -557,8 +525,9 @@ fn rotated_label(out: &mut String, cx: f64, ty: f64, label: &str) {
     );
 }
 
-/// Legend entries of a line plot: each series' label, with its non-finite counts if any.
-fn series_entries(p: &LinePlot) -> Vec<(String, &'static str, bool)> {
+/// Legend entries of a line plot: each series' label, with its non-finite counts if any
+/// and the series it is identical to (`twins`, from [`twins`]).
+fn series_entries(p: &LinePlot, twins: &[Option<usize>]) -> Vec<Entry> {
     let mut entries = Vec::new();
     for (i, s) in p.series.iter().enumerate() {
         let nan = s.points.iter().filter(|(_, y)| y.is_nan()).count();
@@ -567,7 +536,16 @@ fn series_entries(p: &LinePlot) -> Vec<(String, &'static str, bool)> {
         if nan + inf > 0 {
             label.push_str(&format!(" ({nan} NaN, {inf} Inf)"));
         }
-        entries.push((label, color(i), s.dashed));
+        let twin = twins.get(i).copied().flatten();
+        if let Some(j) = twin {
+            label.push_str(&format!(" (identical to {})", p.series[j].label));
+        }
+        entries.push(Entry {
+            label,
+            color: color(i),
+            dashed: s.dashed,
+            marker: twin.is_some(),
+        });
     }
     entries
 }
@@ -721,11 +699,16 @@ pub fn bar_chart(c: &BarChart) -> String {
     let rotate = groups > 12;
     let x_axis_h = if rotate { 70.0 } else { 44.0 };
 
-    let entries: Vec<(String, &str, bool)> = c
+    let entries: Vec<Entry> = c
         .series
         .iter()
         .enumerate()
-        .map(|(i, s)| (s.clone(), color(i), false))
+        .map(|(i, s)| Entry {
+            label: s.clone(),
+            color: color(i),
+            dashed: false,
+            marker: false,
+        })
         .collect();
     let mut notes = Vec::new();
     if has_nonfinite {
@@ -740,10 +723,7 @@ pub fn bar_chart(c: &BarChart) -> String {
     if c.groups.is_empty() {
         notes.push("No data.".to_string());
     }
-    let cols = if entries.len() > 8 { 3 } else { 2 };
-    let legend_h =
-        entries.len().div_ceil(cols) as f64 * LEGEND_ROW + notes.len() as f64 * (LEGEND_ROW - 2.0);
-    let height = bottom + x_axis_h + legend_h + 10.0;
+    let height = bottom + x_axis_h + legend_height(&entries, notes.len()) + 10.0;
 
     let mut out = String::new();
     open(&mut out, height, &c.title);
