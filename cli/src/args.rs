@@ -334,19 +334,19 @@ fn parse_threshold(s: &str) -> Result<f64, String> {
     }
 }
 
+/// The model `run` loads when given neither `--model` nor `--config`: where
+/// `scripts/fetch-model.sh` puts the reference model, from the repository's root.
+pub const DEFAULT_MODEL: &str = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
+
 /// Arguments of `driftbench run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Backend name.
     #[arg(long, default_value = driftbench_sweep::default_backend::DEFAULT_BACKEND)]
     pub backend: String,
-    /// A GGUF model file.
-    #[arg(
-        long,
-        value_name = "PATH",
-        required_unless_present = "config",
-        conflicts_with = "config"
-    )]
+    /// A GGUF model file. Default, without --config: the reference model as
+    /// scripts/fetch-model.sh fetches it (models/SmolLM2-135M-Instruct.Q4_1.gguf).
+    #[arg(long, value_name = "PATH", conflicts_with = "config")]
     pub model: Option<PathBuf>,
     /// Take the model, block size and tolerances from this sweep config instead.
     #[arg(long, value_name = "PATH")]

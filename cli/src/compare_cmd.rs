@@ -10,7 +10,7 @@ use crate::args::{CompareArgs, SavedRoute};
 use crate::text::one_line;
 use anyhow::Result;
 use driftbench_core::metrics::{compare_logits, Metrics};
-use driftbench_report::format::{diff, opt_sci, sci, sig2, top1};
+use driftbench_report::format::{first_flip, metrics_line, opt_sci, sci};
 use folder::{check_same, file_name, Folder};
 use serde_json::json;
 
@@ -121,18 +121,7 @@ impl Side<'_> {
 /// decimals, KL and NMSE in 3 significant digits), then the differences again in 3
 /// significant digits, which 6 decimals round to zero below 5e-7 (an f64 comparison).
 fn say_metrics(m: &Metrics) {
-    println!(
-        "max_abs_diff {} p99_abs_diff {} mean_abs_diff {} KL mean {} KL max {} NMSE {} top1_agreement {} nonfinite {}/{}",
-        diff(m.max_abs_diff),
-        diff(m.p99_abs_diff),
-        diff(m.mean_abs_diff),
-        opt_sci(m.kl_mean),
-        opt_sci(m.kl_max),
-        opt_sci(m.nmse),
-        top1(m.top1_agreement),
-        m.nonfinite_prefill,
-        m.nonfinite_decode
-    );
+    println!("{}", metrics_line(m));
     println!(
         "to 3 significant digits: max_abs_diff {} p99_abs_diff {} mean_abs_diff {} KL p99 {}",
         sci(m.max_abs_diff),
@@ -141,14 +130,10 @@ fn say_metrics(m: &Metrics) {
         opt_sci(m.kl_p99)
     );
     match &m.first_flip {
-        None => println!("first flip: none (top-1 agrees at every position)"),
-        Some(f) => println!(
-            "first flip: pos {}: A token {} (margin {}), B token {} (margin {}); {} of {} positions flip",
-            f.position,
-            f.prefill_token,
-            sig2(f.prefill_margin),
-            f.decode_token,
-            sig2(f.decode_margin),
+        None => println!("first flip: {}", first_flip(m, "A", "B")),
+        Some(_) => println!(
+            "first flip: {}; {} of {} positions flip",
+            first_flip(m, "A", "B"),
             m.flips(),
             m.positions
         ),

@@ -16,7 +16,7 @@ use driftbench_core::logits::LogitsRef;
 use driftbench_core::metrics::Metrics;
 use driftbench_core::model_spec::ModelSpec;
 use driftbench_core::probe::Probe;
-use driftbench_report::format::{diff, fixed, opt_sci, secs, sig2, top1};
+use driftbench_report::format::{first_flip, fixed, metrics_line, secs};
 use driftbench_sweep::config::BackendInstance;
 use driftbench_sweep::config::SweepConfig;
 use driftbench_sweep::plan::PairPlan;
@@ -143,6 +143,21 @@ fn exit_code(v: Verdict) -> i32 {
     }
 }
 
+/// `--model`, else the reference model where `scripts/fetch-model.sh` puts it.
+fn model_path(given: Option<&Path>) -> Result<std::path::PathBuf> {
+    if let Some(m) = given {
+        return Ok(m.to_path_buf());
+    }
+    let path = std::path::PathBuf::from(crate::args::DEFAULT_MODEL);
+    if !path.is_file() {
+        bail!(
+            "no --model or --config, and the default model {} is not here: run ./scripts/fetch-model.sh from the repository's root, or give --model PATH or --config PATH",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
 /// What `run` takes from `--config` (or `--model` and the defaults): the model, the padded
 /// cache's block size, the dtype's tolerance and the backend instances.
 struct Setup {
@@ -166,14 +181,15 @@ impl Setup {
                 let tol = cfg.tolerance(dtype);
                 (cfg.model, cfg.block_size, tol, cfg.instances, cfg.prompt)
             }
-            (None, Some(m)) => (
-                ModelSpec::Gguf { path: m.clone() },
+            (None, model) => (
+                ModelSpec::Gguf {
+                    path: model_path(model.as_deref())?,
+                },
                 16,
                 DtypeTolerance::default_for(dtype),
                 Default::default(),
                 Prompt::Random,
             ),
-            (None, None) => anyhow::bail!("give --model PATH or --config PATH"),
         };
         let prompt = prompt_of(a, &model, prompt)?;
         let block = a.block_size.unwrap_or(block);
@@ -289,32 +305,8 @@ fn say_pair(a: &RunArgs, key: &PairKey, w: &Walls, m: &Metrics, pair: &PairRecor
         rate(&w.decode),
         w.temperature()
     );
-    println!(
-        "max_abs_diff {} p99_abs_diff {} mean_abs_diff {} KL mean {} KL max {} NMSE {} top1_agreement {} nonfinite {}/{}",
-        diff(m.max_abs_diff),
-        diff(m.p99_abs_diff),
-        diff(m.mean_abs_diff),
-        opt_sci(m.kl_mean),
-        opt_sci(m.kl_max),
-        opt_sci(m.nmse),
-        top1(m.top1_agreement),
-        m.nonfinite_prefill,
-        m.nonfinite_decode
-    );
-    println!(
-        "first flip: {}",
-        m.first_flip.as_ref().map_or_else(
-            || "none (top-1 agrees at every position)".to_string(),
-            |f| format!(
-                "pos {}: prefill token {} (margin {}), decode token {} (margin {})",
-                f.position,
-                f.prefill_token,
-                sig2(f.prefill_margin),
-                f.decode_token,
-                sig2(f.decode_margin)
-            )
-        )
-    );
+    println!("{}", metrics_line(m));
+    println!("first flip: {}", first_flip(m, "prefill", "decode"));
     println!(
         "verdict {}{}",
         pair.verdict,

@@ -239,6 +239,41 @@ fn block_marker(s: &str) -> Option<usize> {
     }
 }
 
+/// A pair's metrics on one line, as `run` and `compare` print them, in the formats of the
+/// report's comparison table.
+pub fn metrics_line(m: &driftbench_core::metrics::Metrics) -> String {
+    format!(
+        "max_abs_diff {} p99_abs_diff {} mean_abs_diff {} KL mean {} KL max {} NMSE {} top1_agreement {} nonfinite {}/{}",
+        diff(m.max_abs_diff),
+        diff(m.p99_abs_diff),
+        diff(m.mean_abs_diff),
+        opt_sci(m.kl_mean),
+        opt_sci(m.kl_max),
+        opt_sci(m.nmse),
+        top1(m.top1_agreement),
+        m.nonfinite_prefill,
+        m.nonfinite_decode
+    )
+}
+
+/// The first top-1 flip in words, the two sides named `a` and `b` (`prefill`, `decode`):
+/// `pos 23: prefill token 30 (margin 0), decode token 824 (margin 0.016)`.
+pub fn first_flip(m: &driftbench_core::metrics::Metrics, a: &str, b: &str) -> String {
+    m.first_flip.as_ref().map_or_else(
+        || "none (top-1 agrees at every position)".to_string(),
+        |f| {
+            format!(
+                "pos {}: {a} token {} (margin {}), {b} token {} (margin {})",
+                f.position,
+                f.prefill_token,
+                sig2(f.prefill_margin),
+                f.decode_token,
+                sig2(f.decode_margin)
+            )
+        },
+    )
+}
+
 /// Bytes as MiB with one decimal.
 pub fn mib(b: u64) -> String {
     format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64)

@@ -9,7 +9,9 @@ use crate::kv_cache::KvCache;
 use crate::matrix::Matrix;
 use crate::products::{gemv, matmul};
 use crate::rope::Tables;
-use crate::trace::Tap;
+use crate::trace::{self, Tap};
+use driftbench_core::route::Route;
+use driftbench_core::trace::LayerTrace;
 use driftbench_core::{Dtype, KvLayout};
 use driftbench_model::{HostWeights, LlamaArch};
 use rayon::prelude::*;
@@ -190,6 +192,26 @@ impl<T: Elem> CpuModel<T> {
     /// Prefill route: logits of every position into `out` (`[tokens.len(), vocab]`).
     pub fn prefill(&self, tokens: &[u32], out: &mut [T]) {
         self.prefill_with(tokens, out, Tap::OFF);
+    }
+
+    /// Run `route` on `tokens` (decode through a fresh KV cache in `layout`; prefill ignores
+    /// it) as [`CpuModel::prefill`] or [`CpuModel::decode`] does, its logits into `out`
+    /// (`[tokens.len(), vocab]`), and return the hidden state of every position at every
+    /// trace point. Tokens must be in the vocabulary (the session checks them).
+    pub fn trace(
+        &self,
+        route: Route,
+        tokens: &[u32],
+        layout: KvLayout,
+        out: &mut [T],
+    ) -> LayerTrace {
+        let mut trace = trace::blank(self.arch().layers, tokens.len(), self.arch().hidden);
+        let tap = Tap::into(&mut trace);
+        match route {
+            Route::Prefill => self.prefill_with(tokens, out, tap),
+            Route::Decode => self.decode_with(tokens, layout, out, |_| {}, tap),
+        }
+        trace
     }
 
     /// The prefill route, leaving its hidden states at the trace points in `tap`.

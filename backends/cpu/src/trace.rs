@@ -1,13 +1,10 @@
-//! Layer traces on these kernels: the routes of [`CpuModel`] leave the hidden states they pass
-//! at the trace points of `driftbench_core::trace` in a `Tap`, widened to f32 as they go by.
+//! Layer traces on these kernels: the model's routes leave the hidden states they pass at the
+//! trace points of `driftbench_core::trace` in a `Tap`, widened to f32 as they go by.
 //! The traced and untraced routes are one code path: a tap that is off does nothing, so a
 //! trace shows exactly what the measured route computes.
 
 use crate::elem::Elem;
-use crate::model::CpuModel;
-use driftbench_core::route::Route;
 use driftbench_core::trace::{point_names, LayerTrace};
-use driftbench_core::KvLayout;
 
 /// Where a route leaves its hidden states: `None` on the measured route, which then pays one
 /// branch per point (no allocation, no copy, the same threading).
@@ -16,6 +13,11 @@ pub(crate) struct Tap<'a>(Option<&'a mut LayerTrace>);
 impl<'a> Tap<'a> {
     /// The tap of the untraced routes.
     pub(crate) const OFF: Tap<'static> = Tap(None);
+
+    /// A tap that fills `trace` (from [`blank`]).
+    pub(crate) fn into(trace: &'a mut LayerTrace) -> Tap<'a> {
+        Tap(Some(trace))
+    }
 
     /// Copy `rows` (one or more positions, `hidden` wide, starting at position `pos`) into
     /// point `point`, widened (or, from f64, rounded) to f32. Only reads `rows`: the route's
@@ -52,31 +54,13 @@ impl<'a> Tap<'a> {
     }
 }
 
-impl<T: Elem> CpuModel<T> {
-    /// Run `route` on `tokens` (decode through a fresh KV cache in `layout`; prefill ignores
-    /// it) as [`CpuModel::prefill`] or [`CpuModel::decode`] does, its logits into `out`
-    /// (`[tokens.len(), vocab]`), and return the hidden state of every position at every
-    /// trace point. Tokens must be in the vocabulary (the session checks them).
-    pub fn trace(
-        &self,
-        route: Route,
-        tokens: &[u32],
-        layout: KvLayout,
-        out: &mut [T],
-    ) -> LayerTrace {
-        let points = point_names(self.arch().layers);
-        let (positions, hidden) = (tokens.len(), self.arch().hidden);
-        let mut trace = LayerTrace {
-            data: vec![0f32; points.len() * positions * hidden],
-            points,
-            positions,
-            hidden,
-        };
-        let tap = Tap(Some(&mut trace));
-        match route {
-            Route::Prefill => self.prefill_with(tokens, out, tap),
-            Route::Decode => self.decode_with(tokens, layout, out, |_| {}, tap),
-        }
-        trace
+/// A zeroed trace of a model of `layers` layers: every point, `positions` × `hidden`.
+pub(crate) fn blank(layers: usize, positions: usize, hidden: usize) -> LayerTrace {
+    let points = point_names(layers);
+    LayerTrace {
+        data: vec![0f32; points.len() * positions * hidden],
+        points,
+        positions,
+        hidden,
     }
 }

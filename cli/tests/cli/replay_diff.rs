@@ -191,7 +191,9 @@ fn diff_and_csv_of_a_sweep_report() {
         let t = text(&d);
         assert_eq!(d.status.code(), Some(2), "{t}");
         assert!(
-            t.contains(&format!("error: {option}: `{value}`: expected a finite number, 0 or more")),
+            t.contains(&format!(
+                "error: {option}: `{value}`: expected a finite number, 0 or more"
+            )),
             "{t}"
         );
     }

@@ -5,6 +5,9 @@
 use crate::common::{driftbench, root, text};
 use regex::Regex;
 
+/// The default model's path, as `run --help` states it.
+const MODEL: &str = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
+
 fn run(extra: &[&str]) -> String {
     let cfg = root().join("configs/ci.toml");
     let mut args = vec!["run", "--config", cfg.to_str().unwrap(), "--span", "9"];
@@ -73,4 +76,31 @@ fn run_without_backend_runs_the_default_backend() {
         )),
         "{head}"
     );
+}
+
+#[test]
+fn run_without_model_or_config_loads_the_reference_model_or_says_how_to_fetch_it() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let o = driftbench(&["run", "--span", "4"])
+        .current_dir(elsewhere.path())
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains(&format!("the default model {MODEL} is not here"))
+            && t.contains("./scripts/fetch-model.sh"),
+        "{t}"
+    );
+    if !root().join(MODEL).is_file() {
+        eprintln!("skipped the loading half: the model is not fetched (scripts/fetch-model.sh)");
+        return;
+    }
+    let o = driftbench(&["run", "--span", "4", "--dtype", "f32"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{t}");
+    assert!(line(&t, "backend cpu on ").contains("30 layers"), "{t}");
 }

@@ -346,7 +346,8 @@ mod tests {
 
     #[test]
     fn a_changed_prompt_source_is_said_before_any_verdict() {
-        let text = serde_json::json!({"kind": "text", "path": "p.txt", "sha256": "ab12", "tokens": 9});
+        let text =
+            serde_json::json!({"kind": "text", "path": "p.txt", "sha256": "ab12", "tokens": 9});
         let said = changes(Some(&header(None)), Some(&header(Some(text.clone()))));
         assert_eq!(
             said,
