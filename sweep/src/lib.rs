@@ -26,4 +26,5 @@ pub mod records;
 pub mod replay;
 pub mod resume;
 pub mod runner;
+pub mod shard;
 pub mod verdict;
