@@ -291,9 +291,11 @@ pub fn classify(
         }
     }
     if !within_top1 {
+        // The positions that agree, exactly, rather than the fraction's 16 digits.
+        let agree = (m.top1_agreement * m.positions as f64).round();
         reasons.push(format!(
-            "top1_agreement {} < {} ({dtype} {kind})",
-            m.top1_agreement, env.min_top1
+            "top1_agreement {agree} of {} positions ({:.4}) < {} ({dtype} {kind})",
+            m.positions, m.top1_agreement, env.min_top1
         ));
     }
     if reasons.is_empty() {

@@ -64,9 +64,13 @@ fn equiv_min_top1_at_below_above() {
     assert_eq!(verdict(1, &metrics(0.0, 0.95), &t), Verdict::PassEquiv);
     assert_eq!(verdict(1, &metrics(0.0, 0.9501), &t), Verdict::PassEquiv);
     assert_eq!(verdict(1, &metrics(0.0, 0.9499), &t), Verdict::FailEquiv);
-    let (_, reason) = classify(KvMode::Aligned, Dtype::F16, &metrics(0.0, 0.42), &t);
+    // 7 of the 16 positions agree.
+    let (_, reason) = classify(KvMode::Aligned, Dtype::F16, &metrics(0.0, 0.4375), &t);
     let reason = reason.unwrap();
-    assert!(reason.contains("top1_agreement 0.42 < 0.95"), "{reason}");
+    assert!(
+        reason.contains("top1_agreement 7 of 16 positions (0.4375) < 0.95"),
+        "{reason}"
+    );
 }
 
 #[test]
@@ -112,11 +116,14 @@ fn zero_drift_is_expected_drift() {
 
 #[test]
 fn both_bounds_broken_are_both_reported() {
-    let (v, reason) = classify(KvMode::Aligned, Dtype::F16, &metrics(0.31, 0.42), &tol());
+    let (v, reason) = classify(KvMode::Aligned, Dtype::F16, &metrics(0.31, 0.4375), &tol());
     assert_eq!(v, Verdict::FailEquiv);
     assert_eq!(
         reason.as_deref(),
-        Some("max_abs_diff 0.31 > 0.25 (f16 equiv); top1_agreement 0.42 < 0.95 (f16 equiv)")
+        Some(
+            "max_abs_diff 0.31 > 0.25 (f16 equiv); \
+             top1_agreement 7 of 16 positions (0.4375) < 0.95 (f16 equiv)"
+        )
     );
 }
 
