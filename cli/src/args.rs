@@ -162,6 +162,12 @@ pub enum Command {
         /// cached ones. `[profile] roofline = false` in the config skips them altogether.
         #[arg(long = "remeasure-peaks")]
         remeasure_peaks: bool,
+        /// Run one slice of the grid: shard K of N (0-based), cells whole with all their
+        /// backends and balanced by estimated cost; `auto/N` takes K from SLURM_ARRAY_TASK_ID
+        /// (a Slurm job array) or JOB_COMPLETION_INDEX (a Kubernetes Indexed Job). Each shard
+        /// writes its own --out folder; its journal's plan names the shard.
+        #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+        shard: Option<driftbench_sweep::shard::Shard>,
         /// Plugin search.
         #[command(flatten)]
         plugins: PluginArgs,
@@ -324,6 +330,11 @@ fn parse_seed(s: &str) -> Result<u64, String> {
 fn parse_block_size(s: &str) -> Result<usize, String> {
     let max = driftbench_sweep::config::MAX_SPAN;
     whole_in(s, 1..=max as u64, &format!("a block size from 1 to {max}")).map(|v| v as usize)
+}
+
+/// `--shard`: `K/N` or `auto/N` (the index from the engine's environment).
+fn parse_shard(s: &str) -> Result<driftbench_sweep::shard::Shard, String> {
+    driftbench_sweep::shard::Shard::from_flag(s, |k| std::env::var(k).ok())
 }
 
 /// A threshold: a finite number, 0 or more.

@@ -54,6 +54,7 @@ fn main() {
             machine_label,
             resume,
             remeasure_peaks,
+            shard,
             plugins,
         } => sweep_cmd::run(
             config,
@@ -66,6 +67,7 @@ fn main() {
             sweep_cmd::Flags {
                 resume: *resume,
                 remeasure_peaks: *remeasure_peaks,
+                shard: *shard,
             },
             plugins,
         ),

@@ -12,6 +12,7 @@ use driftbench_sweep::job::{Finished, Job, Requirement};
 use driftbench_sweep::peaks_cache::PeaksCache;
 use driftbench_sweep::records::Record;
 use driftbench_sweep::runner::{FloorSource, PlannedBackend, Sweep};
+use driftbench_sweep::shard::Shard;
 use driftbench_sweep::verdict::GlobalVerdict;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,6 +25,8 @@ pub struct Flags {
     pub resume: bool,
     /// Measure peaks again instead of reading the machine's cache.
     pub remeasure_peaks: bool,
+    /// The slice of the grid to run (`--shard`); `None`: the whole grid.
+    pub shard: Option<Shard>,
 }
 
 /// The backends `driftbench sweep` was told to run.
@@ -85,7 +88,12 @@ pub fn run(
     let cache = plugins.cache()?;
     let chosen = Chosen::select(&cfg, config, &names, plugins, &cache)?;
     let out_dir = out.unwrap_or_else(|| PathBuf::from("out").join(&cfg.name));
-    let grid = Grid::of(&cfg);
+    // One shard of one is the whole sweep, recorded as such.
+    let shard = flags.shard.filter(|s| s.count > 1);
+    let grid = match shard {
+        Some(s) => Grid::of(&cfg).shard(s),
+        None => Grid::of(&cfg),
+    };
     let job = Job {
         sweep: Sweep {
             cfg: &cfg,
@@ -98,6 +106,7 @@ pub fn run(
         environment: environment::collect(),
         requirement,
         origin: crate::origin::collect(machine, config, &chosen.files)?,
+        shard,
     };
     let pairs_planned = job.pairs_planned();
     let started = job.start(flags.resume)?;
@@ -112,8 +121,9 @@ pub fn run(
         );
     }
     eprintln!(
-        "driftbench: sweep `{}`: {pairs_planned} pairs on {} → {}",
+        "driftbench: sweep `{}`{}: {pairs_planned} pairs on {} → {}",
         terminal(&cfg.name),
+        shard.map(|s| format!(" shard {s}")).unwrap_or_default(),
         terminal(&chosen.names().join(", ")),
         out_dir.display()
     );

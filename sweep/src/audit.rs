@@ -9,10 +9,12 @@
 //! outside the plan, the same identity twice with different content (metrics, verdict,
 //! reason; never timings). The same identity twice with identical content collapses into one.
 
+use crate::grid::cells_of;
 use crate::identity::PairId;
 use crate::noise_floor::{classify_transported, FloorRule};
 use crate::plan::SweepPlan;
 use crate::records::{PairKey, PairRecord, Record, RunStatus, SweepHeader};
+use crate::shard::shard_cells;
 use crate::verdict::{DtypeTolerance, Verdict};
 use driftbench_core::route::Route;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -101,27 +103,17 @@ pub fn audit(records: &[Record]) -> Audit {
     out
 }
 
-/// Every pair the plan's grid puts on its backends.
+/// Every pair the plan's grid (its shard's slice, for a shard) puts on its backends.
 pub fn planned_keys(plan: &SweepPlan) -> BTreeSet<PairKey> {
-    let mut keys = BTreeSet::new();
-    for (backend, _, _) in &plan.backends {
-        for &dtype in &plan.dtypes {
-            for &span in &plan.spans {
-                for &kv_aligned in &plan.kv_aligned {
-                    for &seed in &plan.seeds {
-                        keys.insert(PairKey {
-                            backend: backend.clone(),
-                            span,
-                            dtype,
-                            kv_aligned,
-                            seed,
-                        });
-                    }
-                }
-            }
-        }
-    }
-    keys
+    let cells = cells_of(&plan.dtypes, &plan.spans, &plan.kv_aligned, &plan.seeds);
+    let cells = match plan.shard {
+        Some(s) => shard_cells(&cells, s),
+        None => cells,
+    };
+    plan.backends
+        .iter()
+        .flat_map(|(backend, _, _)| cells.iter().map(|c| c.pair(backend)))
+        .collect()
 }
 
 /// The routes that ran to the end (status ok) for each pair, first repetition.

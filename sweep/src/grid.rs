@@ -3,6 +3,7 @@
 
 use crate::config::SweepConfig;
 use crate::records::PairKey;
+use crate::shard::{shard_cells, Shard};
 use driftbench_core::dtype::Dtype;
 use driftbench_core::kv::KvMode;
 
@@ -51,30 +52,44 @@ pub struct Grid {
     cells: Vec<Cell>,
 }
 
-impl Grid {
-    /// Expand the grid of `cfg`.
-    pub fn of(cfg: &SweepConfig) -> Grid {
-        let mut spans = cfg.spans.clone();
-        spans.sort_unstable();
-        let mut kv = cfg.kv_aligned.clone();
-        kv.sort_unstable();
-        let mut cells =
-            Vec::with_capacity(cfg.dtypes.len() * spans.len() * kv.len() * cfg.seeds.len());
-        for &dtype in &cfg.dtypes {
-            for &span in &spans {
-                for &kv_aligned in &kv {
-                    for &seed in &cfg.seeds {
-                        cells.push(Cell {
-                            dtype,
-                            span,
-                            kv_aligned,
-                            seed,
-                        });
-                    }
+/// The cells of these lists in run order (see [`Grid`]): what a config and a journal's plan
+/// both expand to.
+pub fn cells_of(dtypes: &[Dtype], spans: &[usize], kv: &[KvMode], seeds: &[u64]) -> Vec<Cell> {
+    let mut spans = spans.to_vec();
+    spans.sort_unstable();
+    let mut kv = kv.to_vec();
+    kv.sort_unstable();
+    let mut cells = Vec::with_capacity(dtypes.len() * spans.len() * kv.len() * seeds.len());
+    for &dtype in dtypes {
+        for &span in &spans {
+            for &kv_aligned in &kv {
+                for &seed in seeds {
+                    cells.push(Cell {
+                        dtype,
+                        span,
+                        kv_aligned,
+                        seed,
+                    });
                 }
             }
         }
-        Grid { cells }
+    }
+    cells
+}
+
+impl Grid {
+    /// Expand the grid of `cfg`.
+    pub fn of(cfg: &SweepConfig) -> Grid {
+        Grid {
+            cells: cells_of(&cfg.dtypes, &cfg.spans, &cfg.kv_aligned, &cfg.seeds),
+        }
+    }
+
+    /// The cells of `shard`, in run order (the whole grid for one shard).
+    pub fn shard(&self, shard: Shard) -> Grid {
+        Grid {
+            cells: shard_cells(&self.cells, shard),
+        }
     }
 
     /// Every cell, in run order.

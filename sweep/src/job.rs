@@ -10,6 +10,7 @@ use crate::plan::SweepPlan;
 use crate::records::{Environment, Origin, Record, ReferenceInfo, SweepHeader, SCHEMA_VERSION};
 use crate::resume::{self, ResumeError};
 use crate::runner::{self, cross_reference, Progress, Sweep, SweepControl};
+use crate::shard::Shard;
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
@@ -84,6 +85,8 @@ pub struct Job<'a> {
     pub requirement: Requirement,
     /// The machine label and the config's and plugins' hashes, for the header.
     pub origin: Origin,
+    /// The slice of the grid `sweep.grid` holds (`--shard K/N`); `None`: the whole grid.
+    pub shard: Option<Shard>,
 }
 
 /// The backends a sweep needs results from ([`SweepPlan::required`], [`SweepPlan::optional`]).
@@ -168,6 +171,7 @@ impl<'a> Job<'a> {
         SweepPlan {
             required: self.requirement.required.clone(),
             optional: self.requirement.optional.clone(),
+            shard: self.shard,
             ..SweepPlan::of(self.sweep.cfg, &self.backend_names())
         }
     }

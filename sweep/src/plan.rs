@@ -7,6 +7,7 @@
 use crate::config::SweepConfig;
 use crate::noise_floor::FloorRule;
 use crate::prompt::{Prompt, PromptFile};
+use crate::shard::Shard;
 use crate::verdict::{DtypeTolerance, Envelope};
 use driftbench_core::dtype::Dtype;
 use driftbench_core::kv::{KvLayout, KvMode};
@@ -52,6 +53,9 @@ pub struct SweepPlan {
     /// random ids, and in journals written before prompt files existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt: Option<PromptFile>,
+    /// The slice of the grid this journal runs (`--shard K/N`); absent: the whole grid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
 }
 
 fn one() -> usize {
@@ -81,6 +85,7 @@ impl SweepPlan {
             required: Vec::new(),
             optional: Vec::new(),
             prompt: cfg.prompt.file().cloned(),
+            shard: None,
         }
     }
 
@@ -104,6 +109,7 @@ impl SweepPlan {
         field("repetitions", j(&self.repetitions), j(&now.repetitions));
         field("required backends", j(&self.required), j(&now.required));
         field("optional backends", j(&self.optional), j(&now.optional));
+        field("shard", j(&self.shard), j(&now.shard));
         if let Some(change) = prompt_change(self.prompt.as_ref(), now.prompt.as_ref()) {
             out.push(change);
         }

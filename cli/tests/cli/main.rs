@@ -32,6 +32,7 @@ mod report_cmd;
 mod required_backends;
 mod resume;
 mod run_output;
+mod shards;
 mod speed_significance;
 mod sweep;
 mod template_plugin;
