@@ -3,7 +3,6 @@
 
 use crate::config::SweepConfig;
 use crate::records::PairKey;
-use crate::shard::{shard_cells, Shard};
 use driftbench_core::dtype::Dtype;
 use driftbench_core::kv::KvMode;
 
@@ -85,11 +84,9 @@ impl Grid {
         }
     }
 
-    /// The cells of `shard`, in run order (the whole grid for one shard).
-    pub fn shard(&self, shard: Shard) -> Grid {
-        Grid {
-            cells: shard_cells(&self.cells, shard),
-        }
+    /// A grid of these cells, in the order given (a shard's slice of a grid).
+    pub fn from_cells(cells: Vec<Cell>) -> Grid {
+        Grid { cells }
     }
 
     /// Every cell, in run order.

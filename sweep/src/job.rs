@@ -10,7 +10,7 @@ use crate::plan::SweepPlan;
 use crate::records::{Environment, Origin, Record, ReferenceInfo, SweepHeader, SCHEMA_VERSION};
 use crate::resume::{self, ResumeError};
 use crate::runner::{self, cross_reference, Progress, Sweep, SweepControl};
-use crate::shard::Shard;
+use crate::shard_id::Shard;
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};

@@ -27,4 +27,5 @@ pub mod replay;
 pub mod resume;
 pub mod runner;
 pub mod shard;
+pub mod shard_id;
 pub mod verdict;

@@ -7,7 +7,7 @@
 use crate::config::SweepConfig;
 use crate::noise_floor::FloorRule;
 use crate::prompt::{Prompt, PromptFile};
-use crate::shard::Shard;
+use crate::shard_id::Shard;
 use crate::verdict::{DtypeTolerance, Envelope};
 use driftbench_core::dtype::Dtype;
 use driftbench_core::kv::{KvLayout, KvMode};
