@@ -2,24 +2,16 @@
 //! valid GGUF header, metadata and tensor table, and every span must fit the model's context
 //! length. A bad model file is bad input (`error:`, exit 2), not a sweep of INCOMPLETE pairs.
 //!
-//! Only the header is read, never the tensor data: the file is read from its start in growing
-//! pieces (1 MiB, doubling, at most [`MAX_HEADER_BYTES`]) until driftbench-gguf's
-//! [`Gguf::parse_header`] can parse the whole header from the piece (it checks every tensor's
-//! extent against the file's length), so a 100 GB file costs as much as a 1 MB one.
+//! Only the header is read, never the tensor data: driftbench-gguf's [`Gguf::open_header`]
+//! reads the file from its start in growing pieces (1 MiB, doubling, at most
+//! [`MAX_HEADER_BYTES`]) until the whole header parses (every tensor's extent checked against
+//! the file's length), so a 100 GB file costs as much as a 1 MB one.
 
 use anyhow::{bail, Result};
 use driftbench_core::model_spec::ModelSpec;
-use driftbench_gguf::{Gguf, GgufError};
+use driftbench_gguf::{Gguf, GgufError, MAX_HEADER_BYTES};
 use driftbench_sweep::config::{file_kind, span_limit, SweepConfig, MAX_SPAN};
-use std::fs::File;
-use std::io::Read;
 use std::path::Path;
-
-/// First piece of a GGUF file read to parse its header.
-const FIRST_READ: u64 = 1 << 20;
-
-/// Largest header (metadata and tensor table) accepted: 256 MiB.
-pub const MAX_HEADER_BYTES: u64 = 256 << 20;
 
 /// Context length of llama files without `llama.context_length` (the model loader's default).
 const LLAMA_DEFAULT_CONTEXT: u64 = 2048;
@@ -119,38 +111,21 @@ fn reason(e: &GgufError, path: &Path) -> String {
         .to_string()
 }
 
-/// Parse the header of the GGUF file at `path` (`len` bytes) without reading tensor data.
+/// Parse the header of the GGUF file at `path` (`len` bytes) without reading tensor data
+/// ([`Gguf::open_header`]).
 fn read_header(path: &Path, len: u64) -> Result<Gguf, String> {
-    let mut file = File::open(path).map_err(|e| format!("cannot open it: {e}"))?;
-    let mut buf: Vec<u8> = Vec::new();
-    let mut want = FIRST_READ.min(len);
-    loop {
-        let have = buf.len() as u64;
-        (&mut file)
-            .take(want - have)
-            .read_to_end(&mut buf)
-            .map_err(|e| format!("cannot read it: {e}"))?;
-        let whole = buf.len() as u64 >= len;
-        if !whole && (buf.len() as u64) < want {
-            return Err(format!(
-                "the file shrank while being read ({} of {len} bytes)",
-                buf.len()
-            ));
+    match Gguf::open_header(path, MAX_HEADER_BYTES) {
+        Ok(gguf) => Ok(gguf),
+        // Past the cap, a header that does not parse is too large to read (or corrupt).
+        Err(GgufError::Truncated { .. } | GgufError::AbsurdCount { .. })
+            if len > MAX_HEADER_BYTES =>
+        {
+            Err(format!(
+                "its header (metadata and tensor table) is larger than {MAX_HEADER_BYTES} bytes, or corrupt"
+            ))
         }
-        match Gguf::parse_header(buf.clone(), len, path.to_path_buf()) {
-            // The header parsed, and every tensor's data lies inside the file.
-            Ok(gguf) => return Ok(gguf),
-            // More of the header lies past what was read.
-            Err(GgufError::Truncated { .. } | GgufError::AbsurdCount { .. }) if !whole => {
-                if want >= MAX_HEADER_BYTES {
-                    return Err(format!(
-                        "its header (metadata and tensor table) is larger than {MAX_HEADER_BYTES} bytes, or corrupt"
-                    ));
-                }
-                want = (want * 2).min(MAX_HEADER_BYTES).min(len);
-            }
-            Err(e) => return Err(reason(&e, path)),
-        }
+        Err(GgufError::Io { source, .. }) => Err(format!("cannot read it: {source}")),
+        Err(e) => Err(reason(&e, path)),
     }
 }
 

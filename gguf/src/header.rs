@@ -11,6 +11,11 @@ use crate::reader::Gguf;
 /// First piece of the file read to parse its header: 1 MiB.
 const FIRST_READ: u64 = 1 << 20;
 
+/// The largest header driftbench reads ([`Gguf::open_header`]'s `max_bytes` for the model
+/// check and the tokenizer): 256 MiB, far beyond any real model's metadata and tensor table
+/// (SmolLM2's is under 2 MiB, a 150k-token vocabulary's a few MiB).
+pub const MAX_HEADER_BYTES: u64 = 256 << 20;
+
 impl Gguf {
     /// Reads the header of the GGUF file at `path`: its first bytes, 1 MiB and doubling up to
     /// `max_bytes`, until [`Gguf::parse_header`] parses the whole header from them. Metadata and
@@ -46,9 +51,18 @@ impl Gguf {
                 .read_to_end(&mut buf)
                 .map_err(io)?;
             let whole = buf.len() as u64 >= len;
+            if !whole && (buf.len() as u64) < want {
+                return Err(io(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "the file shrank while being read ({} of {len} bytes)",
+                        buf.len()
+                    ),
+                )));
+            }
             match Gguf::parse_header(buf.clone(), len, path.to_path_buf()) {
                 Err(GgufError::Truncated { .. } | GgufError::AbsurdCount { .. })
-                    if !whole && want < max_bytes && buf.len() as u64 == want =>
+                    if !whole && want < max_bytes =>
                 {
                     want = want.saturating_mul(2).min(max_bytes).min(len);
                 }

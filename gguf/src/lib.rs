@@ -31,6 +31,7 @@ pub mod writer;
 
 pub use dequant::{dequantize, DequantError, GgmlType};
 pub use errors::{GgufError, Result};
+pub use header::MAX_HEADER_BYTES;
 pub use reader::{Gguf, TensorInfo, DEFAULT_ALIGNMENT, GGUF_MAGIC};
 #[cfg(feature = "tokenizer")]
 pub use tokenizer::{GgufTokenizer, TokenizerError};

@@ -11,10 +11,6 @@ use std::sync::Arc;
 /// The most a prompt file (text or token ids) may hold: 64 MiB.
 pub const MAX_PROMPT_FILE_BYTES: u64 = 64 << 20;
 
-/// The most of a GGUF file read for its vocabulary: its header, up to 256 MiB (as the CLI's
-/// model check reads it).
-const MAX_GGUF_HEADER_BYTES: u64 = 256 << 20;
-
 /// Why a prompt file cannot give a sweep its prompts. Each message is one line naming the
 /// file.
 #[derive(Debug, thiserror::Error)]
@@ -155,7 +151,7 @@ impl Prompt {
 fn tokenizer_of(model: &ModelSpec) -> Result<GgufTokenizer, String> {
     match model {
         ModelSpec::Gguf { path } => {
-            GgufTokenizer::open(path, MAX_GGUF_HEADER_BYTES).map_err(|e| e.to_string())
+            GgufTokenizer::open(path, driftbench_gguf::MAX_HEADER_BYTES).map_err(|e| e.to_string())
         }
         ModelSpec::Synthetic(_) => Err("a synthetic model has no text vocabulary: \
              use a gguf model, or a file of token ids"
@@ -169,7 +165,7 @@ fn tokenizer_of(model: &ModelSpec) -> Result<GgufTokenizer, String> {
 fn vocab_of(model: &ModelSpec) -> Option<usize> {
     match model {
         ModelSpec::Synthetic(m) => Some(m.vocab),
-        ModelSpec::Gguf { path } => Gguf::open_header(path, MAX_GGUF_HEADER_BYTES)
+        ModelSpec::Gguf { path } => Gguf::open_header(path, driftbench_gguf::MAX_HEADER_BYTES)
             .ok()?
             .get_array_len("tokenizer.ggml.tokens")
             .ok(),
