@@ -192,6 +192,19 @@ pub enum Command {
         #[arg(long, value_name = "PATH")]
         plugin: PathBuf,
     },
+    /// Join the journals of several sweeps of one plan (shards, from one machine or many)
+    /// into one journal and report: different plans are refused naming what differs;
+    /// identical duplicates collapse; the same run with other logits is reported as not
+    /// reproducible; planned pairs without a record make it INCOMPLETE, naming their
+    /// shards. The same backend on two machine labels is two rows (`cuda@h100`).
+    Merge {
+        /// Sweep folders (holding results.jsonl), journals, or merged folders.
+        #[arg(required = true, value_name = "DIR")]
+        inputs: Vec<PathBuf>,
+        /// Folder for the merged results.jsonl and its report.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Re-render report.md and report.json from a results.jsonl.
     Report {
         /// The journal of a sweep.

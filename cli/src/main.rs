@@ -7,7 +7,9 @@ mod backends;
 mod compare_cmd;
 mod diff_cmd;
 mod environment;
+mod gpus;
 mod interrupt;
+mod merge_cmd;
 mod model_check;
 mod npy;
 mod origin;
@@ -78,6 +80,7 @@ fn main() {
             out,
             format,
         } => report_cmd::run(results, out.clone(), *format),
+        Command::Merge { inputs, out } => merge_cmd::run(inputs, out),
         Command::Replay { bundle, plugins } => replay_cmd::run(bundle, plugins),
         Command::Diff(a) => diff_cmd::run(a),
         Command::Compare(a) => compare_cmd::run(a),

@@ -30,10 +30,9 @@ pub fn collect(
     config: &Path,
     plugins: &BTreeMap<String, PathBuf>,
 ) -> Result<Origin> {
-    let config_sha256 = Some(hex(&Sha256::digest(input_file::read_bytes(
-        config,
-        Size::AtMost(input_file::CONFIG_CAP),
-    )?)));
+    let config_sha256 = Some(driftbench_sweep::digest::sha256_hex(
+        &input_file::read_bytes(config, Size::AtMost(input_file::CONFIG_CAP))?,
+    ));
     let plugins = plugins
         .iter()
         .map(|(name, path)| {
@@ -54,7 +53,17 @@ pub fn collect(
         machine,
         config_sha256,
         plugins,
+        host: host_name(),
+        gpus: crate::gpus::nvidia_gpus(Path::new(crate::gpus::NVIDIA_PROC)),
     })
+}
+
+/// The kernel's host name.
+fn host_name() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
 }
 
 /// sha256 of a file's bytes, hex, read in blocks.
@@ -72,9 +81,5 @@ fn sha256_of(path: &Path) -> Result<String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hex(&hasher.finalize()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    Ok(driftbench_sweep::digest::hex(&hasher.finalize()))
 }

@@ -35,23 +35,35 @@ pub fn run(results: &Path, out: Option<PathBuf>, format: ReportFormat) -> Result
     });
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("cannot create output folder {}", out_dir.display()))?;
-    let report = Report::from_records(&records);
+    write(&records, results, &out_dir, format)
+}
+
+/// Build the report of `records` (read from `source`) and write it into `out_dir` (every
+/// file, or with `format` csv only the CSV tables); prints the summary; returns the exit
+/// code of the global verdict.
+pub fn write(
+    records: &[Record],
+    source: &Path,
+    out_dir: &Path,
+    format: ReportFormat,
+) -> Result<i32> {
+    let report = Report::from_records(records);
     // Said, not a gap: e.g. an older journal without its plan is checked by counts only.
-    for w in driftbench_sweep::audit::audit(&records).warnings {
-        eprintln!("warning: {}: {w}", results.display());
+    for w in driftbench_sweep::audit::audit(records).warnings {
+        eprintln!("warning: {}: {w}", source.display());
     }
     if format == ReportFormat::Csv {
-        let files = write_csv(&out_dir, &report)
+        let files = write_csv(out_dir, &report)
             .with_context(|| format!("writing the CSV tables into {}", out_dir.display()))?;
         for f in files {
             println!("wrote {}", f.display());
         }
         return Ok(report.global().exit_code());
     }
-    write_reports(&out_dir, &report)
+    write_reports(out_dir, &report)
         .with_context(|| format!("writing the report into {}", out_dir.display()))?;
     for g in &report.gaps {
-        eprintln!("warning: {}: {}", results.display(), terminal(g));
+        eprintln!("warning: {}: {}", source.display(), terminal(g));
     }
     println!("{}", terminal(&summary_table(&report).to_string()));
     println!(

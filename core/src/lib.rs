@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod backend;
+pub mod compact;
 pub mod dtype;
 pub mod error;
 pub mod float_opt;

@@ -9,6 +9,7 @@
 //! outside the plan, the same identity twice with different content (metrics, verdict,
 //! reason; never timings). The same identity twice with identical content collapses into one.
 
+use crate::coverage::missing_shards;
 use crate::grid::cells_of;
 use crate::identity::PairId;
 use crate::noise_floor::{classify_transported, FloorRule};
@@ -82,6 +83,7 @@ pub fn audit(records: &[Record]) -> Audit {
             }
         }
     }
+    not_reproducible(records, header, &mut out);
     if !outside.is_empty() {
         out.findings.push(format!(
             "{} pair record(s) outside the sweep's plan: {}",
@@ -284,11 +286,54 @@ fn list(items: &[String]) -> String {
     s
 }
 
-/// The missing keys as text, for a gap line.
+/// The missing keys as text, for a gap line; in a merged journal, led by the shards they
+/// belong to (what to run again).
 pub fn describe_missing(header: Option<&SweepHeader>, missing: &[PairKey]) -> String {
     let ids: Vec<String> = missing
         .iter()
         .map(|k| PairId::of(header, k).to_string())
         .collect();
-    list(&ids)
+    match header.and_then(|h| h.merged.as_deref()) {
+        Some(info) => format!(
+            "{}; pairs: {}",
+            missing_shards(info, missing).join(", "),
+            list(&ids)
+        ),
+        None => list(&ids),
+    }
+}
+
+/// Runs of one identity journaled with different logits (two journals of the same plan
+/// merged): the backend is not reproducible run to run. Each is a finding, and its pair is
+/// INCOMPLETE, whatever its verdict said.
+fn not_reproducible(records: &[Record], header: Option<&SweepHeader>, out: &mut Audit) {
+    let mut digests: BTreeMap<(&PairKey, Route, u32), BTreeSet<&str>> = BTreeMap::new();
+    for r in records {
+        if let Record::Run(r) = r {
+            if let Some(f) = &r.fingerprint {
+                digests
+                    .entry((&r.key, r.route, r.rep))
+                    .or_default()
+                    .insert(f.sha256.as_str());
+            }
+        }
+    }
+    for ((key, route, rep), shas) in digests.into_iter().filter(|(_, s)| s.len() > 1) {
+        let shas: Vec<String> = shas
+            .iter()
+            .map(|s| s[..s.len().min(12)].to_string())
+            .collect();
+        let why = format!(
+            "not reproducible: the {} run (repetition {rep}) gave different logits in two runs of the same plan on the same machine (sha256 {})",
+            route.as_str(),
+            shas.join(", ")
+        );
+        out.findings
+            .push(format!("pair {}: {why}", PairId::of(header, key)));
+        out.distrusted.insert(key.clone());
+        for p in out.pairs.iter_mut().filter(|p| &p.key == key) {
+            p.verdict = Verdict::Incomplete;
+            p.reason = Some(why.clone());
+        }
+    }
 }

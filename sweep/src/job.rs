@@ -268,6 +268,7 @@ impl<'a> Job<'a> {
                 .collect(),
             plan: Some(self.plan()),
             origin: Some(self.origin.clone()),
+            merged: None,
             reference: Some(ReferenceInfo {
                 cross_backend: cross_reference(cfg, &names).map(str::to_string),
                 noise_floor: cfg.reference.noise_floor,

@@ -11,13 +11,16 @@
 
 pub mod audit;
 pub mod config;
+pub mod coverage;
 pub mod default_backend;
+pub mod digest;
 pub mod grid;
 pub mod identity;
 pub mod input_file;
 pub mod job;
 pub mod journal;
 pub mod machine_label;
+pub mod merge;
 pub mod noise_floor;
 pub mod peaks_cache;
 pub mod plan;

@@ -4,6 +4,10 @@
 /// The machine of a journal that does not record one (written before machine labels).
 pub const UNKNOWN_MACHINE: &str = "unknown";
 
+/// The machine of a merged journal from several machines: its backend instances name their
+/// own (`cuda@h100`), see [`crate::merge`]. Not a valid label (a sweep cannot claim it).
+pub const MERGED_MACHINES: &str = "@merged";
+
 /// Longest machine label.
 pub const MAX_MACHINE_LABEL: usize = 64;
 
@@ -42,6 +46,23 @@ pub fn host_machine_label() -> String {
         label
     } else {
         UNKNOWN_MACHINE.to_string()
+    }
+}
+
+/// Between an instance and its machine in a merged journal of several machines
+/// (`cuda@h100`); neither instance names nor machine labels may hold it.
+pub const MACHINE_SEPARATOR: char = '@';
+
+/// `name` on `machine`: `name@machine`.
+pub fn instance(name: &str, machine: &str) -> String {
+    format!("{name}{MACHINE_SEPARATOR}{machine}")
+}
+
+/// An instance name's plain name and machine, if it names one.
+pub fn split_instance(name: &str) -> (&str, Option<&str>) {
+    match name.rsplit_once(MACHINE_SEPARATOR) {
+        Some((b, m)) => (b, Some(m)),
+        None => (name, None),
     }
 }
 

@@ -23,7 +23,6 @@
 
 mod load;
 
-pub(crate) use load::hex_sha256;
 pub use load::{parse_token_ids, PromptError, MAX_PROMPT_FILE_BYTES};
 
 use driftbench_core::rng::{prompt_tokens, SplitMix64, PROMPT_SALT};

@@ -6,6 +6,7 @@ use crate::verdict::DtypeTolerance;
 use crate::verdict::Envelope;
 use crate::verdict::Transport;
 use crate::verdict::Verdict;
+use driftbench_core::compact::CompactLogits;
 use driftbench_core::dtype::Dtype;
 use driftbench_core::error::BackendError;
 use driftbench_core::kv::KvMode;
@@ -100,6 +101,40 @@ pub struct SweepHeader {
     /// config's and the plugins' hashes; absent from older journals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<Origin>,
+    /// For a journal written by `driftbench merge`: the journals it joins, and the plan
+    /// they share ([`crate::merge`]). Absent from a sweep's own journal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged: Option<Box<MergeInfo>>,
+}
+
+/// What a merged journal joins (`driftbench merge`, [`crate::merge`]): its header's
+/// `merged` field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MergeInfo {
+    /// The plan every source ran, without a shard, under plain backend names.
+    pub plan: crate::plan::SweepPlan,
+    /// The machine labels, sorted; with more than one, backend instances are named
+    /// `backend@machine` in the merged records and plan.
+    pub machines: Vec<String>,
+    /// Every journal merged (a merged input contributes its own sources), sorted, each once.
+    pub sources: Vec<SourceInfo>,
+}
+
+/// One journal a merge read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceInfo {
+    /// Its machine label.
+    pub machine: String,
+    /// Its slice of the grid; absent: the whole grid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::shard_id::Shard>,
+    /// When it started, seconds since the Unix epoch.
+    pub started_unix: u64,
+    /// The host and build it ran on.
+    pub environment: Environment,
+    /// Its machine identity, config and plugin hashes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
 }
 
 /// Where a journal was written and from what ([`crate::identity`]).
@@ -114,6 +149,26 @@ pub struct Origin {
     /// Per backend instance: the plugin file and the sha256 of its bytes.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub plugins: BTreeMap<String, PluginFile>,
+    /// The host's name (the label may be another).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Every GPU the host's driver lists, with the driver's version (the runtimes are in
+    /// the backends' probes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gpus: Vec<GpuInfo>,
+}
+
+/// A GPU of the host, as its kernel driver lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GpuInfo {
+    /// Model name (`NVIDIA H100 80GB HBM3`).
+    pub name: String,
+    /// Kernel driver and its version (`nvidia 550.54.15`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    /// PCI bus location.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bus: Option<String>,
 }
 
 /// A plugin library as a sweep loaded it.
@@ -249,6 +304,22 @@ pub struct RunRecord {
     /// absent when not measured (and in older journals).
     #[serde(flatten)]
     pub profile: RunProfile,
+    /// What the logits were, kept small (first repetition of a run that succeeded): the
+    /// digest of their exact bits and their top-k form, for comparing runs across machines
+    /// and across journals. Absent from older journals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<Box<Fingerprint>>,
+}
+
+/// A run's logits in a few kilobytes: enough to tell bitwise identity (`sha256`) and to
+/// compare runs that never share a machine (`top_k`, see [`driftbench_core::compact`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    /// sha256 of the logits as they crossed from the backend (little-endian f32, or f64 for
+    /// f64 logits), row-major, hex.
+    pub sha256: String,
+    /// Per position the top-k ids and values and the row's log-sum-exp.
+    pub top_k: CompactLogits,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -441,7 +512,7 @@ pub struct HarnessTimes {
     #[serde(with = "driftbench_core::float_serde")]
     pub cross_compare_s: f64,
     /// Poisoning buffers before runs, checking every logit was written, comparing
-    /// repetitions bitwise.
+    /// repetitions bitwise, fingerprinting the logits (digest and top-k).
     #[serde(with = "driftbench_core::float_serde")]
     pub checks_s: f64,
     /// Journal writes.

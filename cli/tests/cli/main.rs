@@ -22,6 +22,7 @@ mod html_report;
 mod isolation;
 mod latency_profile;
 mod llamacpp_plugin;
+mod merge;
 mod one_writer;
 mod options;
 mod plugins_listing;

@@ -16,6 +16,9 @@
 //!   (speed comparisons by `diff`);
 //! - `steady-slow`: `steady` with decode [`STEADY_SLOWDOWN`] (3) times slower, prefill
 //!   unchanged: a planted slowdown of one route;
+//! - `perturb-odd-spans`: like `ok`, but an f32/f16/bf16 decode of an odd span moves its
+//!   last row by up to 6 × [`PERTURBATION`] (the same run on another "machine" differs at
+//!   that cell and route only; on the same machine it is not reproducible);
 //! - `wrong-abi`: the entry point reports ABI v2 (the host must refuse it);
 //! - `no-bf16`: the probe offers no bf16;
 //! - `unavailable`: the probe says the backend is not available (`no fake device on this
@@ -584,9 +587,24 @@ impl Session for FakeSession {
             let n = out.len();
             out[n - 1] = f32::NAN;
         }
+        if mode() == "perturb-odd-spans" && tokens.len() % 2 == 1 {
+            perturb_last_row(out);
+        }
         Ok(())
     }
 }
+
+/// The `perturb-odd-spans` mode's change: the last row's logit `i` moved by
+/// `PERTURBATION × (i mod 7)`, every token id touched, the top-k's included.
+fn perturb_last_row(out: &mut [f32]) {
+    let n = out.len();
+    for (i, o) in out[n - VOCAB..].iter_mut().enumerate() {
+        *o += PERTURBATION * (i % 7) as f32;
+    }
+}
+
+/// How far `perturb-odd-spans` moves a logit per step of its ramp.
+pub const PERTURBATION: f32 = 1e-3;
 
 /// Logits of every position of `tokens`.
 fn fill(tokens: &[u32], out: &mut [f32]) {

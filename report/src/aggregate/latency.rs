@@ -285,6 +285,7 @@ mod tests {
             reason: None,
             counters: Default::default(),
             rep: 0,
+            fingerprint: None,
             profile: driftbench_core::profile::RunProfile {
                 step_s: steps,
                 readback_s: Some(0.5),

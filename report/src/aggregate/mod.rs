@@ -3,6 +3,7 @@
 mod date;
 mod floor;
 mod latency;
+mod merge;
 mod required;
 mod spread;
 
@@ -145,6 +146,7 @@ impl Report {
             cross,
             header: header.cloned(),
             harness: latency::harness(&summaries),
+            merge: merge::merge_view(header, &runs),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod floor;
 pub mod latency;
+pub mod merge;
 pub mod spread;
 
 use driftbench_core::dtype::Dtype;
@@ -49,6 +50,9 @@ pub struct Report {
     /// journal has no summary (older, or cut short). Report rendering is not in it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub harness: Option<HarnessShare>,
+    /// For a merged journal: its sources and, across machines, the same runs compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge: Option<merge::MergeView>,
 }
 
 impl Report {

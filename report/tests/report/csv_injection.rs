@@ -59,6 +59,7 @@ fn run(k: &PairKey, route: Route) -> Record {
         counters: Default::default(),
         rep: 0,
         profile: Default::default(),
+        fingerprint: None,
     })
 }
 

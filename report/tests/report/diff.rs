@@ -58,6 +58,7 @@ fn records(v16: Verdict, m16: f64, wall: f64) -> Vec<Record> {
                 counters: Default::default(),
                 rep: 0,
                 profile: Default::default(),
+                fingerprint: None,
             }));
         }
         let (verdict, max) = match (span, kv) {

@@ -50,6 +50,7 @@ fn run(k: &PairKey, route: Route) -> Record {
         counters: Default::default(),
         rep: 0,
         profile: Default::default(),
+        fingerprint: None,
     })
 }
 
@@ -110,6 +111,7 @@ fn records() -> Vec<Record> {
             },
         ],
         origin: None,
+        merged: None,
         plan: None,
         reference: None,
     }));

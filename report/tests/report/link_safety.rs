@@ -98,6 +98,7 @@ fn run(k: &PairKey, route: Route) -> Record {
         counters: Default::default(),
         rep: 0,
         profile: Default::default(),
+        fingerprint: None,
     })
 }
 
@@ -192,6 +193,7 @@ pub(crate) fn records(text: impl Fn(&str) -> String) -> Vec<Record> {
             },
         ],
         origin: None,
+        merged: None,
         plan: None,
         reference: None,
     }));

@@ -70,6 +70,7 @@ fn run(k: PairKey, route: Route, status: RunStatus, wall: Option<f64>) -> Record
         counters: Default::default(),
         rep: 0,
         profile: Default::default(),
+        fingerprint: None,
     })
 }
 
@@ -135,6 +136,7 @@ fn header() -> Record {
             },
         ],
         origin: None,
+        merged: None,
         plan: None,
         reference: None,
     }))

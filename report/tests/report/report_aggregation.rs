@@ -60,6 +60,7 @@ fn header(backends: &[&str], block_size: usize) -> Record {
             })
             .collect(),
         origin: None,
+        merged: None,
         plan: None,
         reference: None,
     }))
@@ -217,6 +218,7 @@ fn run(backend: &str, span: usize, kv: KvMode, seed: u64, route: Route, rep: u32
         reason: None,
         counters: Default::default(),
         rep,
+        fingerprint: None,
         profile: RunProfile {
             step_s: if decode {
                 (1..=span).map(|i| i as f64 * 1e-3).collect()

@@ -77,6 +77,7 @@ fn header(noise_floor: bool) -> Record {
         environment: Environment::default(),
         backends: vec![],
         origin: None,
+        merged: None,
         plan: None,
         reference: Some(ReferenceInfo {
             cross_backend: Some("flex".to_string()),

@@ -37,6 +37,7 @@ fn run(route: Route, kv: KvMode, seed: u64, rep: u32, steps: Vec<f64>, wall: f64
         reason: None,
         counters: Default::default(),
         rep,
+        fingerprint: None,
         profile: RunProfile {
             step_s: steps,
             readback_s: Some(0.001),
@@ -59,6 +60,7 @@ fn records() -> Vec<Record> {
             environment: Environment::default(),
             backends: vec![],
             origin: None,
+            merged: None,
             plan: None,
             reference: None,
         })),

@@ -5,7 +5,7 @@ use super::{check_vocab, Prompt, PromptCorpus, PromptFile, PromptKind, PromptSou
 use crate::input_file::{self, FileError, Size};
 use driftbench_core::model_spec::ModelSpec;
 use driftbench_gguf::{Gguf, GgufTokenizer};
-use sha2::{Digest, Sha256};
+
 use std::sync::Arc;
 
 /// The most a prompt file (text or token ids) may hold: 64 MiB.
@@ -102,7 +102,7 @@ impl Prompt {
         let name = path.display().to_string();
         let bytes = input_file::read_bytes(path, Size::AtMost(MAX_PROMPT_FILE_BYTES))
             .map_err(PromptError::Read)?;
-        let sha256 = hex_sha256(&bytes);
+        let sha256 = crate::digest::sha256_hex(&bytes);
         let text = String::from_utf8(bytes).map_err(|e| {
             PromptError::Read(FileError::NotText {
                 path: path.clone(),
@@ -222,12 +222,4 @@ fn shown(word: &str) -> String {
     } else {
         escaped
     }
-}
-
-/// sha256 of `bytes`, lowercase hex.
-pub(crate) fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }

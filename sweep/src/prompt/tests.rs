@@ -200,7 +200,7 @@ fn the_shipped_text_gives_llama_cpp_s_ids_in_windows() {
     let file = p.file().unwrap().clone();
     assert_eq!((file.kind, file.tokens), (PromptKind::Text, 1155));
     let bytes = std::fs::read(&text).unwrap();
-    assert_eq!(file.sha256, load::hex_sha256(&bytes));
+    assert_eq!(file.sha256, crate::digest::sha256_hex(&bytes));
     assert_eq!(file.path, text.display().to_string());
     let from_ids = Prompt::load(&PromptSource::Tokens(ids_file), &smollm2(), 512).unwrap();
     for seed in [0, 1, 2] {

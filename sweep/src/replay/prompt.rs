@@ -1,8 +1,9 @@
 //! The prompt a bundle's pair is replayed with: the bundle's own tokens, once they are what
 //! this driftbench makes of the bundle's prompt source for the pair's seed.
 
+use crate::digest::sha256_hex;
 use crate::input_file::{self, FileError, Size};
-use crate::prompt::{hex_sha256, Prompt, PromptKind, PromptSource, MAX_PROMPT_FILE_BYTES};
+use crate::prompt::{Prompt, PromptKind, PromptSource, MAX_PROMPT_FILE_BYTES};
 use crate::replay::{Bundle, BundleError, BUNDLE_FILE};
 use driftbench_core::rng::prompt_tokens;
 use std::path::{Path, PathBuf};
@@ -49,7 +50,7 @@ impl Bundle {
             }
             read => read.map_err(|e| invalid(format!("key `prompt.path`: {e}")))?,
         };
-        let now = hex_sha256(&bytes);
+        let now = sha256_hex(&bytes);
         if now != file.sha256 {
             return Err(invalid(format!(
                 "key `prompt.sha256`: {} has changed since the sweep: sha256 {now} now, {} \

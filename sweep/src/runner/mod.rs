@@ -9,6 +9,7 @@
 
 mod bundle;
 mod cross;
+mod fingerprint;
 mod lane;
 mod pair;
 mod planned;

@@ -6,6 +6,7 @@ use crate::plan::PairPlan;
 use crate::records::{
     PairKey, PairRecord, Record, RepeatMismatch, RunRecord, RunStatus, WarmupRecord,
 };
+use crate::runner::fingerprint::fingerprint;
 use crate::verdict::{Transport, Verdict};
 use driftbench_core::backend::Session;
 use driftbench_core::dtype::Dtype;
@@ -106,6 +107,7 @@ pub fn run_record(
                 }
                 p
             },
+            fingerprint: None,
         },
         Err(e) => RunRecord {
             key: key.clone(),
@@ -118,6 +120,7 @@ pub fn run_record(
             counters: Default::default(),
             rep,
             profile: Default::default(),
+            fingerprint: None,
         },
     }
 }
@@ -356,7 +359,12 @@ impl PairRun<'_> {
         };
         let r = timed_run(open.session.as_mut(), route, &self.tokens, self.layout, buf);
         out.times.add_run(&r, false);
-        let record = run_record(self.key, route, &r, self.n, open.session.as_ref(), 0);
+        let mut record = run_record(self.key, route, &r, self.n, open.session.as_ref(), 0);
+        if r.is_ok() {
+            let t0 = Instant::now();
+            record.fingerprint = Some(Box::new(fingerprint(buf.as_ref(), open.vocab)));
+            out.times.checks_s += t0.elapsed().as_secs_f64();
+        }
         out.records.push(Record::Run(record));
         r
     }
@@ -584,6 +592,7 @@ pub fn unrun_pair(key: &PairKey, verdict: Verdict, why: &str) -> Vec<Record> {
                 counters: Default::default(),
                 rep: 0,
                 profile: Default::default(),
+                fingerprint: None,
             })
         })
         .collect();

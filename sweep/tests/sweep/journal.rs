@@ -39,6 +39,7 @@ fn sample() -> Vec<Record> {
             tolerances: BTreeMap::new(),
             pairs_planned: 1,
             origin: None,
+            merged: None,
             plan: None,
             reference: None,
             environment: Environment::default(),
@@ -85,6 +86,7 @@ fn sample() -> Vec<Record> {
             reason: None,
             counters: [("kernels_compiled".to_string(), 3)].into(),
             rep: 2,
+            fingerprint: None,
             profile: RunProfile {
                 step_s: vec![0.5, 0.25, 0.75],
                 readback_s: Some(0.125),

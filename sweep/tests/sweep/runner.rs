@@ -324,6 +324,7 @@ fn sweep_planned(planned: Vec<PlannedBackend>) -> Vec<Record> {
         environment: Default::default(),
         backends: planned.iter().map(|p| p.entry.clone()).collect(),
         origin: None,
+        merged: None,
         plan: None,
         reference: None,
     }));

@@ -276,7 +276,10 @@ pub(crate) fn harness_section(md: &mut Md, r: &Report) {
 /// `harness: X s of Y s sweep (Z %)`.
 pub fn harness_line(h: &HarnessShare) -> String {
     let over = if h.invocations > 1 {
-        format!(" over {} invocations (resumed)", h.invocations)
+        format!(
+            " over {} invocations (resumed, or sweeps merged)",
+            h.invocations
+        )
     } else {
         String::new()
     };

@@ -4,6 +4,7 @@
 mod cross;
 mod floor;
 pub(crate) mod latency;
+mod merge;
 mod spread;
 mod writer;
 
@@ -73,6 +74,7 @@ pub(crate) fn markdown_with_plots(r: &Report, plots: &[Plot]) -> String {
         backend_section(&mut md, b, r);
     }
     cross_section(&mut md, r);
+    merge::merge_sections(&mut md, r);
     crate::render::markdown::latency::harness_section(&mut md, r);
     environment_section(&mut md, r.header.as_ref());
     configuration_section(&mut md, r);
