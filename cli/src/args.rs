@@ -212,7 +212,8 @@ pub enum Command {
         /// Output folder (default: the journal's folder).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
-        /// md: every report file; csv: only pairs.csv and performance.csv.
+        /// md: every report file; csv: only pairs.csv and performance.csv; bmf: Bencher's
+        /// metric format, bmf/<machine>.json per machine label.
         #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
         format: ReportFormat,
     },
@@ -280,6 +281,8 @@ pub enum ReportFormat {
     Md,
     /// pairs.csv and performance.csv only.
     Csv,
+    /// Bencher's JSON metric format, one file per machine label (testbed) under bmf/.
+    Bmf,
 }
 
 /// Arguments of `driftbench diff`.

@@ -3,7 +3,7 @@
 use crate::args::ReportFormat;
 use crate::text::terminal;
 use anyhow::{Context, Result};
-use driftbench_report::write::write_csv;
+use driftbench_report::write::{write_bmf, write_csv};
 use driftbench_report::{summary_table, write_reports, Report};
 use driftbench_sweep::journal;
 use driftbench_sweep::records::{Record, SCHEMA_VERSION};
@@ -51,6 +51,23 @@ pub fn write(
     // Said, not a gap: e.g. an older journal without its plan is checked by counts only.
     for w in driftbench_sweep::audit::audit(records).warnings {
         eprintln!("warning: {}: {w}", source.display());
+    }
+    if format == ReportFormat::Bmf {
+        let (files, left_out) = write_bmf(out_dir, records)
+            .with_context(|| format!("writing the BMF files into {}", out_dir.display()))?;
+        for l in left_out {
+            eprintln!("warning: {}: left out of BMF: {l}", source.display());
+        }
+        for f in files {
+            let testbed = f.file_stem().map(|s| s.to_string_lossy().into_owned());
+            println!(
+                "wrote {} (bencher run --testbed {} --adapter json --file {})",
+                f.display(),
+                testbed.unwrap_or_default(),
+                f.display()
+            );
+        }
+        return Ok(report.global().exit_code());
     }
     if format == ReportFormat::Csv {
         let files = write_csv(out_dir, &report)

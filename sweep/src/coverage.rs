@@ -2,7 +2,7 @@
 //! resubmits (`sbatch --array=2`) to complete it.
 
 use crate::grid::{cells_of, Cell};
-use crate::machine_label::split_instance;
+use crate::identity::split_instance;
 use crate::records::{MergeInfo, PairKey};
 use crate::shard::assign;
 use std::collections::BTreeMap;

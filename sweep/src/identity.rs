@@ -5,12 +5,30 @@
 //!
 //! The machine comes from the journal's header ([`crate::records::Origin`]): every record of
 //! one journal ran on one machine, so records do not repeat it. The same backend on two
-//! machines is two identities, not a duplicate.
+//! machines is two identities, not a duplicate: a merged journal of several machines names
+//! its instances `backend@machine` ([`instance`]).
 
 use crate::machine_label::UNKNOWN_MACHINE;
 use crate::records::{PairKey, SweepHeader};
 use driftbench_core::route::Route;
 use std::fmt;
+
+/// Between an instance and its machine in a merged journal of several machines
+/// (`cuda@h100`); neither instance names nor machine labels may hold it.
+pub const MACHINE_SEPARATOR: char = '@';
+
+/// `name` on `machine`: `name@machine`.
+pub fn instance(name: &str, machine: &str) -> String {
+    format!("{name}{MACHINE_SEPARATOR}{machine}")
+}
+
+/// An instance name's plain name and machine, if it names one.
+pub fn split_instance(name: &str) -> (&str, Option<&str>) {
+    match name.rsplit_once(MACHINE_SEPARATOR) {
+        Some((b, m)) => (b, Some(m)),
+        None => (name, None),
+    }
+}
 
 /// The prompt source of a journal without a prompt file: token ids drawn from the seed.
 pub const PROMPT_SOURCE: &str = "seeded";

@@ -49,23 +49,6 @@ pub fn host_machine_label() -> String {
     }
 }
 
-/// Between an instance and its machine in a merged journal of several machines
-/// (`cuda@h100`); neither instance names nor machine labels may hold it.
-pub const MACHINE_SEPARATOR: char = '@';
-
-/// `name` on `machine`: `name@machine`.
-pub fn instance(name: &str, machine: &str) -> String {
-    format!("{name}{MACHINE_SEPARATOR}{machine}")
-}
-
-/// An instance name's plain name and machine, if it names one.
-pub fn split_instance(name: &str) -> (&str, Option<&str>) {
-    match name.rsplit_once(MACHINE_SEPARATOR) {
-        Some((b, m)) => (b, Some(m)),
-        None => (name, None),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

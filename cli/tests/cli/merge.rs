@@ -5,9 +5,8 @@
 //! stand against the exact ones; plugin files that differ are said; a merged report is diff's
 //! OLD and NEW.
 
-use crate::common::{driftbench, journal, library, root, text, write_config};
+use crate::common::{driftbench, library, pair_results, root, text, write_config};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -48,21 +47,6 @@ fn report(dir: &Path) -> Value {
     serde_json::from_slice(&read(&dir.join("report.json"))).unwrap()
 }
 
-/// Pair identity → (verdict, metrics) of the journal in `dir`.
-fn pairs(dir: &Path) -> BTreeMap<String, (Value, Value)> {
-    journal(dir, "")
-        .into_iter()
-        .filter(|r| r["type"] == "pair")
-        .map(|r| {
-            let id = format!(
-                "{} {} {} {} {}",
-                r["backend"], r["dtype"], r["span"], r["kv_aligned"], r["seed"]
-            );
-            (id, (r["verdict"].clone(), r["metrics"].clone()))
-        })
-        .collect()
-}
-
 /// The quick sweep, unsharded and as four shards, under `dir`.
 fn quick_shards(dir: &Path) -> (PathBuf, Vec<PathBuf>) {
     let cfg = root().join("configs/quick.toml");
@@ -86,8 +70,8 @@ fn shards_merge_into_the_unsharded_sweep_in_any_order_and_again() {
     let (code, out) = merge(&[&s[0], &s[1], &s[2], &s[3]], &one);
     assert_eq!(code, Some(0), "{out}");
     assert_eq!(
-        pairs(&one),
-        pairs(&all),
+        pair_results(&one),
+        pair_results(&all),
         "the same pairs, verdicts and metrics"
     );
     assert_eq!(report(&one)["global"], "PASS");
@@ -302,6 +286,78 @@ fn two_machines_give_a_cross_machine_table_whose_approximations_bound_the_exact_
     assert!(
         md.contains("## Across Machines") && md.contains("testplugin on gpu-b vs gpu-a"),
         "{md}"
+    );
+    bmf_has_bencher_shape(&merged, &exact);
+}
+
+/// `report --format bmf` of the two-machine merge: one Bencher Metric Format file per
+/// machine label (testbed), one benchmark per pair, measures with numeric values.
+fn bmf_has_bencher_shape(merged: &Path, exact_b3: &Value) {
+    let o = driftbench(&[
+        "report",
+        merged.join("results.jsonl").to_str().unwrap(),
+        "--format",
+        "bmf",
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "the verdict's exit code: {}",
+        text(&o)
+    );
+    let mut files: Vec<String> = std::fs::read_dir(merged.join("bmf"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        ["gpu-a.json", "gpu-b.json"],
+        "one testbed per machine"
+    );
+    for f in &files {
+        let doc: Value = serde_json::from_slice(&read(&merged.join("bmf").join(f))).unwrap();
+        let benches = doc.as_object().expect("an object of benchmarks");
+        let names: Vec<&String> = benches.keys().collect();
+        assert_eq!(
+            names,
+            [
+                "testplugin f32 span 2 kv_aligned 1 seed 0",
+                "testplugin f32 span 3 kv_aligned 1 seed 0"
+            ],
+            "{f}: one benchmark per pair, without the machine"
+        );
+        for (name, measures) in benches {
+            let measures = measures.as_object().expect("an object of measures");
+            for slug in [
+                "prefill-wall-time-s",
+                "decode-wall-time-s",
+                "max-abs-diff",
+                "kl-mean",
+                "top1-agreement",
+            ] {
+                let m = &measures[slug];
+                let v = m["value"]
+                    .as_f64()
+                    .unwrap_or_else(|| panic!("{f} {name} {slug}: {m}"));
+                if let (Some(lo), Some(hi)) = (m["lower_value"].as_f64(), m["upper_value"].as_f64())
+                {
+                    assert!(lo <= v && v <= hi, "{f} {name} {slug}: {m}");
+                }
+            }
+            assert!(
+                measures.keys().all(|k| k.len() <= 64),
+                "measure slugs fit Bencher's 64"
+            );
+        }
+    }
+    let b: Value = serde_json::from_slice(&read(&merged.join("bmf/gpu-b.json"))).unwrap();
+    assert_eq!(
+        b["testplugin f32 span 3 kv_aligned 1 seed 0"]["max-abs-diff"]["value"],
+        exact_b3["max_abs_diff"],
+        "the pair's own metric"
     );
 }
 

@@ -3,7 +3,7 @@
 //! and is complete on its own; `auto/N` takes the index from the engine (Slurm, Kubernetes)
 //! or says what is missing; `--resume` refuses another shard's folder.
 
-use crate::common::{driftbench, journal, root, text};
+use crate::common::{driftbench, journal, pair_results, root, text};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -28,26 +28,11 @@ fn sweep(out: &Path, extra: &[&str], env: &[(&str, &str)]) {
     assert_eq!(o.status.code(), Some(0), "{extra:?}: {}", text(&o));
 }
 
-/// Pair identity → (verdict, metrics) of the journal in `dir`.
-fn pairs(dir: &Path) -> BTreeMap<String, (Value, Value)> {
-    journal(dir, "")
-        .into_iter()
-        .filter(|r| r["type"] == "pair")
-        .map(|r| {
-            let id = format!(
-                "{} {} {} {} {}",
-                r["backend"], r["dtype"], r["span"], r["kv_aligned"], r["seed"]
-            );
-            (id, (r["verdict"].clone(), r["metrics"].clone()))
-        })
-        .collect()
-}
-
 #[test]
 fn four_shards_hold_every_pair_once_with_the_unsharded_verdicts_and_metrics() {
     let dir = tempfile::tempdir().unwrap();
     sweep(&dir.path().join("all"), &[], &[]);
-    let whole = pairs(&dir.path().join("all"));
+    let whole = pair_results(&dir.path().join("all"));
     let mut union = BTreeMap::new();
     for k in 0..4 {
         let out = dir.path().join(format!("s{k}"));
@@ -59,8 +44,26 @@ fn four_shards_hold_every_pair_once_with_the_unsharded_verdicts_and_metrics() {
             serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap())
                 .unwrap();
         assert_eq!(report["global"], "PASS", "a shard is complete on its own");
-        let mine = pairs(&out);
+        let mine = pair_results(&out);
         assert!(!mine.is_empty(), "shard {k} ran nothing");
+        // One model load per (backend, dtype) the shard holds, never more.
+        let records = journal(&out, "");
+        let loads: Vec<(String, String)> = records
+            .iter()
+            .filter(|r| r["type"] == "session")
+            .map(|r| (r["backend"].to_string(), r["dtype"].to_string()))
+            .collect();
+        let groups: std::collections::BTreeSet<(String, String)> = records
+            .iter()
+            .filter(|r| r["type"] == "pair")
+            .map(|r| (r["backend"].to_string(), r["dtype"].to_string()))
+            .collect();
+        assert!(
+            loads.len() <= groups.len(),
+            "shard {k}: {} model loads for {} (backend, dtype) groups: {loads:?}",
+            loads.len(),
+            groups.len()
+        );
         for (id, got) in mine {
             assert!(
                 union.insert(id.clone(), got).is_none(),
@@ -85,13 +88,17 @@ fn auto_takes_the_engines_index_or_says_which_variables_are_missing() {
         &["--shard", "auto/4"],
         &[("JOB_COMPLETION_INDEX", "2")],
     );
-    let two = pairs(&dir.path().join("two"));
+    let two = pair_results(&dir.path().join("two"));
     assert_eq!(
-        pairs(&dir.path().join("slurm")).keys().collect::<Vec<_>>(),
+        pair_results(&dir.path().join("slurm"))
+            .keys()
+            .collect::<Vec<_>>(),
         two.keys().collect::<Vec<_>>()
     );
     assert_eq!(
-        pairs(&dir.path().join("k8s")).keys().collect::<Vec<_>>(),
+        pair_results(&dir.path().join("k8s"))
+            .keys()
+            .collect::<Vec<_>>(),
         two.keys().collect::<Vec<_>>()
     );
 

@@ -5,7 +5,7 @@ use crate::model::merge::{AcrossMachines, MachineRun, MachineSummary, MergeView,
 use driftbench_core::compact::{compare_compact, CompactMetrics};
 use driftbench_core::dtype::Dtype;
 use driftbench_core::route::Route;
-use driftbench_sweep::machine_label::split_instance;
+use driftbench_sweep::identity::split_instance;
 use driftbench_sweep::records::{
     Fingerprint, MergeInfo, PairKey, RunRecord, SourceInfo, SweepHeader,
 };
@@ -91,6 +91,9 @@ fn plugin_differences(sources: &[SourceInfo]) -> Vec<String> {
 /// (plain backend, dtype, span, kv, seed, route) → fingerprint, per machine.
 type Prints<'a> = BTreeMap<(String, PairKey, Route), &'a Fingerprint>;
 
+/// One summary row's runs: (plain backend, machine, dtype, route).
+type Group = (String, String, Dtype, Route);
+
 /// Every machine's fingerprinted first runs against the reference machine's.
 fn across(info: &MergeInfo, runs: &[&RunRecord]) -> AcrossMachines {
     let reference = info.machines[0].clone();
@@ -117,8 +120,7 @@ fn across(info: &MergeInfo, runs: &[&RunRecord]) -> AcrossMachines {
         differing: Vec::new(),
         unmatched: 0,
     };
-    let mut groups: BTreeMap<(String, String, Dtype, Route), Vec<(bool, CompactMetrics)>> =
-        BTreeMap::new();
+    let mut groups: BTreeMap<Group, Vec<(bool, CompactMetrics)>> = BTreeMap::new();
     for machine in &info.machines[1..] {
         let Some(prints) = by_machine.get(machine.as_str()) else {
             continue;

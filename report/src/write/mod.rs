@@ -48,6 +48,29 @@ pub fn write_csv(dir: &Path, r: &Report) -> io::Result<[PathBuf; 2]> {
     Ok([dir.join(PAIRS_CSV), dir.join(PERFORMANCE_CSV)])
 }
 
+/// Folder of the BMF documents, one `<machine>.json` per testbed.
+pub const BMF_DIR: &str = "bmf";
+
+/// Write the BMF documents of `records` into `dir/bmf/` (see
+/// [`crate::render::bmf`]); returns the files and the values left out.
+pub fn write_bmf(
+    dir: &Path,
+    records: &[driftbench_sweep::records::Record],
+) -> io::Result<(Vec<PathBuf>, Vec<String>)> {
+    let doc = crate::render::bmf::bmf(records);
+    let folder = dir.join(BMF_DIR);
+    std::fs::create_dir_all(&folder)?;
+    let mut files = Vec::new();
+    for (machine, value) in &doc.testbeds {
+        let name = format!("{machine}.json");
+        let mut text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
+        text.push('\n');
+        write_atomic(&folder, &name, text.as_bytes())?;
+        files.push(folder.join(name));
+    }
+    Ok((files, doc.left_out))
+}
+
 /// Remove the `.svg` files of `plot_dir` not in `keep` (a report rewritten from a journal
 /// that has fewer backends or dtypes than before), and the folder when that empties it.
 /// Other files are left alone.

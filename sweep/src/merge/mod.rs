@@ -191,7 +191,7 @@ fn header(first: &Part, parts: &[Part], info: MergeInfo, rename: bool) -> SweepH
         for b in &part.header.backends {
             let mut b = b.clone();
             if rename {
-                b.name = crate::machine_label::instance(&b.name, machine);
+                b.name = crate::identity::instance(&b.name, machine);
             }
             backends.push(b);
         }
@@ -234,4 +234,3 @@ fn header(first: &Part, parts: &[Part], info: MergeInfo, rename: bool) -> SweepH
         merged: Some(Box::new(info)),
     }
 }
-

@@ -4,7 +4,7 @@
 
 use super::{Input, MergeError};
 use crate::identity::machine_of;
-use crate::machine_label::{instance, split_instance};
+use crate::identity::{instance, split_instance};
 use crate::plan::SweepPlan;
 use crate::records::{Record, SourceInfo, SweepHeader, SCHEMA_VERSION};
 use std::path::PathBuf;

@@ -170,7 +170,12 @@ pub fn sweep_beside_flex(
 
 /// Run `cmd` and fail (after killing it) if it has not exited within `limit`: a command that
 /// opens a FIFO would otherwise hang the test suite.
-pub fn output_within(mut cmd: Command, limit: Duration) -> Output {
+pub fn output_within(cmd: Command, limit: Duration) -> Output {
+    output_within_or(cmd, limit, || "driftbench hangs".to_string())
+}
+
+/// [`output_within`], whose panic shows `context()` (what the command was waiting for).
+pub fn output_within_or(mut cmd: Command, limit: Duration, context: impl Fn() -> String) -> Output {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -183,9 +188,9 @@ pub fn output_within(mut cmd: Command, limit: Duration) -> Output {
             break status;
         }
         if t0.elapsed() > limit {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            panic!("driftbench still running after {limit:?}: it hangs");
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} still running after {limit:?}\n{}", context());
         }
         std::thread::sleep(Duration::from_millis(20));
     };
@@ -207,6 +212,22 @@ pub fn output_within(mut cmd: Command, limit: Duration) -> Output {
         stdout,
         stderr,
     }
+}
+
+/// Pair identity (backend, dtype, span, kv_aligned, seed) → (verdict, metrics) of the
+/// journal in `dir`.
+pub fn pair_results(dir: &Path) -> std::collections::BTreeMap<String, (Value, Value)> {
+    journal(dir, "")
+        .into_iter()
+        .filter(|r| r["type"] == "pair")
+        .map(|r| {
+            let id = format!(
+                "{} {} {} {} {}",
+                r["backend"], r["dtype"], r["span"], r["kv_aligned"], r["seed"]
+            );
+            (id, (r["verdict"].clone(), r["metrics"].clone()))
+        })
+        .collect()
 }
 
 /// How long a command that must not hang may take in the tests.
