@@ -11,7 +11,17 @@ day to day), so the baseline is one command away:
 
 On first use it makes a virtual environment (.venv-baseline beside the repository's README,
 git-ignored; $DRIFTBENCH_BASELINE_VENV names another) and installs torch, transformers, gguf, numpy and accelerate (transformers wants it for GGUF) from PyPI into it, then reruns
-itself there. Routes are timed as driftbench times them:
+itself there. On a machine without the network (a rented GPU) `--system` uses the torch and
+transformers this Python already has, and `--gguf-wheel FILE` puts a carried `gguf` wheel on
+the import path when that package is missing (it is pure Python):
+
+    python3 benches/pytorch_baseline.py --system --gguf-wheel gguf-0.17.1-py3-none-any.whl \
+        --device cuda --spans 32,128,512 --dtypes f32,bf16 --reps 3 --json out/pt-cuda.json
+
+On `--device cuda` every timed region ends with a device synchronize, so a route's time is
+its kernels' (as driftbench's clock stops once the logits are back). Every row also says how
+far this engine's own decode drifts from its prefill (max |prefill - decode| over the logits):
+the yardstick for a driftbench backend's drift on the same GPU. Routes are timed as driftbench times them:
   prefill: all `span` tokens in one forward with a causal mask, logits for every position;
   decode:  one token per step through the KV cache (transformers' DynamicCache), the logits of
            every step, starting from an empty cache.
@@ -67,6 +77,26 @@ def in_venv():
     return Path(sys.prefix).resolve() == VENV.resolve()
 
 
+def use_system(gguf_wheel):
+    """Import from this Python as it is; a carried gguf wheel joins the path when needed."""
+    try:
+        import gguf  # noqa: F401
+        return
+    except ImportError:
+        pass
+    if gguf_wheel is None:
+        sys.exit("error: --system: the gguf package is not installed here; carry its wheel "
+                 "and name it with --gguf-wheel FILE")
+    if not gguf_wheel.is_file():
+        sys.exit(f"error: --gguf-wheel {gguf_wheel}: no such file")
+    # A wheel is a zip with the package at its top: importable as it is.
+    sys.path.insert(0, str(gguf_wheel.resolve()))
+    try:
+        import gguf  # noqa: F401,F811
+    except ImportError as e:
+        sys.exit(f"error: --gguf-wheel {gguf_wheel}: cannot import gguf from it: {e}")
+
+
 def ensure_venv():
     """Create the venv and install the packages once, then rerun this script inside it."""
     if in_venv():
@@ -104,6 +134,11 @@ def main():
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--check-tokens", type=Path, metavar="MANIFEST",
                     help="manifest.json of `driftbench run --save-logits`: its tokens must match")
+    ap.add_argument("--device", default="cpu", help="torch device: cpu (default) or cuda")
+    ap.add_argument("--system", action="store_true",
+                    help="use this Python's torch and transformers: no venv, no network")
+    ap.add_argument("--gguf-wheel", type=Path, metavar="FILE",
+                    help="with --system: a gguf wheel to import from when gguf is missing")
     args = ap.parse_args()
     if not args.model.is_file():
         sys.exit(f"error: model file {args.model} not found (./scripts/fetch-model.sh fetches it)")
@@ -111,16 +146,31 @@ def main():
     dtypes = args.dtypes.split(",")
     if any(s < 1 for s in spans) or args.reps < 1:
         sys.exit("error: spans and --reps must be at least 1")
-    ensure_venv()
+    if args.system:
+        use_system(args.gguf_wheel)
+    else:
+        ensure_venv()
 
-    import torch
-    from transformers import AutoModelForCausalLM
-    from transformers.cache_utils import DynamicCache
+    try:
+        import torch
+        from transformers import AutoModelForCausalLM
+        from transformers.cache_utils import DynamicCache
+    except ImportError as e:
+        where = "this Python (--system)" if args.system else f"the venv {VENV}"
+        sys.exit(f"error: {where} lacks what the baseline needs: {e}")
 
     torch_dtypes = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}
     for d in dtypes:
         if d not in torch_dtypes:
             sys.exit(f"error: --dtypes: unknown dtype {d!r}: expected f32, f16 or bf16")
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        sys.exit(f"error: --device {args.device}: torch {torch.__version__} sees no CUDA device")
+    device = torch.device(args.device)
+
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     base = AutoModelForCausalLM.from_pretrained(
@@ -141,37 +191,54 @@ def main():
     print(f"machine: {cpu}; {os.cpu_count()} logical CPUs; flags {' '.join(flags) or '-'}")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
           f"model {args.model.name} dequantized to f32 in {load_s:.1f}s; vocab {vocab}")
+    gpu = None
+    if device.type == "cuda":
+        gpu = torch.cuda.get_device_name(device)
+        print(f"device: {gpu}; CUDA {torch.version.cuda}; TF32 in matmul "
+              f"{torch.backends.cuda.matmul.allow_tf32}, in cuDNN {torch.backends.cudnn.allow_tf32}")
 
     rows = []
     with torch.no_grad():
         for d in dtypes:
             # From the f32 weights each time: no double rounding through another dtype.
-            model = copy.deepcopy(base).to(torch_dtypes[d])
+            model = copy.deepcopy(base).to(torch_dtypes[d]).to(device)
             for span in spans:
-                ids = torch.tensor([prompt_tokens(args.seed, span, vocab)], dtype=torch.long)
-                model(ids[:, : min(span, 8)])  # warm-up: first-call allocations stay out
+                ids = torch.tensor([prompt_tokens(args.seed, span, vocab)], dtype=torch.long,
+                                   device=device)
+                # Warm-up of both routes: first-call allocations and kernel choices stay out.
+                model(ids[:, : min(span, 8)])
+                model(ids[:, :1], past_key_values=DynamicCache(), use_cache=True)
+                sync()
                 pre, dec = [], []
                 for _ in range(args.reps):
                     t = time.perf_counter()
-                    model(ids)
+                    prefill_logits = model(ids).logits[0]
+                    sync()
                     pre.append(time.perf_counter() - t)
                     cache = DynamicCache()
+                    steps = []
                     t = time.perf_counter()
                     for i in range(span):
                         out = model(ids[:, i : i + 1], past_key_values=cache, use_cache=True)
                         cache = out.past_key_values
+                        steps.append(out.logits[0, -1])
+                    sync()
                     dec.append(time.perf_counter() - t)
+                drift = (prefill_logits.float() - torch.stack(steps).float()).abs().max().item()
                 p, q = statistics.median(pre), statistics.median(dec)
                 row = {"dtype": d, "span": span, "prefill_s": p, "decode_s": q,
-                       "prefill_tok_s": span / p, "decode_tok_s": span / q, "reps": args.reps}
+                       "prefill_tok_s": span / p, "decode_tok_s": span / q, "reps": args.reps,
+                       "max_abs_drift": drift}
                 rows.append(row)
                 print(f"{d:>5} span {span:>5}: prefill {p * 1e3:9.1f} ms ({span / p:8.1f} tok/s)"
-                      f"   decode {q:7.2f} s ({span / q:6.1f} tok/s)", flush=True)
+                      f"   decode {q:7.2f} s ({span / q:6.1f} tok/s)"
+                      f"   prefill vs decode max_abs {drift:.3e}", flush=True)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         facts = {"cpu": cpu, "flags": flags, "logical_cpus": os.cpu_count(),
                  "threads": torch.get_num_threads(), "torch": torch.__version__,
                  "python": platform.python_version(), "model": args.model.name,
+                 "device": args.device, "gpu": gpu,
                  "seed": args.seed, "rows": rows}
         args.json.write_text(json.dumps(facts, indent=2))
         print(f"wrote {args.json}")

@@ -53,6 +53,7 @@ pub fn collect(
         machine,
         config_sha256,
         plugins,
+        plan_sha256: None,
         host: host_name(),
         gpus: crate::gpus::nvidia_gpus(Path::new(crate::gpus::NVIDIA_PROC)),
     })

@@ -248,6 +248,7 @@ impl<'a> Job<'a> {
     fn header(&self) -> SweepHeader {
         let cfg = self.sweep.cfg;
         let names = self.backend_names();
+        let plan = self.plan();
         SweepHeader {
             schema_version: SCHEMA_VERSION,
             name: cfg.name.clone(),
@@ -266,8 +267,11 @@ impl<'a> Job<'a> {
                 .iter()
                 .map(|p| p.entry.clone())
                 .collect(),
-            plan: Some(self.plan()),
-            origin: Some(self.origin.clone()),
+            plan: Some(plan.clone()),
+            origin: Some(Origin {
+                plan_sha256: Some(plan.fingerprint()),
+                ..self.origin.clone()
+            }),
             merged: None,
             reference: Some(ReferenceInfo {
                 cross_backend: cross_reference(cfg, &names).map(str::to_string),

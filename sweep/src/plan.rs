@@ -89,6 +89,16 @@ impl SweepPlan {
         }
     }
 
+    /// sha256 of the plan without its shard, as JSON: the same for every shard of one sweep
+    /// (what a merge requires of its inputs, which it checks field by field).
+    pub fn fingerprint(&self) -> String {
+        let whole = SweepPlan {
+            shard: None,
+            ..self.clone()
+        };
+        crate::digest::sha256_hex(j(&whole).as_bytes())
+    }
+
     /// The fields that differ between `self` (the journal's) and `now`.
     pub fn changes(&self, now: &SweepPlan) -> Vec<String> {
         let mut out = Vec::new();

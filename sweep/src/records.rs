@@ -149,6 +149,10 @@ pub struct Origin {
     /// Per backend instance: the plugin file and the sha256 of its bytes.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub plugins: BTreeMap<String, PluginFile>,
+    /// sha256 of the sweep's plan without its shard ([`crate::plan::SweepPlan::fingerprint`]):
+    /// equal for every shard of one sweep.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_sha256: Option<String>,
     /// The host's name (the label may be another).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,

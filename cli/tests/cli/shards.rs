@@ -33,6 +33,11 @@ fn four_shards_hold_every_pair_once_with_the_unsharded_verdicts_and_metrics() {
     let dir = tempfile::tempdir().unwrap();
     sweep(&dir.path().join("all"), &[], &[]);
     let whole = pair_results(&dir.path().join("all"));
+    let fingerprint = journal(&dir.path().join("all"), "")[0]["origin"]["plan_sha256"].clone();
+    assert!(
+        fingerprint.is_string(),
+        "the header names the plan's fingerprint"
+    );
     let mut union = BTreeMap::new();
     for k in 0..4 {
         let out = dir.path().join(format!("s{k}"));
@@ -40,6 +45,10 @@ fn four_shards_hold_every_pair_once_with_the_unsharded_verdicts_and_metrics() {
         let header = &journal(&out, "")[0];
         assert_eq!(header["plan"]["shard"]["index"], k, "{header}");
         assert_eq!(header["plan"]["shard"]["count"], 4, "{header}");
+        assert_eq!(
+            header["origin"]["plan_sha256"], fingerprint,
+            "every shard names the whole sweep's plan fingerprint"
+        );
         let report: Value =
             serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap())
                 .unwrap();

@@ -5,12 +5,20 @@ use crate::stats::{max_nan, percentile_nearest_rank};
 use driftbench_core::dtype::Dtype;
 use driftbench_core::kv::KvMode;
 use driftbench_core::metrics::Metrics;
+use driftbench_sweep::identity::split_instance;
 use driftbench_sweep::noise_floor::{ratio, NoiseFloor};
 use driftbench_sweep::records::{PairRecord, ReferenceRecord, SweepHeader};
 use std::collections::BTreeMap;
 
 /// The f64 reference records of a journal by (span, seed); the last one wins.
-pub(crate) type Refs<'a> = BTreeMap<(usize, u64), &'a ReferenceRecord>;
+/// The f64 references by (machine, span, seed): the machine of a merged journal's instance
+/// (`cpu@h100`), empty in a sweep's own journal.
+pub(crate) type Refs<'a> = BTreeMap<(&'a str, usize, u64), &'a ReferenceRecord>;
+
+/// The key of `backend`'s reference of (span, seed) in [`Refs`].
+pub(crate) fn ref_key(backend: &str, span: usize, seed: u64) -> (&str, usize, u64) {
+    (split_instance(backend).1.unwrap_or(""), span, seed)
+}
 
 /// Largest value, NaN surfacing; `None` for no value.
 fn opt_max(v: &[f64]) -> Option<f64> {
@@ -18,8 +26,9 @@ fn opt_max(v: &[f64]) -> Option<f64> {
 }
 
 /// Why a pair of (span, seed) has metrics but no floor.
-fn why_missing(header: Option<&SweepHeader>, refs: &Refs<'_>, span: usize, seed: u64) -> String {
-    let rec = refs.get(&(span, seed));
+fn why_missing(header: Option<&SweepHeader>, refs: &Refs<'_>, p: &PairRecord) -> String {
+    let (span, seed) = (p.key.span, p.key.seed);
+    let rec = refs.get(&ref_key(&p.key.backend, span, seed));
     if let Some(e) = rec.and_then(|r| r.error.as_deref()) {
         return e.to_string();
     }
@@ -69,7 +78,7 @@ pub(crate) fn rows(
             let decode_err = col(&|f, _| Some(f.decode.max_abs_diff));
             let mut reasons: Vec<String> = Vec::new();
             for (p, _) in ps.iter().filter(|(p, _)| p.floor.is_none()) {
-                let why = why_missing(header, refs, span, p.key.seed);
+                let why = why_missing(header, refs, p);
                 if !reasons.contains(&why) {
                     reasons.push(why);
                 }
@@ -124,7 +133,7 @@ pub(crate) fn summary(pairs: &[&PairRecord]) -> Vec<FloorDtypeRow> {
         .collect()
 }
 
-/// The f64 reference runs, by (span, seed).
+/// The f64 reference runs, by (machine, span, seed).
 pub(crate) fn references(refs: &Refs<'_>) -> Vec<ReferenceRow> {
     refs.values()
         .map(|r| ReferenceRow {

@@ -77,7 +77,7 @@ impl Report {
                     crosses.insert((&c.key, c.reference.as_str(), c.route), c);
                 }
                 Record::Reference(r) => {
-                    refs.insert((r.span, r.seed), r);
+                    refs.insert(floor::ref_key(&r.backend, r.span, r.seed), r);
                 }
                 Record::Summary(s) => summaries.push(s),
             }
