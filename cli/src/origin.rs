@@ -4,7 +4,7 @@
 
 use anyhow::{bail, Context, Result};
 use driftbench_sweep::input_file::{self, Size};
-use driftbench_sweep::machine_label::{host_machine_label, valid_machine_label};
+use driftbench_sweep::machine_label::{host_machine_label, host_name, valid_machine_label};
 use driftbench_sweep::records::{Origin, PluginFile};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -57,14 +57,6 @@ pub fn collect(
         host: host_name(),
         gpus: crate::gpus::nvidia_gpus(Path::new(crate::gpus::NVIDIA_PROC)),
     })
-}
-
-/// The kernel's host name.
-fn host_name() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
 }
 
 /// sha256 of a file's bytes, hex, read in blocks.

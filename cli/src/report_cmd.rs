@@ -53,7 +53,7 @@ pub fn write(
         eprintln!("warning: {}: {w}", source.display());
     }
     if format == ReportFormat::Bmf {
-        let (files, left_out) = write_bmf(out_dir, records)
+        let (files, left_out) = write_bmf(out_dir, &report, records)
             .with_context(|| format!("writing the BMF files into {}", out_dir.display()))?;
         for l in left_out {
             eprintln!("warning: {}: left out of BMF: {l}", source.display());

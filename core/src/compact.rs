@@ -85,13 +85,12 @@ fn compact_rows<T: Copy + Into<f64>>(v: &[T], vocab: usize, k: usize) -> Compact
         nonfinite_rows: Vec::new(),
     };
     for (r, row) in v.chunks_exact(vocab).enumerate() {
-        let top = top_k(row, k);
+        let (top, finite) = top_k(row, k);
         for i in 0..k {
             let (id, val) = top.get(i).copied().unwrap_or((u32::MAX, f64::NAN));
             out.ids.push(id);
             out.values.push(val as f32);
         }
-        let finite = row.iter().all(|&x| x.into().is_finite());
         if !finite {
             out.nonfinite_rows.push(r as u32);
         }
@@ -101,11 +100,14 @@ fn compact_rows<T: Copy + Into<f64>>(v: &[T], vocab: usize, k: usize) -> Compact
 }
 
 /// The `k` largest non-NaN values of `row` with their ids, largest first, lower id first
-/// among equals (so the first is the argmax [`crate::metrics`] takes).
-fn top_k<T: Copy + Into<f64>>(row: &[T], k: usize) -> Vec<(u32, f64)> {
+/// among equals (so the first is the argmax [`crate::metrics`] takes), and whether every
+/// value is finite (one pass over the row).
+fn top_k<T: Copy + Into<f64>>(row: &[T], k: usize) -> (Vec<(u32, f64)>, bool) {
     let mut top: Vec<(u32, f64)> = Vec::with_capacity(k + 1);
+    let mut finite = true;
     for (i, &x) in row.iter().enumerate() {
         let x: f64 = x.into();
+        finite &= x.is_finite();
         if x.is_nan() || (top.len() == k && x <= top[k - 1].1) {
             continue;
         }
@@ -114,7 +116,7 @@ fn top_k<T: Copy + Into<f64>>(row: &[T], k: usize) -> Vec<(u32, f64)> {
         top.insert(at, (i as u32, x));
         top.truncate(k);
     }
-    top
+    (top, finite)
 }
 
 /// ln Σ exp(x) of a finite row, shifted by its max.

@@ -239,11 +239,21 @@ fn block_marker(s: &str) -> Option<usize> {
     }
 }
 
-/// A pair's metrics on one line, as `run` and `compare` print them, in the formats of the
-/// report's comparison table.
-pub fn metrics_line(m: &driftbench_core::metrics::Metrics) -> String {
-    format!(
-        "max_abs_diff {} p99_abs_diff {} mean_abs_diff {} KL mean {} KL max {} NMSE {} top1_agreement {} nonfinite {}/{}",
+/// Names of [`metric_cells`], in order, as [`metrics_line`] labels them.
+const METRIC_NAMES: [&str; 7] = [
+    "max_abs_diff",
+    "p99_abs_diff",
+    "mean_abs_diff",
+    "KL mean",
+    "KL max",
+    "NMSE",
+    "top1_agreement",
+];
+
+/// A pair's distance metrics in the formats of the report's comparison table: max_abs,
+/// p99, mean_abs, KL mean, KL max, NMSE, top-1 agreement.
+pub fn metric_cells(m: &driftbench_core::metrics::Metrics) -> [String; 7] {
+    [
         diff(m.max_abs_diff),
         diff(m.p99_abs_diff),
         diff(m.mean_abs_diff),
@@ -251,9 +261,22 @@ pub fn metrics_line(m: &driftbench_core::metrics::Metrics) -> String {
         opt_sci(m.kl_max),
         opt_sci(m.nmse),
         top1(m.top1_agreement),
-        m.nonfinite_prefill,
-        m.nonfinite_decode
-    )
+    ]
+}
+
+/// A pair's metrics on one line, as `run` and `compare` print them, in the formats of the
+/// report's comparison table.
+pub fn metrics_line(m: &driftbench_core::metrics::Metrics) -> String {
+    let mut line: Vec<String> = METRIC_NAMES
+        .iter()
+        .zip(metric_cells(m))
+        .map(|(name, value)| format!("{name} {value}"))
+        .collect();
+    line.push(format!(
+        "nonfinite {}/{}",
+        m.nonfinite_prefill, m.nonfinite_decode
+    ));
+    line.join(" ")
 }
 
 /// The first top-1 flip in words, the two sides named `a` and `b` (`prefill`, `decode`):

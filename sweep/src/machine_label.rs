@@ -22,15 +22,20 @@ pub fn valid_machine_label(label: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
+/// The host's name: the kernel's, else `HOSTNAME`; `None` where neither gives one.
+pub fn host_name() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
 /// The default machine label: the host name, every character outside the label's set
 /// replaced by `-` and cut to [`MAX_MACHINE_LABEL`]; `unknown` where the host has no name.
 pub fn host_machine_label() -> String {
-    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_default();
+    let name = host_name().unwrap_or_default();
     let label: String = name
-        .trim()
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {

@@ -99,53 +99,95 @@ impl SweepPlan {
         crate::digest::sha256_hex(j(&whole).as_bytes())
     }
 
-    /// The fields that differ between `self` (the journal's) and `now`.
+    /// The fields that differ between `self` (the journal's) and `now`, as `--resume`
+    /// says them.
     pub fn changes(&self, now: &SweepPlan) -> Vec<String> {
+        self.differences(now, &Sides::RESUME)
+    }
+
+    /// The fields that differ between `self` and `other`, each side named by `sides`.
+    pub fn differences(&self, other: &SweepPlan, sides: &Sides<'_>) -> Vec<String> {
         let mut out = Vec::new();
         let mut field = |name: &str, a: String, b: String| {
             if a != b {
-                out.push(format!("{name}: {a} in the journal, {b} now"));
+                out.push(format!("{name}: {a} {}, {b} {}", sides.this, sides.that));
             }
         };
-        field("model", self.model.clone(), now.model.clone());
-        field("spans", j(&self.spans), j(&now.spans));
-        field("dtypes", j(&self.dtypes), j(&now.dtypes));
-        field("kv_aligned", j(&self.kv_aligned), j(&now.kv_aligned));
-        field("seeds", j(&self.seeds), j(&now.seeds));
-        field("block_size", j(&self.block_size), j(&now.block_size));
-        field("warmup", j(&self.warmup), j(&now.warmup));
-        field("tolerances", j(&self.tolerances), j(&now.tolerances));
-        field("backends", j(&self.backends), j(&now.backends));
-        field("repetitions", j(&self.repetitions), j(&now.repetitions));
-        field("required backends", j(&self.required), j(&now.required));
-        field("optional backends", j(&self.optional), j(&now.optional));
-        field("shard", j(&self.shard), j(&now.shard));
-        if let Some(change) = prompt_change(self.prompt.as_ref(), now.prompt.as_ref()) {
+        field("model", self.model.clone(), other.model.clone());
+        field("spans", j(&self.spans), j(&other.spans));
+        field("dtypes", j(&self.dtypes), j(&other.dtypes));
+        field("kv_aligned", j(&self.kv_aligned), j(&other.kv_aligned));
+        field("seeds", j(&self.seeds), j(&other.seeds));
+        field("block_size", j(&self.block_size), j(&other.block_size));
+        field("warmup", j(&self.warmup), j(&other.warmup));
+        field("tolerances", j(&self.tolerances), j(&other.tolerances));
+        field("backends", j(&self.backends), j(&other.backends));
+        field("repetitions", j(&self.repetitions), j(&other.repetitions));
+        field("required backends", j(&self.required), j(&other.required));
+        field("optional backends", j(&self.optional), j(&other.optional));
+        field("shard", j(&self.shard), j(&other.shard));
+        if let Some(change) = prompt_change(self.prompt.as_ref(), other.prompt.as_ref(), sides) {
             out.push(change);
         }
         out
     }
 }
 
-/// How the prompt changed between the journal (`then`) and now, if it did; a file whose
-/// bytes changed under the same path says so, with both hashes.
-fn prompt_change(then: Option<&PromptFile>, now: Option<&PromptFile>) -> Option<String> {
+/// How a list of plan differences names its two sides.
+#[derive(Debug, Clone, Copy)]
+pub struct Sides<'a> {
+    /// After a value of the first plan (`in the journal`).
+    pub this: &'a str,
+    /// After a value of the second (`now`).
+    pub that: &'a str,
+    /// After the first plan's hash of a prompt file whose bytes changed (`then`).
+    pub this_hash: &'a str,
+    /// After the second plan's hash (`now`).
+    pub that_hash: &'a str,
+    /// What a prompt file with other bytes under the same path did
+    /// (`changed since the journal was written`).
+    pub rewritten: &'a str,
+}
+
+impl Sides<'static> {
+    /// A journal against the sweep that would resume it.
+    pub const RESUME: Sides<'static> = Sides {
+        this: "in the journal",
+        that: "now",
+        this_hash: "then",
+        that_hash: "now",
+        rewritten: "changed since the journal was written",
+    };
+}
+
+/// How the prompt differs between two plans, if it does; a file with other bytes under the
+/// same path says so, with both hashes.
+fn prompt_change(
+    this: Option<&PromptFile>,
+    that: Option<&PromptFile>,
+    sides: &Sides<'_>,
+) -> Option<String> {
     let describe = |p: Option<&PromptFile>| p.map_or("random token ids".into(), |f| f.describe());
-    match (then, now) {
+    match (this, that) {
         (a, b) if a == b => None,
         (Some(a), Some(b)) if a.kind == b.kind && a.path == b.path && a.sha256 != b.sha256 => {
             Some(format!(
-                "prompt: {} {} changed since the journal was written (sha256 {} then, {} now)",
+                "prompt: {} {} {} (sha256 {} {}, {} {})",
                 a.kind.as_str(),
                 a.path,
+                sides.rewritten,
                 a.sha256,
-                b.sha256
+                sides.this_hash,
+                b.sha256,
+                sides.that_hash
             ))
         }
         (a, b) => Some(format!(
-            "prompt: {} in the journal, {} now",
+            "prompt: {} {}, {} {}",
             describe(a),
-            describe(b)
+            sides.this,
+            describe(b),
+            sides.that
         )),
     }
 }

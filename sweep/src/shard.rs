@@ -91,22 +91,13 @@ mod tests {
         let spans = [
             32, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096,
         ];
-        let mut cells = Vec::new();
-        for dtype in [Dtype::F32, Dtype::F16, Dtype::Bf16, Dtype::F64] {
-            for span in spans {
-                for kv_aligned in [KvMode::Padded, KvMode::Aligned] {
-                    for seed in 0..seeds {
-                        cells.push(Cell {
-                            dtype,
-                            span,
-                            kv_aligned,
-                            seed,
-                        });
-                    }
-                }
-            }
-        }
-        cells
+        let seeds: Vec<u64> = (0..seeds).collect();
+        crate::grid::cells_of(
+            &[Dtype::F32, Dtype::F16, Dtype::Bf16, Dtype::F64],
+            &spans,
+            &[KvMode::Padded, KvMode::Aligned],
+            &seeds,
+        )
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use crate::aggregate::date::format_utc;
 use crate::model::merge::{AcrossMachines, MachineRun, MachineSummary, MergeView, SourceRow};
+use crate::stats::{max_nan, min_nan};
 use driftbench_core::compact::{compare_compact, CompactMetrics};
 use driftbench_core::dtype::Dtype;
 use driftbench_core::route::Route;
@@ -170,16 +171,7 @@ fn summary(
     route: Route,
     rows: &[(bool, CompactMetrics)],
 ) -> MachineSummary {
-    let pick = |f: &dyn Fn(&CompactMetrics) -> f64, lowest: bool| {
-        rows.iter().map(|(_, m)| f(m)).fold(None::<f64>, |acc, x| {
-            Some(match acc {
-                None => x,
-                Some(a) if a.is_nan() || x.is_nan() => f64::NAN,
-                Some(a) if lowest => a.min(x),
-                Some(a) => a.max(x),
-            })
-        })
-    };
+    let column = |f: fn(&CompactMetrics) -> f64| rows.iter().map(|(_, m)| f(m)).collect::<Vec<_>>();
     MachineSummary {
         backend,
         machine,
@@ -188,8 +180,8 @@ fn summary(
         route,
         runs: rows.len(),
         identical: rows.iter().filter(|(i, _)| *i).count(),
-        top1_min: pick(&|m| m.top1_agreement, true).unwrap_or(f64::NAN),
-        max_abs_topk: pick(&|m| m.max_abs_topk, false).unwrap_or(f64::NAN),
-        kl_mean_approx_max: pick(&|m| m.kl_mean_approx, false).unwrap_or(f64::NAN),
+        top1_min: min_nan(&column(|m| m.top1_agreement)),
+        max_abs_topk: max_nan(&column(|m| m.max_abs_topk)),
+        kl_mean_approx_max: max_nan(&column(|m| m.kl_mean_approx)),
     }
 }

@@ -1,14 +1,15 @@
 //! Bencher's JSON metric format (BMF), for a continuous-benchmarking store: one document per
 //! testbed (machine label), one benchmark per pair, one measure per route's wall time and per
-//! drift metric. Metrics come from the pairs as the audit derives them; wall times from every
-//! timed repetition (value: the median; lower and upper: the fastest and slowest).
+//! drift metric. Metrics come from the report's comparison rows (the pairs as the audit
+//! derives them); wall times from every timed repetition in the journal (value: the median;
+//! lower and upper: the fastest and slowest).
 //!
 //! BMF values are JSON numbers: a NaN or Inf metric cannot be written, so it is left out and
 //! named in [`Bmf::left_out`] (the report says the same in its tables).
 
+use crate::model::Report;
 use crate::stats::{max_nan, median, min_nan};
 use driftbench_core::route::Route;
-use driftbench_sweep::audit::audit;
 use driftbench_sweep::identity::machine_of;
 use driftbench_sweep::identity::split_instance;
 use driftbench_sweep::records::{PairKey, Record, RunStatus, SweepHeader};
@@ -35,8 +36,9 @@ pub struct Bmf {
     pub left_out: Vec<String>,
 }
 
-/// The BMF documents of `records`, a journal (a merged one gives one per machine).
-pub fn bmf(records: &[Record]) -> Bmf {
+/// The BMF documents of `report`, built from `records` (a merged journal gives one per
+/// machine).
+pub fn bmf(report: &Report, records: &[Record]) -> Bmf {
     let header = records.iter().find_map(|r| match r {
         Record::Sweep(h) => Some(h.as_ref()),
         _ => None,
@@ -56,9 +58,21 @@ pub fn bmf(records: &[Record]) -> Bmf {
         });
         insert(&mut docs, machine, name, slug, value);
     }
-    for p in audit(records).pairs {
-        let Some(m) = &p.metrics else { continue };
-        let (machine, name) = benchmark(header, &p.key);
+    let pairs = report.backends.iter().flat_map(|b| {
+        b.comparisons.iter().map(move |c| {
+            let key = PairKey {
+                backend: b.name.clone(),
+                span: c.span,
+                dtype: c.dtype,
+                kv_aligned: c.kv_aligned,
+                seed: c.seed,
+            };
+            (key, c.metrics.as_ref())
+        })
+    });
+    for (key, metrics) in pairs {
+        let Some(m) = metrics else { continue };
+        let (machine, name) = benchmark(header, &key);
         let metrics = [
             (MEASURES[2], Some(m.max_abs_diff)),
             (MEASURES[3], Some(m.p99_abs_diff)),

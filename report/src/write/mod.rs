@@ -51,13 +51,14 @@ pub fn write_csv(dir: &Path, r: &Report) -> io::Result<[PathBuf; 2]> {
 /// Folder of the BMF documents, one `<machine>.json` per testbed.
 pub const BMF_DIR: &str = "bmf";
 
-/// Write the BMF documents of `records` into `dir/bmf/` (see
+/// Write the BMF documents of `r`, built from `records`, into `dir/bmf/` (see
 /// [`crate::render::bmf`]); returns the files and the values left out.
 pub fn write_bmf(
     dir: &Path,
+    r: &Report,
     records: &[driftbench_sweep::records::Record],
 ) -> io::Result<(Vec<PathBuf>, Vec<String>)> {
-    let doc = crate::render::bmf::bmf(records);
+    let doc = crate::render::bmf::bmf(r, records);
     let folder = dir.join(BMF_DIR);
     std::fs::create_dir_all(&folder)?;
     let mut files = Vec::new();

@@ -22,6 +22,7 @@
 mod dedupe;
 mod parts;
 
+use crate::plan::Sides;
 use crate::records::{MergeInfo, Record, ReferenceInfo, SourceInfo, SweepHeader, SCHEMA_VERSION};
 use parts::Part;
 use std::path::PathBuf;
@@ -123,28 +124,26 @@ pub fn merge(inputs: &[Input]) -> Result<Merged, MergeError> {
 /// Every part must have `first`'s plan and `[reference]` settings.
 fn check_same_sweep(first: &Part, parts: &[Part]) -> Result<(), MergeError> {
     for p in parts {
-        let mut changes = first.plan.changes(&p.plan);
+        let (this, that) = (
+            format!("in {}", first.path.display()),
+            format!("in {}", p.path.display()),
+        );
+        let sides = Sides {
+            this: &this,
+            that: &that,
+            this_hash: &this,
+            that_hash: &that,
+            rewritten: "has other bytes under the same path",
+        };
+        let mut changes = first.plan.differences(&p.plan, &sides);
         if first.header.reference != p.header.reference {
             changes.push(format!(
-                "reference: {} in {}, {} in {}",
+                "reference: {} {this}, {} {that}",
                 reference(first.header.reference.as_ref()),
-                first.path.display(),
                 reference(p.header.reference.as_ref()),
-                p.path.display()
             ));
         }
         if !changes.is_empty() {
-            // `changes` speaks of "the journal" and "now": here, the first file and this one.
-            let changes = changes
-                .into_iter()
-                .map(|c| {
-                    c.replace(
-                        " in the journal, ",
-                        &format!(" in {}, ", first.path.display()),
-                    )
-                    .replace(" now", &format!(" in {}", p.path.display()))
-                })
-                .collect();
             return Err(MergeError::Differs {
                 first: first.path.clone(),
                 other: p.path.clone(),

@@ -9,7 +9,8 @@ mod spread;
 mod writer;
 
 use crate::format::{
-    bound, diff, fixed, inline, opt_sci, opt_secs, ratio, sci, secs, sig2, thousands, top1, NONE,
+    bound, diff, fixed, inline, metric_cells, opt_sci, opt_secs, ratio, sci, secs, sig2, thousands,
+    top1, NONE,
 };
 use crate::model::*;
 use crate::render::plots::Plot;
@@ -201,20 +202,16 @@ fn comparison_table(md: &mut Md, rows: &[ComparisonRow]) {
                 c.seed.to_string(),
             ];
             match &c.metrics {
-                Some(m) => row.extend([
-                    diff(m.max_abs_diff),
-                    diff(m.p99_abs_diff),
-                    diff(m.mean_abs_diff),
-                    opt_sci(m.kl_mean),
-                    opt_sci(m.kl_max),
-                    opt_sci(m.nmse),
-                    top1(m.top1_agreement),
-                    m.first_flip.as_ref().map_or_else(
-                        || NONE.to_string(),
-                        |f| format!("pos {} (margin {})", f.position, sig2(f.margin())),
-                    ),
-                    format!("{}/{}", m.nonfinite_prefill, m.nonfinite_decode),
-                ]),
+                Some(m) => {
+                    row.extend(metric_cells(m));
+                    row.extend([
+                        m.first_flip.as_ref().map_or_else(
+                            || NONE.to_string(),
+                            |f| format!("pos {} (margin {})", f.position, sig2(f.margin())),
+                        ),
+                        format!("{}/{}", m.nonfinite_prefill, m.nonfinite_decode),
+                    ]);
+                }
                 None => row.extend(std::iter::repeat_n(NONE.to_string(), 9)),
             }
             row.push(c.verdict.to_string());
